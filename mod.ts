@@ -1,0 +1,39 @@
+/**
+ * A WebSocket server (RFC 6455) whose every byte of protocol is its own: the HTTP upgrade, the
+ * frame parser, message assembly and the close handshake, over plain TCP.
+ *
+ * Run it: `deno run --allow-net mod.ts` serves an echo handler and a test page on port 8000.
+ *
+ * @example Serve a handler
+ * ```ts ignore
+ * import { serve } from "jsr:@wsd/server";
+ * serve({ port: 8000 }, (message, connection) => {
+ *   console.log(`${connection.remoteAddr.hostname} says`, message);
+ *   return typeof message === "string" ? message.toUpperCase() : message;
+ * });
+ * ```
+ *
+ * @module
+ */
+
+export { serve } from "./src/server.ts";
+export type { ServeOptions, Server } from "./src/server.ts";
+export { WebSocketConnection } from "./src/websocket.ts";
+export type { Handler, Reply, UpgradeRequest } from "./src/websocket.ts";
+export { TEST_PAGE } from "./src/page.ts";
+export { CloseCode, type CloseFrame } from "./src/protocol/close.ts";
+export { ConnectionClosedError, HandshakeError, ProtocolError } from "./src/protocol/errors.ts";
+export { encodeFrame, type EncodeFrameOptions, type Frame, Opcode } from "./src/protocol/frame.ts";
+export {
+  FrameParser,
+  type FrameParserOptions,
+  FrameParserStream,
+  type PartialFrame,
+} from "./src/protocol/parser.ts";
+export { computeAcceptKey } from "./src/protocol/handshake.ts";
+export { type CloseInfo, Connection, type ConnectionState } from "./src/protocol/connection.ts";
+export type { Message } from "./src/protocol/message.ts";
+
+import { main } from "./src/cli.ts";
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -1,0 +1,143 @@
+/**
+ * Close codes and close frame payloads (RFC 6455 §5.5.1, §7.4).
+ *
+ * @module
+ */
+
+import { ProtocolError } from "./errors.ts";
+import { decodeUtf8 } from "./utf8.ts";
+
+/**
+ * The close codes of RFC 6455 §7.4.1 and the IANA registry, by name.
+ *
+ * A `const` object rather than an `enum`, so type stripping keeps it intact.
+ *
+ * @example Close a connection because a message was too big
+ * ```ts
+ * import { CloseCode } from "./close.ts";
+ * console.log(CloseCode.MessageTooBig); // 1009
+ * ```
+ */
+export const CloseCode = {
+  /** The purpose of the connection is fulfilled. */
+  Normal: 1000,
+  /** The endpoint is going away: server shutdown, page navigation. */
+  GoingAway: 1001,
+  /** The peer broke the protocol. */
+  ProtocolError: 1002,
+  /** The endpoint cannot accept this kind of data. */
+  UnsupportedData: 1003,
+  /** Never sent: the close frame had no status code. */
+  NoStatusReceived: 1005,
+  /** Never sent: the connection ended without a close frame. */
+  AbnormalClosure: 1006,
+  /** A text message was not valid UTF-8. */
+  InvalidPayload: 1007,
+  /** The message violates the endpoint's policy. */
+  PolicyViolation: 1008,
+  /** A message exceeded the size limit. */
+  MessageTooBig: 1009,
+  /** The client expected an extension the server did not negotiate. */
+  MandatoryExtension: 1010,
+  /** The server hit an unexpected condition. */
+  InternalError: 1011,
+  /** The server is restarting. */
+  ServiceRestart: 1012,
+  /** The server is overloaded; try again later. */
+  TryAgainLater: 1013,
+  /** A gateway got an invalid response upstream. */
+  BadGateway: 1014,
+} as const;
+
+/** The largest close reason in UTF-8 bytes: a control frame carries ≤ 125 bytes, 2 are the code. */
+export const MAX_CLOSE_REASON_BYTES = 123;
+
+/**
+ * A close frame's content. `code` is 1005 when the frame carried no code.
+ *
+ * @example
+ * ```ts
+ * import type { CloseFrame } from "./close.ts";
+ * const frame: CloseFrame = { code: 1000, reason: "bye" };
+ * ```
+ */
+export interface CloseFrame {
+  /** The status code, or 1005 ({@linkcode CloseCode.NoStatusReceived}) for an empty payload. */
+  code: number;
+  /** The UTF-8 reason, possibly empty. */
+  reason: string;
+}
+
+/**
+ * Whether `code` may appear in a close frame on the wire (RFC 6455 §7.4).
+ *
+ * 1004, 1005, 1006 and 1015 are reserved for local use; 1016–2999 are reserved for future
+ * protocol use; 3000–4999 belong to libraries and applications.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { isValidCloseCode } from "./close.ts";
+ * assert(isValidCloseCode(1000));
+ * assert(!isValidCloseCode(1005));
+ * ```
+ */
+export function isValidCloseCode(code: number): boolean {
+  return (code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006) ||
+    (code >= 3000 && code <= 4999);
+}
+
+/**
+ * Reads a received close frame's payload, rejecting what RFC 6455 §5.5.1 and §7.4 forbid.
+ *
+ * @throws {ProtocolError} 1002 for a one-byte payload or a code not allowed on the wire,
+ * 1007 for a reason that is not UTF-8.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { parseClosePayload } from "./close.ts";
+ * assertEquals(parseClosePayload(new Uint8Array([0x03, 0xe8, 0x6f, 0x6b])), { code: 1000, reason: "ok" });
+ * assertEquals(parseClosePayload(new Uint8Array()), { code: 1005, reason: "" });
+ * ```
+ */
+export function parseClosePayload(payload: Uint8Array): CloseFrame {
+  if (payload.length === 0) return { code: CloseCode.NoStatusReceived, reason: "" };
+  if (payload.length === 1) {
+    throw new ProtocolError(CloseCode.ProtocolError, "close frame payload of one byte");
+  }
+  const code = (payload[0] << 8) | payload[1];
+  if (!isValidCloseCode(code)) {
+    throw new ProtocolError(CloseCode.ProtocolError, `invalid close code ${code}`);
+  }
+  return { code, reason: decodeUtf8(payload.subarray(2)) };
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * Builds a close frame's payload: the code in network byte order, then the UTF-8 reason.
+ * Code 1005 gives an empty payload.
+ *
+ * @throws {RangeError} for a code that may not be sent or a reason over 123 bytes.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { encodeClosePayload } from "./close.ts";
+ * assertEquals(encodeClosePayload(1000, "ok"), new Uint8Array([0x03, 0xe8, 0x6f, 0x6b]));
+ * ```
+ */
+export function encodeClosePayload(code: number, reason = ""): Uint8Array {
+  if (code === CloseCode.NoStatusReceived && reason === "") return new Uint8Array(0);
+  if (!isValidCloseCode(code)) throw new RangeError(`close code ${code} may not be sent`);
+  const reasonBytes = encoder.encode(reason);
+  if (reasonBytes.length > MAX_CLOSE_REASON_BYTES) {
+    throw new RangeError(`close reason is ${reasonBytes.length} bytes, over 123`);
+  }
+  const payload = new Uint8Array(2 + reasonBytes.length);
+  payload[0] = code >> 8;
+  payload[1] = code & 0xff;
+  payload.set(reasonBytes, 2);
+  return payload;
+}

@@ -1,0 +1,209 @@
+/**
+ * The WebSocket connection as a state machine, without I/O (RFC 6455 §5–§7).
+ *
+ * Bytes go in through {@linkcode Connection.receive}; messages come out of it. What the protocol
+ * obliges this end to send (a pong for each ping) waits in {@linkcode Connection.dataToSend} for
+ * the I/O layer to write ahead of queued application data. Sending and closing return the bytes
+ * to write. The close state is data: the close frames sent and received, from which the state,
+ * the close code and `wasClean` are derived.
+ *
+ * @module
+ */
+
+import { CloseCode, type CloseFrame, encodeClosePayload, parseClosePayload } from "./close.ts";
+import { ConnectionClosedError, ProtocolError } from "./errors.ts";
+import { encodeFrame, type Frame, Opcode } from "./frame.ts";
+import { type Message, MessageAssembler } from "./message.ts";
+import { FrameParser } from "./parser.ts";
+
+/** Options of {@linkcode Connection}. */
+export interface ConnectionOptions {
+  /** Which end this is: a client masks what it sends and expects unmasked frames. */
+  role: "server" | "client";
+  /** The largest message accepted, in bytes (1009 over it). @default {64 MiB} */
+  maxMessageBytes?: number;
+}
+
+/**
+ * Where a connection is: `open` until a close frame is sent or received or the peer breaks the
+ * protocol, then `closing` until the transport ends, then `closed`.
+ */
+export type ConnectionState = "open" | "closing" | "closed";
+
+/**
+ * How a connection ended, as a `CloseEvent` reports it.
+ *
+ * @example
+ * ```ts
+ * import type { CloseInfo } from "./connection.ts";
+ * const info: CloseInfo = { code: 1000, reason: "done", wasClean: true };
+ * ```
+ */
+export interface CloseInfo {
+  /** The code in the peer's close frame; 1005 if it had none; 1006 if none came. */
+  code: number;
+  /** The reason in the peer's close frame, or "". */
+  reason: string;
+  /** Whether close frames went both ways. */
+  wasClean: boolean;
+  /** The peer's protocol violation, when this end failed the connection because of one. */
+  error?: ProtocolError;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * One WebSocket connection's protocol state, after the handshake.
+ *
+ * @example A ping is answered, a message comes out
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { Connection } from "./connection.ts";
+ * const connection = new Connection({ role: "server" });
+ * // A ping, then the text "Hi", masked with the all-zero key.
+ * const messages = connection.receive(
+ *   new Uint8Array([0x89, 0x80, 0, 0, 0, 0, 0x81, 0x82, 0, 0, 0, 0, 0x48, 0x69]),
+ * );
+ * assertEquals(messages, ["Hi"]);
+ * assertEquals(connection.dataToSend(), [new Uint8Array([0x8a, 0x00])]);
+ * ```
+ */
+export class Connection {
+  readonly #parser: FrameParser;
+  readonly #assembler = new MessageAssembler();
+  readonly #masked: boolean;
+  #obligations: Uint8Array[] = [];
+  #closeSent: CloseFrame | null = null;
+  #closeReceived: CloseFrame | null = null;
+  #failure: ProtocolError | null = null;
+  #transportEnded = false;
+
+  /** Creates the state of a connection whose handshake is done. */
+  constructor(options: ConnectionOptions) {
+    this.#parser = new FrameParser(options);
+    this.#masked = options.role === "client";
+  }
+
+  /** Where the connection is; see {@linkcode ConnectionState}. */
+  get state(): ConnectionState {
+    if (this.#transportEnded) return "closed";
+    if (this.#closeSent || this.#closeReceived || this.#failure) return "closing";
+    return "open";
+  }
+
+  /** The close frame this end sent, or null. */
+  get closeSent(): CloseFrame | null {
+    return this.#closeSent;
+  }
+
+  /** The close frame the peer sent, or null. */
+  get closeReceived(): CloseFrame | null {
+    return this.#closeReceived;
+  }
+
+  /**
+   * The peer's protocol violation, or null. Once set, nothing more is read; the I/O layer
+   * closes with `failure.closeCode`.
+   */
+  get failure(): ProtocolError | null {
+    return this.#failure;
+  }
+
+  /** How the connection ended (or would, if the transport ended now). */
+  get closeInfo(): CloseInfo {
+    const received = this.#closeReceived;
+    const info: CloseInfo = {
+      code: received?.code ?? CloseCode.AbnormalClosure,
+      reason: received?.reason ?? "",
+      wasClean: received !== null && this.#closeSent !== null,
+    };
+    if (this.#failure) info.error = this.#failure;
+    return info;
+  }
+
+  /**
+   * Feeds bytes from the peer and returns the messages they complete, in order. A protocol
+   * violation sets {@linkcode failure}; the messages before it are still returned. Bytes after
+   * the peer's close frame or a violation are ignored (RFC 6455 §5.5.1).
+   */
+  receive(chunk: Uint8Array): Message[] {
+    const messages: Message[] = [];
+    if (this.#closeReceived || this.#failure || this.#transportEnded) return messages;
+    try {
+      this.#parser.push(chunk, (frame) => this.#onFrame(frame, messages));
+      const partial = this.#closeReceived ? null : this.#parser.partialFrame;
+      if (partial) this.#assembler.checkPartial(partial);
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error;
+      if (!this.#closeReceived) this.#failure = error;
+    }
+    return messages;
+  }
+
+  /** Records that the transport has ended: the state becomes `closed`. */
+  receiveEof(): void {
+    this.#transportEnded = true;
+  }
+
+  /** Takes the frames the protocol obliges this end to send (pongs), oldest first. */
+  dataToSend(): Uint8Array[] {
+    const obligations = this.#obligations;
+    if (obligations.length > 0) this.#obligations = [];
+    return obligations;
+  }
+
+  /**
+   * Encodes a message as one frame: a string as text, bytes as binary.
+   *
+   * @throws {ConnectionClosedError} once a close frame has been sent.
+   */
+  send(message: Message): Uint8Array {
+    if (this.#closeSent || this.#transportEnded) throw new ConnectionClosedError();
+    return typeof message === "string"
+      ? this.#encode(Opcode.Text, encoder.encode(message))
+      : this.#encode(Opcode.Binary, message);
+  }
+
+  /**
+   * Encodes this end's close frame. Without a code it echoes the peer's close code and reason
+   * when one was received (RFC 6455 §5.5.1), and sends 1000 otherwise.
+   *
+   * @throws {ConnectionClosedError} when a close frame was already sent.
+   * @throws {RangeError} for a code that may not be sent or a reason over 123 bytes.
+   */
+  close(code?: number, reason = ""): Uint8Array {
+    if (this.#closeSent || this.#transportEnded) throw new ConnectionClosedError();
+    const echo = code === undefined ? this.#closeReceived : null;
+    const closeCode = echo?.code ?? code ?? CloseCode.Normal;
+    const closeReason = echo?.reason ?? reason;
+    const payload = encodeClosePayload(closeCode, closeReason);
+    this.#closeSent = { code: closeCode, reason: closeReason };
+    return this.#encode(Opcode.Close, payload);
+  }
+
+  #onFrame(frame: Frame, messages: Message[]): void {
+    if (this.#closeReceived) return;
+    switch (frame.opcode) {
+      case Opcode.Ping:
+        if (!this.#closeSent) this.#obligations.push(this.#encode(Opcode.Pong, frame.payload));
+        return;
+      case Opcode.Pong:
+        return;
+      case Opcode.Close:
+        this.#closeReceived = parseClosePayload(frame.payload);
+        return;
+      default: {
+        const message = this.#assembler.push(frame);
+        if (message !== undefined) messages.push(message);
+      }
+    }
+  }
+
+  #encode(opcode: Opcode, payload: Uint8Array): Uint8Array {
+    return encodeFrame(
+      opcode,
+      payload,
+      this.#masked ? { mask: crypto.getRandomValues(new Uint8Array(4)) } : undefined,
+    );
+  }
+}

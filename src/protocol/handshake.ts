@@ -1,0 +1,189 @@
+/**
+ * The opening handshake, server side (RFC 6455 §4.2): checking the client's upgrade request,
+ * computing `Sec-WebSocket-Accept`, and the HTTP responses.
+ *
+ * @module
+ */
+
+import { encodeBase64 } from "@std/encoding/base64";
+import { HandshakeError } from "./errors.ts";
+import type { RequestHead } from "./http1.ts";
+
+/** The GUID that RFC 6455 §1.3 appends to the client's key. */
+export const WEBSOCKET_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+
+/** A base64 string of exactly 16 bytes: 22 characters and `==` (RFC 6455 §4.1, item 7). */
+const KEY_PATTERN = /^[A-Za-z0-9+/]{22}==$/;
+
+const encoder = new TextEncoder();
+
+/**
+ * Computes `Sec-WebSocket-Accept` for a client's `Sec-WebSocket-Key`: base64 of the SHA-1 of the
+ * key followed by {@linkcode WEBSOCKET_GUID} (RFC 6455 §4.2.2, item 5.4).
+ *
+ * @example RFC 6455 §1.3's example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { computeAcceptKey } from "./handshake.ts";
+ * assertEquals(await computeAcceptKey("dGhlIHNhbXBsZSBub25jZQ=="), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+ * ```
+ */
+export async function computeAcceptKey(key: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-1", encoder.encode(key + WEBSOCKET_GUID));
+  return encodeBase64(digest);
+}
+
+/** Whether a comma-separated header value holds `token`, case-insensitively. */
+function hasToken(value: string | null, token: string): boolean {
+  if (value === null) return false;
+  return value.split(",").some((item) => item.trim().toLowerCase() === token);
+}
+
+/**
+ * Whether a request asks to become a WebSocket: it names `websocket` in `Upgrade` or carries a
+ * `Sec-WebSocket-Key` or `Sec-WebSocket-Version`. Such a request is answered by
+ * {@linkcode validateUpgradeRequest}'s verdict, never by a plain HTTP response.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { isUpgradeRequest } from "./handshake.ts";
+ * const headers = new Headers({ upgrade: "WebSocket" });
+ * assert(isUpgradeRequest({ method: "GET", target: "/", version: "HTTP/1.1", headers }));
+ * ```
+ */
+export function isUpgradeRequest(head: RequestHead): boolean {
+  const { headers } = head;
+  return hasToken(headers.get("upgrade"), "websocket") || headers.has("sec-websocket-key") ||
+    headers.has("sec-websocket-version");
+}
+
+/**
+ * Checks an upgrade request against RFC 6455 §4.2.1 and returns its `Sec-WebSocket-Key`.
+ *
+ * @throws {HandshakeError} 405 for a method other than GET; 400 for an HTTP version below 1.1, a
+ * missing `Host`, `Upgrade: websocket`, `Connection: Upgrade`, or a key that is not 16 bytes of
+ * base64; 426 with `Sec-WebSocket-Version: 13` for any version but 13.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { validateUpgradeRequest } from "./handshake.ts";
+ * const headers = new Headers({
+ *   host: "example.com",
+ *   upgrade: "websocket",
+ *   connection: "keep-alive, Upgrade",
+ *   "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+ *   "sec-websocket-version": "13",
+ * });
+ * const key = validateUpgradeRequest({ method: "GET", target: "/", version: "HTTP/1.1", headers });
+ * assertEquals(key, "dGhlIHNhbXBsZSBub25jZQ==");
+ * ```
+ */
+export function validateUpgradeRequest(head: RequestHead): string {
+  const { headers } = head;
+  if (head.method !== "GET") {
+    throw new HandshakeError(405, "a WebSocket handshake must be a GET", { Allow: "GET" });
+  }
+  if (head.version < "HTTP/1.1") throw new HandshakeError(400, "a WebSocket needs HTTP/1.1");
+  if (!headers.get("host")) throw new HandshakeError(400, "missing Host header");
+  if (!hasToken(headers.get("upgrade"), "websocket")) {
+    throw new HandshakeError(400, "missing Upgrade: websocket");
+  }
+  if (!hasToken(headers.get("connection"), "upgrade")) {
+    throw new HandshakeError(400, "missing Connection: Upgrade");
+  }
+  if (headers.get("sec-websocket-version") !== "13") {
+    throw new HandshakeError(426, "unsupported WebSocket version; this server speaks 13", {
+      "Sec-WebSocket-Version": "13",
+    });
+  }
+  const key = headers.get("sec-websocket-key");
+  if (key === null || !KEY_PATTERN.test(key)) {
+    throw new HandshakeError(400, "Sec-WebSocket-Key must be 16 bytes in base64");
+  }
+  return key;
+}
+
+/**
+ * The `101 Switching Protocols` response that completes the handshake (RFC 6455 §4.2.2).
+ *
+ * @example
+ * ```ts
+ * import { acceptResponse } from "./handshake.ts";
+ * const bytes = acceptResponse("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+ * console.log(new TextDecoder().decode(bytes));
+ * ```
+ */
+export function acceptResponse(acceptKey: string): Uint8Array {
+  return encoder.encode(
+    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+      `Sec-WebSocket-Accept: ${acceptKey}\r\n\r\n`,
+  );
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  200: "OK",
+  400: "Bad Request",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  426: "Upgrade Required",
+  431: "Request Header Fields Too Large",
+  500: "Internal Server Error",
+  503: "Service Unavailable",
+};
+
+/** Options of {@linkcode httpResponse}. */
+export interface HttpResponseOptions {
+  /** Extra header fields. */
+  headers?: Readonly<Record<string, string>>;
+  /** The body's media type. @default {"text/plain; charset=utf-8"} */
+  contentType?: string;
+  /** Whether to leave the body out, as for a HEAD request; `Content-Length` stays. */
+  omitBody?: boolean;
+}
+
+/**
+ * A complete HTTP/1.1 response that closes the connection: for the test page, and for every
+ * request that cannot become a WebSocket.
+ *
+ * @example
+ * ```ts
+ * import { httpResponse } from "./handshake.ts";
+ * const bytes = httpResponse(404, "not found\n");
+ * console.log(new TextDecoder().decode(bytes).split("\r\n")[0]); // "HTTP/1.1 404 Not Found"
+ * ```
+ */
+export function httpResponse(
+  status: number,
+  body: string,
+  options: HttpResponseOptions = {},
+): Uint8Array {
+  const bodyBytes = encoder.encode(body);
+  let head = `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? ""}\r\n` +
+    `Content-Type: ${options.contentType ?? "text/plain; charset=utf-8"}\r\n` +
+    `Content-Length: ${bodyBytes.length}\r\nConnection: close\r\n`;
+  for (const [name, value] of Object.entries(options.headers ?? {})) {
+    head += `${name}: ${value}\r\n`;
+  }
+  const headBytes = encoder.encode(head + "\r\n");
+  if (options.omitBody) return headBytes;
+  const bytes = new Uint8Array(headBytes.length + bodyBytes.length);
+  bytes.set(headBytes);
+  bytes.set(bodyBytes, headBytes.length);
+  return bytes;
+}
+
+/**
+ * The response for a failed handshake: its status, headers, and message as the body.
+ *
+ * @example
+ * ```ts
+ * import { HandshakeError } from "./errors.ts";
+ * import { handshakeErrorResponse } from "./handshake.ts";
+ * const bytes = handshakeErrorResponse(new HandshakeError(426, "version", { "Sec-WebSocket-Version": "13" }));
+ * ```
+ */
+export function handshakeErrorResponse(error: HandshakeError): Uint8Array {
+  return httpResponse(error.status, error.message + "\n", { headers: error.headers });
+}

@@ -1,0 +1,190 @@
+/**
+ * The HTTP/1.1 request head (RFC 9112 §2–§5), parsed incrementally from any split of the bytes.
+ *
+ * @module
+ */
+
+import { HandshakeError } from "./errors.ts";
+import { DEFAULT_MAX_HEADER_BYTES } from "./limits.ts";
+
+/**
+ * A parsed request line and header fields.
+ *
+ * @example
+ * ```ts
+ * import type { RequestHead } from "./http1.ts";
+ * const head: RequestHead = { method: "GET", target: "/", version: "HTTP/1.1", headers: new Headers() };
+ * ```
+ */
+export interface RequestHead {
+  /** The method, case-sensitive as sent (`GET`). */
+  method: string;
+  /** The request target as sent (`/chat?room=1`). */
+  target: string;
+  /** The protocol version (`HTTP/1.1`). */
+  version: string;
+  /** The header fields; names are case-insensitive. */
+  headers: Headers;
+}
+
+/** What {@linkcode RequestHeadParser.push} returns once the head is complete. */
+export interface ParsedRequest {
+  /** The request head. */
+  head: RequestHead;
+  /** The bytes that came after the head: the first frames of a WebSocket. */
+  rest: Uint8Array;
+}
+
+/** Options of {@linkcode RequestHeadParser}. */
+export interface RequestHeadParserOptions {
+  /** The largest head in bytes, request line and headers; over it: 431. @default {16 KiB} */
+  maxHeaderBytes?: number;
+}
+
+const REQUEST_LINE = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+) (\S+) (HTTP\/\d\.\d)$/;
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+// RFC 9110 §5.5: field values are visible characters, obs-text, spaces and tabs.
+// deno-lint-ignore no-control-regex -- control characters are exactly what it looks for
+const INVALID_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
+// RFC 3986 §3.2.2–§3.2.3: a reg-name or IP literal, then an optional port.
+const HOST = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]+)(:\d*)?$/;
+const LF = 0x0a;
+const CR = 0x0d;
+
+function badRequest(message: string): HandshakeError {
+  return new HandshakeError(400, message);
+}
+
+/** Decodes bytes one to one into code points (ISO-8859-1), as header fields are octets. */
+function latin1(bytes: Uint8Array): string {
+  let text = "";
+  for (let i = 0; i < bytes.length; i += 4096) {
+    text += String.fromCharCode(...bytes.subarray(i, i + 4096));
+  }
+  return text;
+}
+
+/** The index just past the blank line ending the head, searching from `from`, or -1. */
+function findHeadEnd(bytes: Uint8Array, from: number, to: number): number {
+  for (let i = bytes.indexOf(LF, from); i !== -1 && i < to; i = bytes.indexOf(LF, i + 1)) {
+    if (i + 1 < to && bytes[i + 1] === LF) return i + 2;
+    if (i + 2 < to && bytes[i + 1] === CR && bytes[i + 2] === LF) return i + 3;
+  }
+  return -1;
+}
+
+/**
+ * Parses a complete request head (without the bytes after it).
+ *
+ * @throws {HandshakeError} 400 for anything malformed.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { parseRequestHead } from "./http1.ts";
+ * const head = parseRequestHead(new TextEncoder().encode("GET /chat HTTP/1.1\r\nHost: a\r\n\r\n"));
+ * assertEquals([head.method, head.target, head.headers.get("host")], ["GET", "/chat", "a"]);
+ * ```
+ */
+export function parseRequestHead(bytes: Uint8Array): RequestHead {
+  // RFC 9112 §2.2: a bare LF may end a line; the CR before it is optional.
+  const lines = latin1(bytes).split("\n").map((line) =>
+    line.endsWith("\r") ? line.slice(0, -1) : line
+  );
+  while (lines.length > 0 && lines[lines.length - 1] === "") lines.pop();
+  const requestLine = REQUEST_LINE.exec(lines[0] ?? "");
+  if (!requestLine) throw badRequest("malformed request line");
+  const headers = new Headers();
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i];
+    const colon = line.indexOf(":");
+    // RFC 9112 §5.2: obsolete line folding is rejected; §5.1: no space before the colon.
+    if (colon <= 0 || !TOKEN.test(line.slice(0, colon))) {
+      throw badRequest(`malformed header line ${JSON.stringify(line.slice(0, 40))}`);
+    }
+    const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, "");
+    if (INVALID_VALUE.test(value)) throw badRequest("control character in a header value");
+    headers.append(line.slice(0, colon), value);
+  }
+  return { method: requestLine[1], target: requestLine[2], version: requestLine[3], headers };
+}
+
+/**
+ * Collects a request head from chunks, however the bytes are split, and returns it with whatever
+ * followed it in the last chunk.
+ *
+ * @example One byte at a time
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { RequestHeadParser } from "./http1.ts";
+ * const parser = new RequestHeadParser();
+ * const bytes = new TextEncoder().encode("GET / HTTP/1.1\r\nHost: a\r\n\r\n!");
+ * let parsed = null;
+ * for (const byte of bytes) parsed = parser.push(new Uint8Array([byte])) ?? parsed;
+ * assertEquals(parsed?.head.target, "/");
+ * assertEquals(parsed?.rest, new Uint8Array([0x21]));
+ * ```
+ */
+export class RequestHeadParser {
+  readonly #buffer: Uint8Array;
+  #filled = 0;
+
+  /** Creates a parser for one request. */
+  constructor(options: RequestHeadParserOptions = {}) {
+    this.#buffer = new Uint8Array(options.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES);
+  }
+
+  /**
+   * Adds bytes; returns the head and the bytes after it once the head is complete, else null.
+   *
+   * @throws {HandshakeError} 431 when the head outgrows the limit, 400 when it is malformed.
+   */
+  push(chunk: Uint8Array): ParsedRequest | null {
+    const buffer = this.#buffer;
+    const before = this.#filled;
+    const taken = Math.min(buffer.length - before, chunk.length);
+    buffer.set(chunk.subarray(0, taken), before);
+    this.#filled += taken;
+    const end = findHeadEnd(buffer, Math.max(0, before - 2), this.#filled);
+    if (end === -1) {
+      if (this.#filled === buffer.length) {
+        throw new HandshakeError(431, "request header fields too large");
+      }
+      return null;
+    }
+    const head = parseRequestHead(buffer.subarray(0, end));
+    const restInBuffer = buffer.subarray(end, this.#filled);
+    const restInChunk = chunk.subarray(taken);
+    const rest = new Uint8Array(restInBuffer.length + restInChunk.length);
+    rest.set(restInBuffer);
+    rest.set(restInChunk, restInBuffer.length);
+    return { head, rest };
+  }
+}
+
+/**
+ * The request's URL, from its target and `Host` (RFC 9112 §3.2–§3.3).
+ *
+ * @throws {HandshakeError} 400 when `Host` is missing or the URL cannot be formed.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { requestUrl } from "./http1.ts";
+ * const headers = new Headers({ host: "example.com:8000" });
+ * const url = requestUrl({ method: "GET", target: "/chat?room=1", version: "HTTP/1.1", headers }, "ws");
+ * assertEquals(url.href, "ws://example.com:8000/chat?room=1");
+ * ```
+ */
+export function requestUrl(head: RequestHead, scheme: "http" | "ws"): URL {
+  const host = head.headers.get("host");
+  if (!host || !HOST.test(host)) throw badRequest("missing or malformed Host header");
+  // The absolute form (RFC 9112 §3.2.2) carries its own scheme and host; keep path and query.
+  const target = head.target.startsWith("/") ? head.target : URL.parse(head.target);
+  if (target === null) throw badRequest("malformed request target");
+  const url = URL.parse(
+    `${scheme}://${host}${typeof target === "string" ? target : target.pathname + target.search}`,
+  );
+  if (url === null) throw badRequest("malformed request target");
+  return url;
+}

@@ -1,0 +1,112 @@
+/**
+ * Message assembly (RFC 6455 §5.4, §5.6): data frames and their continuations become one text or
+ * binary message; text is checked as UTF-8 as its bytes arrive.
+ *
+ * @module
+ */
+
+import { CloseCode } from "./close.ts";
+import { ProtocolError } from "./errors.ts";
+import { type Frame, Opcode } from "./frame.ts";
+import type { PartialFrame } from "./parser.ts";
+import { decodeUtf8, Utf8StreamDecoder } from "./utf8.ts";
+
+/** A whole message: text as a string, binary as bytes. */
+export type Message = string | Uint8Array;
+
+const NONE = -1;
+
+/**
+ * Joins data frames into messages. Control frames never reach it: they may come between
+ * fragments and are the connection's business.
+ *
+ * @example A text message in two fragments
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { Opcode } from "./frame.ts";
+ * import { MessageAssembler } from "./message.ts";
+ * const assembler = new MessageAssembler();
+ * const bytes = (text: string) => new TextEncoder().encode(text);
+ * assertEquals(assembler.push({ fin: false, rsv: 0, opcode: Opcode.Text, payload: bytes("Hel") }), undefined);
+ * assertEquals(assembler.push({ fin: true, rsv: 0, opcode: Opcode.Continuation, payload: bytes("lo") }), "Hello");
+ * ```
+ */
+export class MessageAssembler {
+  /** The opcode of the message in progress (text or binary), or NONE. */
+  #messageOpcode: number = NONE;
+  readonly #decoder = new Utf8StreamDecoder();
+  #textParts: string[] = [];
+  #binaryParts: Uint8Array[] = [];
+  /** How many bytes of the frame in progress were already decoded by {@linkcode checkPartial}. */
+  #decodedOfFrame = 0;
+
+  /**
+   * Takes the next data frame and returns the message it completes, if any. Binary payloads are
+   * copied, so the frame's memory may be reused afterwards.
+   *
+   * @throws {ProtocolError} 1002 for a new message inside an unfinished one or a continuation
+   * with none begun; 1007 for invalid UTF-8 in text.
+   */
+  push(frame: Frame): Message | undefined {
+    const { opcode, fin, payload } = frame;
+    if (opcode === Opcode.Continuation) {
+      if (this.#messageOpcode === NONE) {
+        throw protocolError("continuation frame with no message begun");
+      }
+    } else {
+      if (this.#messageOpcode !== NONE) throw protocolError("new message inside a fragmented one");
+      if (fin && this.#decodedOfFrame === 0) {
+        return opcode === Opcode.Text ? decodeUtf8(payload) : payload.slice();
+      }
+      this.#messageOpcode = opcode;
+    }
+    const unseen = payload.subarray(this.#decodedOfFrame);
+    this.#decodedOfFrame = 0;
+    if (this.#messageOpcode === Opcode.Text) {
+      this.#textParts.push(this.#decoder.push(unseen));
+    } else {
+      this.#binaryParts.push(payload.slice());
+    }
+    return fin ? this.#finish() : undefined;
+  }
+
+  /**
+   * Checks the UTF-8 of a text frame whose payload is still arriving, so that invalid text fails
+   * at once and not when the frame is complete (RFC 6455 §8.1: fail fast).
+   *
+   * @throws {ProtocolError} 1007 for invalid UTF-8 so far.
+   */
+  checkPartial(frame: PartialFrame): void {
+    const isText = frame.opcode === Opcode.Text
+      ? this.#messageOpcode === NONE
+      : frame.opcode === Opcode.Continuation && this.#messageOpcode === Opcode.Text;
+    if (!isText || frame.payloadSoFar.length === this.#decodedOfFrame) return;
+    this.#textParts.push(this.#decoder.push(frame.payloadSoFar.subarray(this.#decodedOfFrame)));
+    this.#decodedOfFrame = frame.payloadSoFar.length;
+  }
+
+  #finish(): Message {
+    const opcode = this.#messageOpcode;
+    this.#messageOpcode = NONE;
+    if (opcode === Opcode.Text) {
+      const text = this.#textParts.join("") + this.#decoder.end();
+      this.#textParts = [];
+      return text;
+    }
+    const parts = this.#binaryParts;
+    this.#binaryParts = [];
+    let length = 0;
+    for (const part of parts) length += part.length;
+    const bytes = new Uint8Array(length);
+    let offset = 0;
+    for (const part of parts) {
+      bytes.set(part, offset);
+      offset += part.length;
+    }
+    return bytes;
+  }
+}
+
+function protocolError(reason: string): ProtocolError {
+  return new ProtocolError(CloseCode.ProtocolError, reason);
+}

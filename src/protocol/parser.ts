@@ -1,0 +1,277 @@
+/**
+ * The incremental frame decoder (RFC 6455 §5.2) and its Web Streams form.
+ *
+ * The decoder is fed chunks as they come and keeps between them only what it needs: header bytes
+ * so far, or the payload buffer of the frame in progress and how much of it is filled. It never
+ * assumes a frame or a header arrives whole, and decodes every frame of a chunk in one call.
+ *
+ * @module
+ */
+
+import { CloseCode } from "./close.ts";
+import { ProtocolError } from "./errors.ts";
+import { type Frame, isControlOpcode, Opcode } from "./frame.ts";
+import { DEFAULT_MAX_MESSAGE_BYTES } from "./limits.ts";
+import { applyMask } from "./mask.ts";
+
+/** Options of {@linkcode FrameParser} and {@linkcode FrameParserStream}. */
+export interface FrameParserOptions {
+  /**
+   * Which end decodes: a server requires masked frames, a client unmasked ones (RFC 6455 §5.1).
+   */
+  role: "server" | "client";
+  /**
+   * The largest message, in payload bytes summed over its fragments. Checked from the frame
+   * header, before any payload is buffered; over it the frame fails with 1009.
+   * @default {64 MiB}
+   */
+  maxMessageBytes?: number;
+  /** Reserved bits a negotiated extension claims (RSV1 = 4); any other set bit is 1002. @default 0 */
+  allowedRsv?: number;
+}
+
+/** A frame whose payload has only partly arrived: what is there so far, already unmasked. */
+export interface PartialFrame {
+  /** The frame's opcode. */
+  opcode: Opcode;
+  /** The payload bytes received so far. */
+  payloadSoFar: Uint8Array;
+}
+
+const KNOWN_OPCODES = new Set<number>(Object.values(Opcode));
+
+/** The header's size in bytes, known from its first two bytes. */
+function headerSize(secondByte: number): number {
+  const length7 = secondByte & 0x7f;
+  return 2 + (length7 === 126 ? 2 : length7 === 127 ? 8 : 0) + (secondByte & 0x80 ? 4 : 0);
+}
+
+function protocolError(reason: string): ProtocolError {
+  return new ProtocolError(CloseCode.ProtocolError, reason);
+}
+
+/**
+ * Decodes frames from chunks of bytes, whatever the chunk boundaries.
+ *
+ * A frame that lies wholly inside one chunk gets a payload that is a view into that chunk,
+ * unmasked in place: the parser owns a chunk once it is pushed, and the frame's payload is valid
+ * until the caller reuses the chunk's memory.
+ *
+ * @example Two frames in one chunk, then one split over two
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { FrameParser } from "./parser.ts";
+ * const parser = new FrameParser({ role: "client" });
+ * const texts: string[] = [];
+ * const onFrame = (frame: { payload: Uint8Array }) => texts.push(new TextDecoder().decode(frame.payload));
+ * parser.push(new Uint8Array([0x81, 0x02, 0x48, 0x69, 0x81, 0x01, 0x21]), onFrame);
+ * parser.push(new Uint8Array([0x81, 0x02, 0x4f]), onFrame);
+ * parser.push(new Uint8Array([0x6b]), onFrame);
+ * assertEquals(texts, ["Hi", "!", "Ok"]);
+ * ```
+ */
+export class FrameParser {
+  readonly #requireMask: boolean;
+  readonly #maxMessageBytes: number;
+  readonly #allowedRsv: number;
+
+  /** Header bytes of a header that straddles chunks. */
+  readonly #header = new Uint8Array(14);
+  #headerFilled = 0;
+
+  #fin = false;
+  #rsv = 0;
+  #opcode: Opcode = Opcode.Continuation;
+  #masked = false;
+  readonly #mask = new Uint8Array(4);
+  /** The payload of a frame that straddles chunks, or null between frames. */
+  #payload: Uint8Array | null = null;
+  #payloadFilled = 0;
+  /** Payload bytes of the data message in progress, for the size limit. */
+  #messageBytes = 0;
+
+  /** Creates a parser for one connection. */
+  constructor(options: FrameParserOptions) {
+    this.#requireMask = options.role === "server";
+    this.#maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    this.#allowedRsv = options.allowedRsv ?? 0;
+  }
+
+  /** Whether the bytes so far end inside a frame. */
+  get midFrame(): boolean {
+    return this.#headerFilled > 0 || this.#payload !== null;
+  }
+
+  /** The frame whose payload is arriving, or null between frames. */
+  get partialFrame(): PartialFrame | null {
+    if (this.#payload === null) return null;
+    return { opcode: this.#opcode, payloadSoFar: this.#payload.subarray(0, this.#payloadFilled) };
+  }
+
+  /**
+   * Decodes every frame completed by `chunk`, calling `onFrame` for each in order.
+   *
+   * @throws {ProtocolError} at the first violation, after `onFrame` has had the frames before
+   * it: 1002 for framing errors, 1009 for a message over the size limit.
+   */
+  push(chunk: Uint8Array, onFrame: (frame: Frame) => void): void {
+    const end = chunk.length;
+    let offset = 0;
+    while (offset < end) {
+      if (this.#payload !== null) {
+        offset = this.#continuePayload(chunk, offset, onFrame);
+        continue;
+      }
+      let header: Uint8Array;
+      let at: number;
+      if (
+        this.#headerFilled === 0 && end - offset >= 2 &&
+        end - offset >= headerSize(chunk[offset + 1])
+      ) {
+        header = chunk;
+        at = offset;
+        this.#readFirstBytes(chunk[offset], chunk[offset + 1]);
+        offset += headerSize(chunk[offset + 1]);
+      } else {
+        offset = this.#fillHeader(chunk, offset);
+        if (this.#headerFilled < 2 || this.#headerFilled < headerSize(this.#header[1])) return;
+        header = this.#header;
+        at = 0;
+        this.#headerFilled = 0;
+      }
+      const length = this.#readLengthAndMask(header, at);
+      if (end - offset >= length) {
+        const payload = chunk.subarray(offset, offset + length);
+        if (this.#masked) applyMask(payload, this.#mask);
+        offset += length;
+        this.#emit(payload, onFrame);
+      } else {
+        this.#payload = new Uint8Array(length);
+        this.#payloadFilled = 0;
+      }
+    }
+  }
+
+  /** Copies header bytes into the header buffer; checks the first two as soon as they are in. */
+  #fillHeader(chunk: Uint8Array, offset: number): number {
+    const header = this.#header;
+    while (offset < chunk.length) {
+      const needed = this.#headerFilled < 2 ? 2 : headerSize(header[1]);
+      if (this.#headerFilled >= needed) break;
+      const take = Math.min(needed - this.#headerFilled, chunk.length - offset);
+      header.set(chunk.subarray(offset, offset + take), this.#headerFilled);
+      this.#headerFilled += take;
+      offset += take;
+      if (this.#headerFilled === 2) this.#readFirstBytes(header[0], header[1]);
+    }
+    return offset;
+  }
+
+  /** Checks what the first two header bytes alone can show is wrong (RFC 6455 §5.2, §5.5). */
+  #readFirstBytes(first: number, second: number): void {
+    const fin = (first & 0x80) !== 0;
+    const rsv = (first >> 4) & 0x7;
+    const opcode = first & 0x0f;
+    const masked = (second & 0x80) !== 0;
+    if ((rsv & ~this.#allowedRsv) !== 0) throw protocolError("reserved bits set");
+    if (!KNOWN_OPCODES.has(opcode)) throw protocolError(`reserved opcode ${opcode}`);
+    if (isControlOpcode(opcode)) {
+      if (!fin) throw protocolError("fragmented control frame");
+      if ((second & 0x7f) > 125) throw protocolError("control frame over 125 bytes");
+    }
+    if (masked !== this.#requireMask) {
+      throw protocolError(this.#requireMask ? "unmasked client frame" : "masked server frame");
+    }
+    this.#fin = fin;
+    this.#rsv = rsv;
+    this.#opcode = opcode as Opcode;
+    this.#masked = masked;
+  }
+
+  /** Reads the payload length and masking key, and enforces the message size limit. */
+  #readLengthAndMask(header: Uint8Array, at: number): number {
+    const length7 = header[at + 1] & 0x7f;
+    let length = length7;
+    let next = at + 2;
+    if (length7 === 126) {
+      length = (header[next] << 8) | header[next + 1];
+      next += 2;
+    } else if (length7 === 127) {
+      const high = ((header[next] << 24) | (header[next + 1] << 16) | (header[next + 2] << 8) |
+        header[next + 3]) >>> 0;
+      const low = ((header[next + 4] << 24) | (header[next + 5] << 16) | (header[next + 6] << 8) |
+        header[next + 7]) >>> 0;
+      // RFC 6455 §5.2: the most significant bit of a 64-bit length MUST be 0.
+      if (high >= 0x8000_0000) throw protocolError("64-bit length with the top bit set");
+      length = high * 0x1_0000_0000 + low;
+      next += 8;
+    }
+    if (this.#masked) {
+      this.#mask[0] = header[next];
+      this.#mask[1] = header[next + 1];
+      this.#mask[2] = header[next + 2];
+      this.#mask[3] = header[next + 3];
+    }
+    if (!isControlOpcode(this.#opcode)) {
+      const messageBytes = this.#opcode === Opcode.Continuation
+        ? this.#messageBytes + length
+        : length;
+      if (messageBytes > this.#maxMessageBytes) {
+        throw new ProtocolError(
+          CloseCode.MessageTooBig,
+          `message over ${this.#maxMessageBytes} bytes`,
+        );
+      }
+      this.#messageBytes = this.#fin ? 0 : messageBytes;
+    }
+    return length;
+  }
+
+  #continuePayload(chunk: Uint8Array, offset: number, onFrame: (frame: Frame) => void): number {
+    const payload = this.#payload!;
+    const take = Math.min(chunk.length - offset, payload.length - this.#payloadFilled);
+    const piece = payload.subarray(this.#payloadFilled, this.#payloadFilled + take);
+    piece.set(chunk.subarray(offset, offset + take));
+    if (this.#masked) applyMask(piece, this.#mask, this.#payloadFilled);
+    this.#payloadFilled += take;
+    if (this.#payloadFilled === payload.length) {
+      this.#payload = null;
+      this.#emit(payload, onFrame);
+    }
+    return offset + take;
+  }
+
+  #emit(payload: Uint8Array, onFrame: (frame: Frame) => void): void {
+    onFrame({ fin: this.#fin, rsv: this.#rsv, opcode: this.#opcode, payload });
+  }
+}
+
+/**
+ * The frame decoder as a `TransformStream`: bytes in, frames out. It errors with the decoder's
+ * {@linkcode ProtocolError}, or with a 1006 one when the bytes end inside a frame.
+ *
+ * @example Decode a server's frames from a TCP connection
+ * ```ts ignore
+ * import { FrameParserStream } from "./parser.ts";
+ * const conn = await Deno.connect({ port: 8000 });
+ * for await (const frame of conn.readable.pipeThrough(new FrameParserStream({ role: "client" }))) {
+ *   console.log(frame.opcode, frame.payload);
+ * }
+ * ```
+ */
+export class FrameParserStream extends TransformStream<Uint8Array, Frame> {
+  /** Creates the stream around a new {@linkcode FrameParser}. */
+  constructor(options: FrameParserOptions) {
+    const parser = new FrameParser(options);
+    super({
+      transform(chunk, controller) {
+        parser.push(chunk, (frame) => controller.enqueue(frame));
+      },
+      flush() {
+        if (parser.midFrame) {
+          throw new ProtocolError(CloseCode.AbnormalClosure, "the stream ended inside a frame");
+        }
+      },
+    });
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * What the server needs from a runtime's TCP: a byte stream it can read, write and end, and a
+ * listener that yields them. A runtime adapter provides these; `Deno.TcpConn` already is one.
+ *
+ * @module
+ */
+
+/** A network address. */
+export interface NetAddress {
+  /** The IP address (or host name) as text. */
+  hostname: string;
+  /** The port. */
+  port: number;
+}
+
+/**
+ * One accepted connection's byte stream.
+ *
+ * @example `Deno.TcpConn` fits as it is
+ * ```ts ignore
+ * import type { Transport } from "./transport.ts";
+ * const conn: Transport = await Deno.connect({ port: 8000 });
+ * ```
+ */
+export interface Transport {
+  /** The peer's address. */
+  readonly remoteAddr: NetAddress;
+  /** Reads into `buffer`; resolves to the byte count, or null at the end of the stream. */
+  read(buffer: Uint8Array): Promise<number | null>;
+  /** Writes some of `bytes`; resolves to how many were written. */
+  write(bytes: Uint8Array): Promise<number>;
+  /** Ends the sending side (TCP FIN); reading goes on. */
+  closeWrite(): Promise<void>;
+  /** Ends the connection both ways. */
+  close(): void;
+}
+
+/**
+ * A bound listening socket.
+ *
+ * @example
+ * ```ts ignore
+ * import { listen } from "./runtime/deno.ts";
+ * const listener = listen({ hostname: "127.0.0.1", port: 0 });
+ * const transport = await listener.accept();
+ * ```
+ */
+export interface Listener {
+  /** The bound address, with the real port when 0 was asked for. */
+  readonly addr: NetAddress;
+  /** Waits for the next connection; rejects once the listener is closed. */
+  accept(): Promise<Transport>;
+  /** Stops listening. */
+  close(): void;
+}
+
+/**
+ * Writes all of `bytes`, however many writes that takes.
+ *
+ * @example
+ * ```ts ignore
+ * import { writeAll } from "./transport.ts";
+ * await writeAll(await Deno.connect({ port: 8000 }), new TextEncoder().encode("GET / HTTP/1.1\r\n\r\n"));
+ * ```
+ */
+export async function writeAll(transport: Transport, bytes: Uint8Array): Promise<void> {
+  for (let written = 0; written < bytes.length;) {
+    written += await transport.write(bytes.subarray(written));
+  }
+}
+
+/**
+ * Closes a transport, which may be closed already.
+ *
+ * @example
+ * ```ts ignore
+ * import { closeQuietly } from "./transport.ts";
+ * const conn = await Deno.connect({ port: 8000 });
+ * closeQuietly(conn);
+ * closeQuietly(conn); // no error
+ * ```
+ */
+export function closeQuietly(transport: Transport): void {
+  try {
+    transport.close();
+  } catch {
+    // Already closed.
+  }
+}

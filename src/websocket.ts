@@ -1,0 +1,270 @@
+/**
+ * One open WebSocket on a transport: reads bytes into the protocol core, hands messages to the
+ * handler one at a time, writes its replies in order, and carries the close handshake through.
+ *
+ * @module
+ */
+
+import { CloseCode } from "./protocol/close.ts";
+import { type CloseInfo, Connection, type ConnectionState } from "./protocol/connection.ts";
+import { ConnectionClosedError } from "./protocol/errors.ts";
+import type { Message } from "./protocol/message.ts";
+import { Outbox } from "./outbox.ts";
+import { closeQuietly, type NetAddress, type Transport } from "./transport.ts";
+
+/**
+ * What a handler may return: a message, several (sync or async iterable), or nothing. Each
+ * message is sent as one frame: a string as text, bytes as binary.
+ */
+export type Reply =
+  | Message
+  | Iterable<Message>
+  | AsyncIterable<Message>
+  | null
+  | undefined
+  | void;
+
+/**
+ * Receives each message of a connection, in order, one at a time, and returns the replies.
+ *
+ * @example An echo handler
+ * ```ts
+ * import type { Handler } from "./websocket.ts";
+ * const echo: Handler = (message) => message;
+ * ```
+ */
+export type Handler = (
+  message: Message,
+  connection: WebSocketConnection,
+) => Reply | Promise<Reply>;
+
+/** What a {@linkcode WebSocketConnection} needs from the server that runs it. */
+export interface ConnectionSettings {
+  /** The largest message accepted, in bytes. */
+  maxMessageBytes: number;
+  /** How long the close handshake and the end of TCP may take, in milliseconds. */
+  closeTimeoutMs: number;
+  /** The message handler. */
+  handler: Handler;
+  /** Hears of handler errors. */
+  onError: (error: unknown, connection: WebSocketConnection) => void;
+}
+
+/** The request that opened a connection. */
+export interface UpgradeRequest {
+  /** The request URL, with scheme `ws`. */
+  url: URL;
+  /** The request's header fields. */
+  headers: Headers;
+}
+
+const READ_BUFFER_BYTES = 16 * 1024;
+
+/**
+ * An open WebSocket, as a handler sees it.
+ *
+ * @example Push to a client outside the handler
+ * ```ts ignore
+ * import { serve } from "../mod.ts";
+ * serve({ onOpen: (connection) => connection.send("welcome") }, (message) => message);
+ * ```
+ */
+export class WebSocketConnection {
+  /** The peer's address. */
+  readonly remoteAddr: NetAddress;
+  /** The URL the client asked for, with scheme `ws`. */
+  readonly url: URL;
+  /** The header fields of the client's upgrade request. */
+  readonly headers: Headers;
+  /** Resolves with how the connection ended, once its transport is closed. */
+  readonly closed: Promise<CloseInfo>;
+
+  readonly #transport: Transport;
+  readonly #settings: ConnectionSettings;
+  readonly #core: Connection;
+  readonly #outbox: Outbox;
+  #resolveClosed!: (info: CloseInfo) => void;
+  #inbox: (Message | undefined)[] = [];
+  #inboxHead = 0;
+  /** The pump's run, while it runs; a flag too, as a run that never awaits ends before it is stored. */
+  #pumping: Promise<void> = Promise.resolve();
+  #pumpRunning = false;
+  #deadline: Promise<void> | null = null;
+  #deadlineTimer: ReturnType<typeof setTimeout> | undefined;
+
+  /** Wraps a transport whose handshake is done. Use {@linkcode WebSocketConnection.run} next. */
+  constructor(transport: Transport, request: UpgradeRequest, settings: ConnectionSettings) {
+    this.remoteAddr = transport.remoteAddr;
+    this.url = request.url;
+    this.headers = request.headers;
+    this.#transport = transport;
+    this.#settings = settings;
+    this.#core = new Connection({ role: "server", maxMessageBytes: settings.maxMessageBytes });
+    this.#outbox = new Outbox(transport, () => this.#endTransport());
+    this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
+  }
+
+  /** `open`, `closing` once a close frame went either way, `closed` once TCP has ended. */
+  get state(): ConnectionState {
+    return this.#core.state;
+  }
+
+  /** Bytes queued for the peer and not yet written, framing included. */
+  get bufferedAmount(): number {
+    return this.#outbox.bufferedAmount;
+  }
+
+  /**
+   * Sends a message: a string as text, bytes as binary. Resolves once it is written.
+   *
+   * @throws {ConnectionClosedError} when this end has sent its close frame, or the transport
+   * ended before the message was written.
+   */
+  async send(message: Message): Promise<void> {
+    this.#outbox.enqueue(this.#core.send(message));
+    await this.#outbox.flushed();
+    if (this.#outbox.broken) {
+      throw new ConnectionClosedError("the connection ended before the message was written");
+    }
+  }
+
+  /**
+   * Starts the close handshake (RFC 6455 §7.1.2) after the messages already queued, and
+   * resolves with how the connection ended. The peer has `closeTimeoutMs` to answer before TCP
+   * is ended anyway. Calling it again just waits.
+   *
+   * @throws {RangeError} for a code that may not be sent or a reason over 123 bytes.
+   */
+  close(code: number = CloseCode.Normal, reason = ""): Promise<CloseInfo> {
+    if (this.#core.closeSent === null && this.#core.state !== "closed") {
+      this.#outbox.enqueue(this.#core.close(code, reason));
+      this.#startDeadline();
+    }
+    return this.closed;
+  }
+
+  /**
+   * Runs the connection until its transport is closed. `rest` is whatever followed the
+   * handshake in the same read.
+   */
+  async run(rest: Uint8Array): Promise<void> {
+    const core = this.#core;
+    if (await this.#readUntilClose(rest)) {
+      this.#startDeadline();
+      if (core.closeSent === null) {
+        // Answer the messages that came before the close (or the violation) first.
+        await Promise.race([this.#pumping, this.#deadline!]);
+        const failure = core.failure;
+        if (core.closeSent === null && !this.#outbox.broken) {
+          this.#outbox.enqueue(
+            failure ? core.close(failure.closeCode, failure.message) : core.close(),
+          );
+        }
+      }
+      await this.#outbox.flushed();
+      // RFC 6455 §7.1.1: the server ends TCP first. Half-close, then read until the client
+      // ends its side, so unread bytes never turn our FIN into a reset that loses the close.
+      await this.#transport.closeWrite().catch(() => {});
+      await this.#readUntilEof();
+    }
+    clearTimeout(this.#deadlineTimer);
+    this.#endTransport();
+    core.receiveEof();
+    this.#resolveClosed(core.closeInfo);
+  }
+
+  /** Reads until the core wants no more (true), or the transport ends (false). */
+  async #readUntilClose(rest: Uint8Array): Promise<boolean> {
+    const core = this.#core;
+    if (rest.length > 0) this.#receive(rest);
+    const buffer = new Uint8Array(READ_BUFFER_BYTES);
+    while (core.closeReceived === null && core.failure === null) {
+      const count = await this.#read(buffer);
+      if (count === null) return false;
+      this.#receive(buffer.subarray(0, count));
+    }
+    return true;
+  }
+
+  async #readUntilEof(): Promise<void> {
+    const buffer = new Uint8Array(1024);
+    while (await this.#read(buffer) !== null);
+  }
+
+  /** Reads, taking a failed read (reset, or closed under us) as the end of the stream. */
+  #read(buffer: Uint8Array): Promise<number | null> {
+    return this.#transport.read(buffer).catch(() => null);
+  }
+
+  #receive(chunk: Uint8Array): void {
+    const messages = this.#core.receive(chunk);
+    for (const obligation of this.#core.dataToSend()) this.#outbox.enqueue(obligation, true);
+    if (messages.length === 0) return;
+    this.#inbox.push(...messages);
+    if (!this.#pumpRunning) this.#pumping = this.#pump();
+  }
+
+  /** Hands queued messages to the handler one at a time; synchronous replies cost no promise. */
+  async #pump(): Promise<void> {
+    this.#pumpRunning = true;
+    try {
+      while (this.#inboxHead < this.#inbox.length) {
+        const message = this.#inbox[this.#inboxHead]!;
+        this.#inbox[this.#inboxHead++] = undefined;
+        const pending = this.#handle(message);
+        if (pending) await pending;
+      }
+    } catch (error) {
+      this.#settings.onError(error, this);
+      // Unknown errors close with 1011 and no detail on the wire.
+      if (this.#core.closeSent === null) this.close(CloseCode.InternalError);
+    } finally {
+      this.#inbox = [];
+      this.#inboxHead = 0;
+      this.#pumpRunning = false;
+    }
+  }
+
+  #handle(message: Message): Promise<void> | void {
+    const reply = this.#settings.handler(message, this);
+    if (reply instanceof Promise) return reply.then((value) => this.#sendReply(value));
+    return this.#sendReply(reply);
+  }
+
+  #sendReply(reply: Reply): Promise<void> | void {
+    if (reply === undefined || reply === null) return;
+    if (typeof reply === "string" || reply instanceof Uint8Array) return this.#queueReply(reply);
+    if (Symbol.asyncIterator in reply) return this.#sendAsyncReplies(reply);
+    if (Symbol.iterator in reply) {
+      for (const message of reply) this.#queueReply(message);
+      return;
+    }
+    throw new TypeError(`a handler returned ${typeof reply}, not a string, bytes or iterable`);
+  }
+
+  async #sendAsyncReplies(replies: AsyncIterable<Message>): Promise<void> {
+    for await (const message of replies) this.#queueReply(message);
+  }
+
+  /** Queues one reply; after this end's close frame, replies have nowhere to go. */
+  #queueReply(message: Message): void {
+    if (typeof message !== "string" && !(message instanceof Uint8Array)) {
+      throw new TypeError(`a handler replied with ${typeof message}, not a string or bytes`);
+    }
+    if (this.#core.closeSent === null) this.#outbox.enqueue(this.#core.send(message));
+  }
+
+  /** Bounds the closing: after `closeTimeoutMs`, TCP is ended whatever the peer does. */
+  #startDeadline(): void {
+    this.#deadline ??= new Promise((resolve) => {
+      this.#deadlineTimer = setTimeout(() => {
+        this.#endTransport();
+        resolve();
+      }, this.#settings.closeTimeoutMs);
+    });
+  }
+
+  #endTransport(): void {
+    closeQuietly(this.#transport);
+  }
+}
