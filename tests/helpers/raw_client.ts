@@ -1,0 +1,165 @@
+/**
+ * A byte-level client for conformance tests: it writes exactly the bytes a test gives it, and
+ * reads the server's frames through the library's own `FrameParserStream` over the TCP stream.
+ */
+
+import { CloseCode, type Frame, FrameParserStream, Opcode } from "../../mod.ts";
+import { parseClosePayload } from "../../src/protocol/close.ts";
+
+export const HANDSHAKE_KEY = "dGhlIHNhbXBsZSBub25jZQ==";
+export const HANDSHAKE_ACCEPT = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** A valid upgrade request for `path`, with extra header lines if given. */
+export function upgradeRequest(path = "/", extraHeaders = ""): Uint8Array {
+  return encoder.encode(
+    `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+      `Sec-WebSocket-Key: ${HANDSHAKE_KEY}\r\nSec-WebSocket-Version: 13\r\n${extraHeaders}\r\n`,
+  );
+}
+
+/** What the server did in the end. */
+export interface Ending {
+  /** The server's close frame, if it sent one. */
+  close: { code: number; reason: string } | null;
+  /** Whether the server ended TCP (rather than the test's timeout). */
+  tcpClosed: boolean;
+}
+
+export class RawClient implements AsyncDisposable {
+  readonly conn: Deno.TcpConn;
+  /** The server's HTTP response head. */
+  responseHead = "";
+  #frames: ReadableStreamDefaultReader<Frame> | null = null;
+  #closed = false;
+
+  private constructor(conn: Deno.TcpConn) {
+    this.conn = conn;
+  }
+
+  /** Connects to 127.0.0.1:port without a handshake. */
+  static async connect(port: number): Promise<RawClient> {
+    return new RawClient(await Deno.connect({ hostname: "127.0.0.1", port }));
+  }
+
+  /** Connects and completes a handshake; `firstBytes` go in the same write as the request. */
+  static async open(port: number, firstBytes: Uint8Array = new Uint8Array()): Promise<RawClient> {
+    const client = await RawClient.connect(port);
+    const request = upgradeRequest();
+    const bytes = new Uint8Array(request.length + firstBytes.length);
+    bytes.set(request);
+    bytes.set(firstBytes, request.length);
+    await client.write(bytes);
+    await client.readResponseHead();
+    if (!client.responseHead.startsWith("HTTP/1.1 101 ")) {
+      throw new Error(`handshake refused: ${client.responseHead}`);
+    }
+    return client;
+  }
+
+  async write(bytes: Uint8Array): Promise<void> {
+    for (let written = 0; written < bytes.length;) {
+      written += await this.conn.write(bytes.subarray(written));
+    }
+  }
+
+  /** Writes each piece in its own write, with a pause between so they arrive apart. */
+  async writePieces(pieces: Uint8Array[], pauseMs = 2): Promise<void> {
+    for (const piece of pieces) {
+      await this.write(piece);
+      await new Promise((resolve) => setTimeout(resolve, pauseMs));
+    }
+  }
+
+  /**
+   * Reads the HTTP response head one byte at a time, so no frame byte after it is consumed.
+   * Returns the head (status line and headers).
+   */
+  async readResponseHead(): Promise<string> {
+    const byte = new Uint8Array(1);
+    let head = "";
+    while (!head.endsWith("\r\n\r\n")) {
+      const count = await this.conn.read(byte);
+      if (count === null) break;
+      head += String.fromCharCode(byte[0]);
+    }
+    this.responseHead = head;
+    return head;
+  }
+
+  /** Reads everything until the server ends TCP: a whole HTTP response, say. */
+  async readAll(): Promise<string> {
+    let text = "";
+    for await (const chunk of this.conn.readable) text += decoder.decode(chunk, { stream: true });
+    this.#closed = true;
+    return text + decoder.decode();
+  }
+
+  /** The next frame from the server, or null when TCP ends. */
+  async nextFrame(timeoutMs = 5000): Promise<Frame | null> {
+    this.#frames ??= this.conn.readable.pipeThrough(new FrameParserStream({ role: "client" }))
+      .getReader();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no frame within ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      const { value, done } = await Promise.race([this.#frames.read(), timeout]);
+      return done ? null : value;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** The next data frame's payload as text. */
+  async nextText(timeoutMs?: number): Promise<string> {
+    const next = await this.nextFrame(timeoutMs);
+    if (next === null) throw new Error("TCP ended instead of a text frame");
+    if (next.opcode !== Opcode.Text) throw new Error(`opcode ${next.opcode} instead of text`);
+    return decoder.decode(next.payload);
+  }
+
+  /**
+   * Reads frames until the server's close frame and the end of TCP, answering nothing; skips data
+   * frames before the close.
+   */
+  async ending(timeoutMs = 5000): Promise<Ending> {
+    let close: Ending["close"] = null;
+    for (;;) {
+      let next: Frame | null;
+      try {
+        next = await this.nextFrame(timeoutMs);
+      } catch (error) {
+        if (error instanceof Error && error.message.startsWith("no frame")) {
+          return { close, tcpClosed: false };
+        }
+        // A reset after the close frame still ends TCP.
+        return { close, tcpClosed: true };
+      }
+      if (next === null) return { close, tcpClosed: true };
+      if (next.opcode === Opcode.Close) {
+        const parsed = next.payload.length === 0
+          ? { code: CloseCode.NoStatusReceived, reason: "" }
+          : parseClosePayload(next.payload);
+        close = parsed;
+      }
+    }
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.conn.close();
+    } catch {
+      // Already closed by a finished readable.
+    }
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+    return Promise.resolve();
+  }
+}
