@@ -113,14 +113,13 @@ export function parseRequestHead(bytes: Uint8Array): RequestHead {
  * Collects a request head from chunks, however the bytes are split, and returns it with whatever
  * followed it in the last chunk.
  *
- * @example One byte at a time
+ * @example The head and the first frame byte in one read
  * ```ts
  * import { assertEquals } from "@std/assert";
  * import { RequestHeadParser } from "./http1.ts";
  * const parser = new RequestHeadParser();
- * const bytes = new TextEncoder().encode("GET / HTTP/1.1\r\nHost: a\r\n\r\n!");
- * let parsed = null;
- * for (const byte of bytes) parsed = parser.push(new Uint8Array([byte])) ?? parsed;
+ * assertEquals(parser.push(new TextEncoder().encode("GET / HTTP/1.1\r\nHo")), null);
+ * const parsed = parser.push(new TextEncoder().encode("st: a\r\n\r\n!"));
  * assertEquals(parsed?.head.target, "/");
  * assertEquals(parsed?.rest, new Uint8Array([0x21]));
  * ```

@@ -1,0 +1,160 @@
+import { assertEquals, assertThrows } from "@std/assert";
+import { Connection } from "../../src/protocol/connection.ts";
+import { ConnectionClosedError } from "../../src/protocol/errors.ts";
+import { Opcode } from "../../src/protocol/frame.ts";
+import { FrameParser } from "../../src/protocol/parser.ts";
+import type { Frame } from "../../src/protocol/frame.ts";
+import { bytewise, closePayload, concat, frame } from "../helpers/frames.ts";
+
+const server = () => new Connection({ role: "server" });
+
+/** Decodes what a server connection sends, as a client would. */
+function sent(bytes: Uint8Array[]): Frame[] {
+  const parser = new FrameParser({ role: "client" });
+  const frames: Frame[] = [];
+  for (const chunk of bytes) parser.push(chunk.slice(), (f) => frames.push(f));
+  return frames;
+}
+
+Deno.test("connection: answers each ping with a pong of the same payload", () => {
+  const connection = server();
+  const messages = connection.receive(concat(frame(Opcode.Ping, "a"), frame(Opcode.Ping, "")));
+  assertEquals(messages, []);
+  assertEquals(sent(connection.dataToSend()).map((f) => [f.opcode, f.payload]), [
+    [Opcode.Pong, new Uint8Array([0x61])],
+    [Opcode.Pong, new Uint8Array()],
+  ]);
+  assertEquals(connection.dataToSend(), []);
+});
+
+Deno.test("connection: ignores unsolicited pongs", () => {
+  const connection = server();
+  assertEquals(connection.receive(frame(Opcode.Pong, "x")), []);
+  assertEquals(connection.dataToSend(), []);
+  assertEquals(connection.state, "open");
+});
+
+Deno.test("connection: control frames between fragments are handled, the message still whole", () => {
+  const connection = server();
+  const bytes = concat(
+    frame(Opcode.Text, "Hel", { fin: false }),
+    frame(Opcode.Ping, "p"),
+    frame(Opcode.Continuation, "lo"),
+  );
+  const messages = bytewise(bytes).flatMap((byte) => connection.receive(byte));
+  assertEquals(messages, ["Hello"]);
+  assertEquals(sent(connection.dataToSend()).map((f) => f.opcode), [Opcode.Pong]);
+});
+
+Deno.test("connection: records the peer's close and echoes its code and reason", () => {
+  const connection = server();
+  assertEquals(
+    connection.receive(
+      concat(frame(Opcode.Text, "last"), frame(Opcode.Close, closePayload(4000, "done"))),
+    ),
+    ["last"],
+  );
+  assertEquals(connection.state, "closing");
+  assertEquals(connection.closeReceived, { code: 4000, reason: "done" });
+  const [echo] = sent([connection.close()]);
+  assertEquals([echo.opcode, echo.payload], [Opcode.Close, closePayload(4000, "done")]);
+  connection.receiveEof();
+  assertEquals(connection.state, "closed");
+  assertEquals(connection.closeInfo, { code: 4000, reason: "done", wasClean: true });
+});
+
+Deno.test("connection: an empty close is answered with an empty close and reported as 1005", () => {
+  const connection = server();
+  connection.receive(frame(Opcode.Close));
+  assertEquals(sent([connection.close()])[0].payload, new Uint8Array());
+  assertEquals(connection.closeInfo, { code: 1005, reason: "", wasClean: true });
+});
+
+Deno.test("connection: ignores everything after the peer's close frame", () => {
+  const connection = server();
+  const messages = connection.receive(
+    concat(
+      frame(Opcode.Close, closePayload(1000)),
+      frame(Opcode.Text, "late"),
+      frame(Opcode.Ping),
+      frame(Opcode.Text, "x", { rsv: 2 }),
+    ),
+  );
+  assertEquals(messages, []);
+  assertEquals(connection.dataToSend(), []);
+  assertEquals(connection.failure, null);
+  assertEquals(connection.receive(frame(Opcode.Text, "later")), []);
+});
+
+Deno.test("connection: a violation keeps the messages before it and records the failure", () => {
+  const connection = server();
+  const messages = connection.receive(concat(frame(Opcode.Text, "ok"), frame(Opcode.Text, [0xff])));
+  assertEquals(messages, ["ok"]);
+  assertEquals(connection.failure?.closeCode, 1007);
+  assertEquals(connection.state, "closing");
+  assertEquals(connection.receive(frame(Opcode.Text, "after")), []);
+  const [close] = sent([
+    connection.close(connection.failure!.closeCode, connection.failure!.message),
+  ]);
+  assertEquals(close.payload.subarray(0, 2), new Uint8Array([0x03, 0xef]));
+  connection.receiveEof();
+  assertEquals(connection.closeInfo.code, 1006);
+  assertEquals(connection.closeInfo.wasClean, false);
+  assertEquals(connection.closeInfo.error?.closeCode, 1007);
+});
+
+Deno.test("connection: invalid UTF-8 in a large frame fails before the frame is complete", () => {
+  const connection = server();
+  const bytes = frame(Opcode.Text, concat(new Uint8Array([0x61, 0xc0]), new Uint8Array(10_000)));
+  connection.receive(bytes.subarray(0, 100));
+  assertEquals(connection.failure?.closeCode, 1007);
+});
+
+Deno.test("connection: a close frame with an invalid code fails with 1002", () => {
+  const connection = server();
+  connection.receive(frame(Opcode.Close, closePayload(1005)));
+  assertEquals(connection.failure?.closeCode, 1002);
+  assertEquals(connection.closeReceived, null);
+});
+
+Deno.test("connection: a server-initiated close waits for the peer's; TCP loss before it is 1006", () => {
+  const connection = server();
+  const [close] = sent([connection.close(1001, "bye")]);
+  assertEquals(close.payload, closePayload(1001, "bye"));
+  assertEquals(connection.state, "closing");
+  // Messages still arrive until the peer's close frame; pings are no longer answered.
+  assertEquals(connection.receive(concat(frame(Opcode.Text, "in flight"), frame(Opcode.Ping))), [
+    "in flight",
+  ]);
+  assertEquals(connection.dataToSend(), []);
+  connection.receiveEof();
+  assertEquals(connection.closeInfo, { code: 1006, reason: "", wasClean: false });
+});
+
+Deno.test("connection: nothing may be sent after this end's close frame", () => {
+  const connection = server();
+  connection.close();
+  assertThrows(() => connection.send("x"), ConnectionClosedError);
+  assertThrows(() => connection.close(), ConnectionClosedError);
+});
+
+Deno.test("connection: a server sends unmasked frames, a client masked ones", () => {
+  const [text] = sent([server().send("Hi")]);
+  assertEquals([text.opcode, text.payload], [Opcode.Text, new TextEncoder().encode("Hi")]);
+  const binary = server().send(new Uint8Array([1, 2]));
+  assertEquals(binary, new Uint8Array([0x82, 0x02, 1, 2]));
+  const client = new Connection({ role: "client" });
+  const bytes = client.send("Hi");
+  assertEquals(bytes[1], 0x80 | 2);
+  const echo = server().receive(bytes);
+  assertEquals(echo, ["Hi"]);
+});
+
+Deno.test("connection: the message limit applies (1009)", () => {
+  const connection = new Connection({ role: "server", maxMessageBytes: 4 });
+  assertEquals(
+    connection.receive(concat(frame(Opcode.Text, "four"), frame(Opcode.Text, "fives"))),
+    ["four"],
+  );
+  assertEquals(connection.failure?.closeCode, 1009);
+});

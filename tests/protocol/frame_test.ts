@@ -1,0 +1,43 @@
+import { assertEquals } from "@std/assert";
+import { encodeFrame, isControlOpcode, Opcode, RSV1 } from "../../src/protocol/frame.ts";
+import { FIXED_MASK, frame } from "../helpers/frames.ts";
+
+const hello = new TextEncoder().encode("Hello");
+
+Deno.test("frame: encodes RFC 6455 §5.7's unmasked and masked Hello", () => {
+  assertEquals(
+    encodeFrame(Opcode.Text, hello),
+    new Uint8Array([0x81, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f]),
+  );
+  assertEquals(
+    encodeFrame(Opcode.Text, hello, { mask: FIXED_MASK }),
+    new Uint8Array([0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58]),
+  );
+});
+
+Deno.test("frame: encodes fragments, RSV1 and every length field size like the reference builder", () => {
+  for (const length of [0, 125, 126, 65535, 65536]) {
+    const payload = new Uint8Array(length).fill(7);
+    for (const fin of [true, false]) {
+      assertEquals(
+        encodeFrame(Opcode.Binary, payload, { fin, rsv: RSV1, mask: FIXED_MASK }),
+        frame(Opcode.Binary, payload, { fin, rsv: RSV1 }),
+      );
+      assertEquals(
+        encodeFrame(Opcode.Binary, payload, { fin }),
+        frame(Opcode.Binary, payload, { fin, mask: null }),
+      );
+    }
+  }
+});
+
+Deno.test("frame: leaves the caller's payload unmasked", () => {
+  const payload = hello.slice();
+  encodeFrame(Opcode.Text, payload, { mask: FIXED_MASK });
+  assertEquals(payload, hello);
+});
+
+Deno.test("frame: close, ping and pong are the control opcodes", () => {
+  const control = Object.values(Opcode).filter(isControlOpcode);
+  assertEquals(control, [Opcode.Close, Opcode.Ping, Opcode.Pong]);
+});

@@ -1,0 +1,96 @@
+import { assertEquals, assertInstanceOf, assertThrows } from "@std/assert";
+import { HandshakeError } from "../../src/protocol/errors.ts";
+import {
+  type ParsedRequest,
+  parseRequestHead,
+  RequestHeadParser,
+  requestUrl,
+} from "../../src/protocol/http1.ts";
+import { bytewise, concat, splits } from "../helpers/frames.ts";
+
+const encoder = new TextEncoder();
+const REQUEST = "GET /chat?room=1 HTTP/1.1\r\nHost: example.com:8000\r\nUpgrade: websocket\r\n" +
+  "Connection: Upgrade\r\nX-Two: a\r\nx-two: b\r\n\r\n";
+const FIRST_FRAME = new Uint8Array([0x81, 0x80, 1, 2, 3, 4]);
+
+/** Feeds pieces until the head is complete; the pieces after it join `rest`, as a server does. */
+function feed(pieces: Uint8Array[], maxHeaderBytes?: number): ParsedRequest {
+  const parser = new RequestHeadParser({ maxHeaderBytes });
+  for (const [index, piece] of pieces.entries()) {
+    const parsed = parser.push(piece);
+    if (parsed) return { head: parsed.head, rest: concat(parsed.rest, ...pieces.slice(index + 1)) };
+  }
+  throw new Error("head not complete");
+}
+
+Deno.test("http1: parses a request head from every split, keeping the bytes after it", () => {
+  const bytes = concat(encoder.encode(REQUEST), FIRST_FRAME);
+  for (const pieces of [...splits(bytes), bytewise(bytes)]) {
+    const { head, rest } = feed(pieces);
+    assertEquals(head.method, "GET");
+    assertEquals(head.target, "/chat?room=1");
+    assertEquals(head.version, "HTTP/1.1");
+    assertEquals(head.headers.get("HOST"), "example.com:8000");
+    assertEquals(head.headers.get("x-two"), "a, b");
+    assertEquals(rest, FIRST_FRAME);
+  }
+});
+
+Deno.test("http1: accepts bare LF line ends and trims optional whitespace", () => {
+  const head = parseRequestHead(
+    encoder.encode("GET / HTTP/1.1\nHost:  a \t\nUpgrade:websocket\n\n"),
+  );
+  assertEquals(head.headers.get("host"), "a");
+  assertEquals(head.headers.get("upgrade"), "websocket");
+});
+
+Deno.test("http1: answers a head over the limit with 431, however it arrives", () => {
+  const big = encoder.encode(`GET / HTTP/1.1\r\nHost: a\r\nX-Big: ${"x".repeat(2000)}\r\n\r\n`);
+  for (const pieces of [[big], bytewise(big)]) {
+    const error = assertThrows(() => feed(pieces, 1024));
+    assertInstanceOf(error, HandshakeError);
+    assertEquals(error.status, 431);
+  }
+  // Exactly at the limit is fine.
+  assertEquals(feed([big], big.length).head.headers.get("x-big")?.length, 2000);
+});
+
+const MALFORMED = [
+  "GARBAGE\r\n\r\n",
+  "GET /\r\nHost: a\r\n\r\n",
+  "GET / HTTP/1.1 extra\r\nHost: a\r\n\r\n",
+  "GET / FTP/1.1\r\nHost: a\r\n\r\n",
+  "GET / HTTP/1.1\r\nHost : a\r\n\r\n",
+  "GET / HTTP/1.1\r\nNo colon here\r\n\r\n",
+  "GET / HTTP/1.1\r\n: empty name\r\n\r\n",
+  "GET / HTTP/1.1\r\nHost: a\r\n folded: line\r\n\r\n",
+  "GET / HTTP/1.1\r\nHost: a\x00b\r\n\r\n",
+  "G(T / HTTP/1.1\r\nHost: a\r\n\r\n",
+];
+
+for (const request of MALFORMED) {
+  Deno.test(`http1: answers ${JSON.stringify(request)} with 400`, () => {
+    const error = assertThrows(() => feed([encoder.encode(request)]));
+    assertInstanceOf(error, HandshakeError);
+    assertEquals(error.status, 400);
+  });
+}
+
+Deno.test("http1: forms the request URL from Host and the target", () => {
+  const head = (target: string, host?: string) => ({
+    method: "GET",
+    target,
+    version: "HTTP/1.1",
+    headers: new Headers(host === undefined ? {} : { host }),
+  });
+  assertEquals(requestUrl(head("/a/b?c=d", "h:1"), "ws").href, "ws://h:1/a/b?c=d");
+  assertEquals(requestUrl(head("http://other/x?y", "h"), "ws").href, "ws://h/x?y");
+  assertEquals(requestUrl(head("/", "[::1]:8000"), "http").href, "http://[::1]:8000/");
+  for (
+    const [target, host] of [["/", undefined], ["/", ""], ["/", "a/b"], ["/", "a b"], ["nope", "h"]]
+  ) {
+    const error = assertThrows(() => requestUrl(head(target!, host), "ws"));
+    assertInstanceOf(error, HandshakeError);
+    assertEquals(error.status, 400);
+  }
+});
