@@ -117,7 +117,6 @@ const encoder = new TextEncoder();
 
 /**
  * Builds a close frame's payload: the code in network byte order, then the UTF-8 reason.
- * Code 1005 gives an empty payload.
  *
  * @throws {RangeError} for a code that may not be sent or a reason over 123 bytes.
  *
@@ -129,7 +128,6 @@ const encoder = new TextEncoder();
  * ```
  */
 export function encodeClosePayload(code: number, reason = ""): Uint8Array {
-  if (code === CloseCode.NoStatusReceived && reason === "") return new Uint8Array(0);
   if (!isValidCloseCode(code)) throw new RangeError(`close code ${code} may not be sent`);
   const reasonBytes = encoder.encode(reason);
   if (reasonBytes.length > MAX_CLOSE_REASON_BYTES) {

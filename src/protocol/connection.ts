@@ -176,7 +176,10 @@ export class Connection {
     const echo = code === undefined ? this.#closeReceived : null;
     const closeCode = echo?.code ?? code ?? CloseCode.Normal;
     const closeReason = echo?.reason ?? reason;
-    const payload = encodeClosePayload(closeCode, closeReason);
+    // Echoing a close that had no code means sending one without a code too.
+    const payload = echo?.code === CloseCode.NoStatusReceived
+      ? new Uint8Array(0)
+      : encodeClosePayload(closeCode, closeReason);
     this.#closeSent = { code: closeCode, reason: closeReason };
     return this.#encode(Opcode.Close, payload);
   }

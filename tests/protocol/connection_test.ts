@@ -138,6 +138,12 @@ Deno.test("connection: nothing may be sent after this end's close frame", () => 
   assertThrows(() => connection.close(), ConnectionClosedError);
 });
 
+Deno.test("connection: refuses to send a code reserved for local use, and stays open", () => {
+  const connection = server();
+  for (const code of [1005, 1006, 1015]) assertThrows(() => connection.close(code), RangeError);
+  assertEquals([connection.state, connection.closeSent], ["open", null]);
+});
+
 Deno.test("connection: a server sends unmasked frames, a client masked ones", () => {
   const [text] = sent([server().send("Hi")]);
   assertEquals([text.opcode, text.payload], [Opcode.Text, new TextEncoder().encode("Hi")]);
