@@ -1,0 +1,126 @@
+/**
+ * The command line: `parseArgs` on a table of good and bad arguments, and `mod.ts` run as a real
+ * process for its exit codes and what it prints.
+ */
+
+import { assertEquals, assertThrows } from "@std/assert";
+import { type CliOptions, parseArgs, USAGE, UsageError } from "../src/cli.ts";
+import { withTimeout } from "./helpers/client.ts";
+
+const ROOT = new URL("../", import.meta.url);
+const DEFAULTS: CliOptions = { port: 8000, hostname: "0.0.0.0", help: false };
+
+const goodArgs: [args: string[], expected: CliOptions][] = [
+  [[], DEFAULTS],
+  [["--port=9000"], { ...DEFAULTS, port: 9000 }],
+  [["--port", "9000"], { ...DEFAULTS, port: 9000 }],
+  [["--port", "0"], { ...DEFAULTS, port: 0 }],
+  [["--port", "65535"], { ...DEFAULTS, port: 65535 }],
+  [["--hostname", "::1"], { ...DEFAULTS, hostname: "::1" }],
+  [["--hostname=::1"], { ...DEFAULTS, hostname: "::1" }],
+  [["--hostname", "127.0.0.1", "--port", "8080"], {
+    port: 8080,
+    hostname: "127.0.0.1",
+    help: false,
+  }],
+  [["--port", "1", "--port", "2"], { ...DEFAULTS, port: 2 }],
+  [["--help"], { ...DEFAULTS, help: true }],
+  [["-h"], { ...DEFAULTS, help: true }],
+  [["--port", "9000", "-h"], { ...DEFAULTS, port: 9000, help: true }],
+];
+
+for (const [args, expected] of goodArgs) {
+  Deno.test(`cli: parseArgs(${JSON.stringify(args)}) gives ${JSON.stringify(expected)}`, () => {
+    assertEquals(parseArgs(args), expected);
+  });
+}
+
+const badArgs: [args: string[], message: string][] = [
+  [["--bogus"], "unknown argument --bogus"],
+  [["--bogus=1"], "unknown argument --bogus=1"],
+  [["9000"], "unknown argument 9000"],
+  [["--port", "abc"], "--port must be a whole number from 0 to 65535, not abc"],
+  [["--port", "70000"], "--port must be a whole number from 0 to 65535, not 70000"],
+  [["--port", "65536"], "--port must be a whole number from 0 to 65535, not 65536"],
+  [["--port", "-1"], "--port must be a whole number from 0 to 65535, not -1"],
+  [["--port", "80.5"], "--port must be a whole number from 0 to 65535, not 80.5"],
+  [["--port"], "--port needs a value"],
+  [["--port="], "--port needs a value"],
+  [["--hostname"], "--hostname needs a value"],
+];
+
+for (const [args, message] of badArgs) {
+  Deno.test(`cli: parseArgs(${JSON.stringify(args)}) throws UsageError "${message}"`, () => {
+    const error = assertThrows(() => parseArgs(args), UsageError);
+    assertEquals(error.message, message);
+  });
+}
+
+/** What a finished process printed and how it exited. */
+interface Finished {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `deno run --allow-net --import-map=tests/import_map.json mod.ts ...args` from the
+ * repository root and waits for it to exit; killed after `timeoutMs`.
+ */
+async function runCli(args: string[], timeoutMs = 20_000): Promise<Finished> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-net", "--import-map=tests/import_map.json", "mod.ts", ...args],
+    cwd: ROOT,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const output = child.output();
+  try {
+    const { code, stdout, stderr } = await withTimeout(
+      output,
+      `mod.ts ${args.join(" ")}`,
+      timeoutMs,
+    );
+    const decoder = new TextDecoder();
+    return { code, stdout: decoder.decode(stdout), stderr: decoder.decode(stderr) };
+  } catch (error) {
+    child.kill();
+    await output;
+    throw error;
+  }
+}
+
+Deno.test("cli: an unknown argument exits 2 with one error line on stderr", async () => {
+  assertEquals(await runCli(["--bogus"]), {
+    code: 2,
+    stdout: "",
+    stderr: "error: unknown argument --bogus (see --help)\n",
+  });
+});
+
+Deno.test("cli: a bad port exits 2 with one error line on stderr", async () => {
+  assertEquals(await runCli(["--port", "70000"]), {
+    code: 2,
+    stdout: "",
+    stderr: "error: --port must be a whole number from 0 to 65535, not 70000 (see --help)\n",
+  });
+});
+
+for (const flag of ["--help", "-h"]) {
+  Deno.test(`cli: ${flag} exits 0 printing the usage`, async () => {
+    const finished = await runCli([flag]);
+    assertEquals(finished, { code: 0, stdout: `${USAGE}\n`, stderr: "" });
+    assertEquals(finished.stdout.split("\n")[0], "Usage: deno run --allow-net mod.ts [options]");
+  });
+}
+
+Deno.test("cli: a port already taken exits 1 with one error line and no stack trace", async () => {
+  using taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = taken.addr.port;
+  assertEquals(await runCli(["--hostname", "127.0.0.1", "--port", String(port)]), {
+    code: 1,
+    stdout: "",
+    stderr: `error: cannot listen on 127.0.0.1:${port}: the address is already in use\n`,
+  });
+});

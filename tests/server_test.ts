@@ -1,0 +1,381 @@
+/**
+ * `serve()` and the handler contract, seen from Deno's own `WebSocket` over loopback TCP: what a
+ * handler receives, every shape of reply, errors, the connection's fields, closing from either
+ * end, shutdown and limits.
+ */
+
+import { assert, assertEquals, assertNotEquals, assertRejects, assertThrows } from "@std/assert";
+import { ConnectionClosedError, type Message, type WebSocketConnection } from "../mod.ts";
+import {
+  delay,
+  firstDifference,
+  openMany,
+  patternBytes,
+  TestClient,
+  withTimeout,
+} from "./helpers/client.ts";
+import { RawClient } from "./helpers/raw_client.ts";
+import { startServer } from "./helpers/server.ts";
+
+const echo = (message: Message) => message;
+
+/** An `onOpen` hook and the promise of the first connection it sees. */
+function firstConnection() {
+  const { promise, resolve } = Promise.withResolvers<WebSocketConnection>();
+  return {
+    onOpen: resolve,
+    connection: () => withTimeout(promise, "the server's onOpen"),
+  };
+}
+
+Deno.test("serve: a text message reaches the handler as a string", async () => {
+  const received: Message[] = [];
+  await using server = startServer({}, (message) => {
+    received.push(message);
+    return "ok";
+  });
+  await using client = await TestClient.open(server.url());
+  client.send("héllo, wörld");
+  assertEquals(await client.next(), "ok");
+  assertEquals(received, ["héllo, wörld"]);
+  assertEquals(typeof received[0], "string");
+});
+
+Deno.test("serve: a binary message reaches the handler as a Uint8Array", async () => {
+  const received: Message[] = [];
+  await using server = startServer({}, (message) => {
+    received.push(message);
+    return "ok";
+  });
+  await using client = await TestClient.open(server.url());
+  client.send(new Uint8Array([0, 1, 0x7f, 0x80, 0xff]));
+  assertEquals(await client.next(), "ok");
+  assertEquals(received.length, 1);
+  assert(received[0] instanceof Uint8Array, `got ${Object.prototype.toString.call(received[0])}`);
+  assertEquals(received[0], new Uint8Array([0, 1, 0x7f, 0x80, 0xff]));
+});
+
+Deno.test("serve: a handler returning a string sends one text message", async () => {
+  await using server = startServer({}, (message) => `re: ${message}`);
+  await using client = await TestClient.open(server.url());
+  client.send("ping");
+  assertEquals(await client.next(), "re: ping");
+});
+
+Deno.test("serve: a handler returning bytes sends one binary message", async () => {
+  await using server = startServer({}, () => new Uint8Array([9, 8, 7, 0, 255]));
+  await using client = await TestClient.open(server.url());
+  client.send("give me bytes");
+  assertEquals(await client.next(), new Uint8Array([9, 8, 7, 0, 255]));
+});
+
+Deno.test("serve: a handler returning an array sends each element, in order", async () => {
+  await using server = startServer({}, () => ["one", new Uint8Array([2]), "three"]);
+  await using client = await TestClient.open(server.url());
+  client.send("go");
+  assertEquals(await client.collect(3), ["one", new Uint8Array([2]), "three"]);
+});
+
+Deno.test("serve: a handler returning a generator sends everything it yields", async () => {
+  await using server = startServer({}, function* (message) {
+    for (let i = 1; i <= 3; i++) yield `${message} ${i}`;
+    yield new Uint8Array([4]);
+  });
+  await using client = await TestClient.open(server.url());
+  client.send("count");
+  assertEquals(await client.collect(4), ["count 1", "count 2", "count 3", new Uint8Array([4])]);
+});
+
+Deno.test("serve: a handler returning an async generator sends everything it yields", async () => {
+  await using server = startServer({}, async function* (message) {
+    for (let i = 1; i <= 3; i++) {
+      await delay(3 - i);
+      yield `${message} ${i}`;
+    }
+  });
+  await using client = await TestClient.open(server.url());
+  client.send("tick");
+  client.send("tock");
+  assertEquals(await client.collect(6), [
+    "tick 1",
+    "tick 2",
+    "tick 3",
+    "tock 1",
+    "tock 2",
+    "tock 3",
+  ]);
+});
+
+Deno.test("serve: a handler returning a promise of a reply sends it once resolved", async () => {
+  await using server = startServer({}, async (message) => {
+    await delay(5);
+    return `later: ${message}`;
+  });
+  await using client = await TestClient.open(server.url());
+  client.send("now");
+  assertEquals(await client.next(), "later: now");
+});
+
+Deno.test("serve: a handler returning a promise of an array sends each element", async () => {
+  await using server = startServer(
+    {},
+    (message) => Promise.resolve([`${message}!`, `${message}?`]),
+  );
+  await using client = await TestClient.open(server.url());
+  client.send("what");
+  assertEquals(await client.collect(2), ["what!", "what?"]);
+});
+
+Deno.test("serve: a handler returning nothing sends no reply", async () => {
+  await using server = startServer({}, (message) => {
+    if (message === "undefined") return undefined;
+    if (message === "null") return null;
+    if (message === "async") return Promise.resolve();
+    if (message === "empty array") return [];
+    return `reply to ${message}`;
+  });
+  await using client = await TestClient.open(server.url());
+  for (const message of ["undefined", "null", "async", "empty array", "last"]) client.send(message);
+  // Had any of the first four been answered, its reply would come before this one.
+  assertEquals(await client.next(), "reply to last");
+  client.send("again");
+  assertEquals(await client.next(), "reply to again");
+});
+
+Deno.test("serve: replies go out in message order when an async handler takes varying time", async () => {
+  await using server = startServer({}, async (message) => {
+    const index = Number(message);
+    // Earlier messages take longer, so any overlap would reorder the replies.
+    await delay((40 - index) % 7);
+    return `reply ${index}`;
+  });
+  await using client = await TestClient.open(server.url());
+  const count = 40;
+  for (let i = 0; i < count; i++) client.send(String(i));
+  assertEquals(await client.collect(count), Array.from({ length: count }, (_, i) => `reply ${i}`));
+});
+
+Deno.test("serve: a handler gets one message at a time", async () => {
+  let running = 0;
+  let mostAtOnce = 0;
+  await using server = startServer({}, async (message) => {
+    running++;
+    mostAtOnce = Math.max(mostAtOnce, running);
+    await delay(2);
+    running--;
+    return message;
+  });
+  await using client = await TestClient.open(server.url());
+  for (let i = 0; i < 10; i++) client.send(`m${i}`);
+  assertEquals(await client.collect(10), Array.from({ length: 10 }, (_, i) => `m${i}`));
+  assertEquals(mostAtOnce, 1);
+});
+
+for (const kind of ["throws", "rejects"] as const) {
+  Deno.test(`serve: a handler that ${kind} closes its connection with 1011 and calls onError`, async () => {
+    const failure = new Error("handler failed on purpose");
+    const errors: [unknown, WebSocketConnection | undefined][] = [];
+    let failedOn: WebSocketConnection | undefined;
+    await using server = startServer(
+      { onError: (error, connection) => errors.push([error, connection]) },
+      (message, connection) => {
+        if (message !== "fail") return `echo ${message}`;
+        failedOn = connection;
+        if (kind === "throws") throw failure;
+        return Promise.reject(failure);
+      },
+    );
+    await using failing = await TestClient.open(server.url());
+    await using bystander = await TestClient.open(server.url());
+    failing.send("fail");
+    assertEquals(await failing.waitClosed(), { code: 1011, reason: "", wasClean: true });
+    assertEquals(errors.length, 1);
+    assert(errors[0][0] === failure, `onError got ${errors[0][0]}`);
+    assert(
+      errors[0][1] !== undefined && errors[0][1] === failedOn,
+      "onError got another connection",
+    );
+    assertEquals(
+      await withTimeout(errors[0][1]!.closed, "the failed connection's closed"),
+      { code: 1011, reason: "", wasClean: true },
+    );
+    bystander.send("still there?");
+    assertEquals(await bystander.next(), "echo still there?");
+  });
+}
+
+Deno.test("serve: connection.url has the request's path and query", async () => {
+  const { onOpen, connection } = firstConnection();
+  await using server = startServer({ onOpen }, echo);
+  await using _client = await TestClient.open(server.url("/chat/room?id=7&name=a%20b"));
+  const url = (await connection()).url;
+  assertEquals(url.href, `ws://127.0.0.1:${server.port}/chat/room?id=7&name=a%20b`);
+  assertEquals(url.pathname, "/chat/room");
+  assertEquals(url.searchParams.get("id"), "7");
+  assertEquals(url.searchParams.get("name"), "a b");
+});
+
+Deno.test("serve: connection.headers are the upgrade request's header fields", async () => {
+  const { onOpen, connection } = firstConnection();
+  await using server = startServer({ onOpen }, echo);
+  await using _client = await TestClient.open(server.url());
+  const headers = (await connection()).headers;
+  assertEquals(headers.get("host"), `127.0.0.1:${server.port}`);
+  assertEquals(headers.get("sec-websocket-version"), "13");
+  assertEquals(headers.get("upgrade")?.toLowerCase(), "websocket");
+  assertEquals(atob(headers.get("sec-websocket-key") ?? "").length, 16);
+});
+
+Deno.test("serve: connection.remoteAddr is the client's loopback address and port", async () => {
+  const { onOpen, connection } = firstConnection();
+  await using server = startServer({ onOpen }, echo);
+  await using _client = await TestClient.open(server.url());
+  const { remoteAddr, state } = await connection();
+  assertEquals(remoteAddr.hostname, "127.0.0.1");
+  assert(remoteAddr.port > 0 && remoteAddr.port <= 65535, `port ${remoteAddr.port}`);
+  assertNotEquals(remoteAddr.port, server.port);
+  assertEquals(state, "open");
+});
+
+Deno.test("serve: onOpen can send before the client sends anything", async () => {
+  await using server = startServer({
+    onOpen: (connection) => void connection.send(`welcome ${connection.url.pathname}`),
+  }, echo);
+  await using client = await TestClient.open(server.url("/lobby"));
+  assertEquals(await client.next(), "welcome /lobby");
+  client.send("then echo");
+  assertEquals(await client.next(), "then echo");
+});
+
+Deno.test("serve: connection.close(4001, 'bye') reaches the client, which echoes it", async () => {
+  const { onOpen, connection } = firstConnection();
+  await using server = startServer({ onOpen }, (message, connection) => {
+    if (message === "leave") connection.close(4001, "bye");
+    return undefined;
+  });
+  await using client = await TestClient.open(server.url());
+  const serverSide = await connection();
+  client.send("leave");
+  assertEquals(await client.waitClosed(), { code: 4001, reason: "bye", wasClean: true });
+  assertEquals(
+    await withTimeout(serverSide.closed, "the server's closed"),
+    { code: 4001, reason: "bye", wasClean: true },
+  );
+  assertEquals(serverSide.state, "closed");
+});
+
+Deno.test("serve: a client's close(4000, 'done') is reported by connection.closed", async () => {
+  const { onOpen, connection } = firstConnection();
+  await using server = startServer({ onOpen }, echo);
+  await using client = await TestClient.open(server.url());
+  const serverSide = await connection();
+  assertEquals(await client.close(4000, "done"), { code: 4000, reason: "done", wasClean: true });
+  assertEquals(
+    await withTimeout(serverSide.closed, "the server's closed"),
+    { code: 4000, reason: "done", wasClean: true },
+  );
+  assertEquals(serverSide.state, "closed");
+});
+
+Deno.test("serve: a client that drops TCP without a close frame ends with 1006, not clean", async () => {
+  const { onOpen, connection } = firstConnection();
+  await using server = startServer({ onOpen }, echo);
+  await using raw = await RawClient.open(server.port);
+  const serverSide = await connection();
+  raw.close();
+  assertEquals(
+    await withTimeout(serverSide.closed, "the server's closed"),
+    { code: 1006, reason: "", wasClean: false },
+  );
+  assertEquals(serverSide.state, "closed");
+});
+
+Deno.test("serve: send() after close() rejects with ConnectionClosedError", async () => {
+  const { onOpen, connection } = firstConnection();
+  await using server = startServer({ onOpen }, echo);
+  await using client = await TestClient.open(server.url());
+  const serverSide = await connection();
+  const closing = serverSide.close(1000, "over");
+  await assertRejects(() => serverSide.send("too late"), ConnectionClosedError);
+  assertEquals(await client.waitClosed(), { code: 1000, reason: "over", wasClean: true });
+  await withTimeout(closing, "the server's close()");
+  await assertRejects(() => serverSide.send("far too late"), ConnectionClosedError);
+});
+
+/** Close arguments `close()` must refuse: codes never sent on the wire, and a reason over 123 bytes. */
+const unsendableCloses: [code: number, reason: string][] = [
+  [999, ""],
+  [1004, ""],
+  [1005, ""],
+  [1006, ""],
+  [1015, ""],
+  [2999, ""],
+  [5000, ""],
+  [1000, "x".repeat(124)],
+];
+
+for (const [code, reason] of unsendableCloses) {
+  const what = reason ? `a ${new TextEncoder().encode(reason).length}-byte reason` : code;
+  Deno.test(`serve: close(${what}) throws RangeError and the connection stays open`, async () => {
+    const { onOpen, connection } = firstConnection();
+    await using server = startServer({ onOpen }, echo);
+    await using client = await TestClient.open(server.url());
+    const serverSide = await connection();
+    assertThrows(() => serverSide.close(code, reason), RangeError);
+    assertEquals(serverSide.state, "open");
+    client.send("still open");
+    assertEquals(await client.next(), "still open");
+  });
+}
+
+Deno.test("serve: 50 concurrent clients each get their own replies", async () => {
+  await using server = startServer({}, (message) => `echo ${message}`);
+  await using clients = await openMany(server.url(), 50);
+  clients.forEach((client, i) => {
+    for (let j = 0; j < 5; j++) client.send(`client ${i} message ${j}`);
+  });
+  const replies = await Promise.all(clients.map((client) => client.collect(5)));
+  replies.forEach((received, i) => {
+    assertEquals(received, Array.from({ length: 5 }, (_, j) => `echo client ${i} message ${j}`));
+  });
+});
+
+Deno.test("serve: shutdown() closes open clients with 1001 and resolves finished", async () => {
+  await using server = startServer({}, echo);
+  await using clients = await openMany(server.url(), 3);
+  clients[0].send("before shutdown");
+  assertEquals(await clients[0].next(), "before shutdown");
+  await withTimeout(server.server.shutdown(), "shutdown()");
+  for (const client of clients) {
+    assertEquals(await client.waitClosed(), {
+      code: 1001,
+      reason: "server shutting down",
+      wasClean: true,
+    });
+  }
+  assertEquals(await withTimeout(server.server.finished, "finished"), undefined);
+});
+
+Deno.test("serve: a message over maxMessageBytes closes with 1009; one at the limit is fine", async () => {
+  await using server = startServer({ maxMessageBytes: 1024 }, echo);
+  await using client = await TestClient.open(server.url());
+  const atLimit = patternBytes(1024);
+  client.send(atLimit);
+  assertEquals(firstDifference(await client.nextBytes(), atLimit), -1);
+  client.send(patternBytes(1025));
+  assertEquals(await client.waitClosed(), {
+    code: 1009,
+    reason: "message over 1024 bytes",
+    wasClean: true,
+  });
+});
+
+Deno.test("serve: page false answers GET / with 404", async () => {
+  await using server = startServer({ page: false }, echo);
+  const response = await withTimeout(
+    fetch(`http://127.0.0.1:${server.port}/`),
+    "GET /",
+  );
+  assertEquals(response.status, 404);
+  assertEquals(await response.text(), "not found\n");
+});
