@@ -5,18 +5,8 @@
  * @module
  */
 
+import { concatBytes } from "./protocol/bytes.ts";
 import { type Transport, writeAll } from "./transport.ts";
-
-function concat(parts: Uint8Array[], length: number): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  const bytes = new Uint8Array(length);
-  let offset = 0;
-  for (const part of parts) {
-    bytes.set(part, offset);
-    offset += part.length;
-  }
-  return bytes;
-}
 
 /**
  * Queues frames and writes them in order, one write at a time. Everything queued in the same
@@ -77,7 +67,7 @@ export class Outbox {
         const length = this.#bufferedAmount;
         this.#urgent = [];
         this.#queued = [];
-        await writeAll(this.#transport, concat(parts, length));
+        await writeAll(this.#transport, concatBytes(parts));
         this.#bufferedAmount -= length;
       }
     } catch (error) {

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { concatBytes } from "./bytes.ts";
 import { HandshakeError } from "./errors.ts";
 import { DEFAULT_MAX_HEADER_BYTES } from "./limits.ts";
 
@@ -152,11 +153,8 @@ export class RequestHeadParser {
       return null;
     }
     const head = parseRequestHead(buffer.subarray(0, end));
-    const restInBuffer = buffer.subarray(end, this.#filled);
-    const restInChunk = chunk.subarray(taken);
-    const rest = new Uint8Array(restInBuffer.length + restInChunk.length);
-    rest.set(restInBuffer);
-    rest.set(restInChunk, restInBuffer.length);
+    // Joining two parts makes a new array, which outlives the caller's reused read buffer.
+    const rest = concatBytes([buffer.subarray(end, this.#filled), chunk.subarray(taken)]);
     return { head, rest };
   }
 }

@@ -5,9 +5,10 @@
  * @module
  */
 
+import { concatBytes } from "./bytes.ts";
 import { CloseCode } from "./close.ts";
 import { ProtocolError } from "./errors.ts";
-import { type Frame, Opcode } from "./frame.ts";
+import { type Frame, isControlOpcode, Opcode } from "./frame.ts";
 import type { PartialFrame } from "./parser.ts";
 import { decodeUtf8, Utf8StreamDecoder } from "./utf8.ts";
 
@@ -49,12 +50,8 @@ export class MessageAssembler {
    */
   push(frame: Frame): Message | undefined {
     const { opcode, fin, payload } = frame;
-    if (opcode === Opcode.Continuation) {
-      if (this.#messageOpcode === NONE) {
-        throw protocolError("continuation frame with no message begun");
-      }
-    } else {
-      if (this.#messageOpcode !== NONE) throw protocolError("new message inside a fragmented one");
+    this.#checkSequence(opcode);
+    if (opcode !== Opcode.Continuation) {
       if (fin && this.#decodedOfFrame === 0) {
         return opcode === Opcode.Text ? decodeUtf8(payload) : payload.slice();
       }
@@ -71,18 +68,31 @@ export class MessageAssembler {
   }
 
   /**
-   * Checks the UTF-8 of a text frame whose payload is still arriving, so that invalid text fails
-   * at once and not when the frame is complete (RFC 6455 §8.1: fail fast).
+   * Checks a data frame whose payload is still arriving: its place in the message sequence, and
+   * the UTF-8 of text so far, so that a violation fails at once rather than when the frame is
+   * complete (RFC 6455 §8.1: fail fast).
    *
-   * @throws {ProtocolError} 1007 for invalid UTF-8 so far.
+   * @throws {ProtocolError} 1002 for a frame out of sequence, 1007 for invalid UTF-8 so far.
    */
   checkPartial(frame: PartialFrame): void {
-    const isText = frame.opcode === Opcode.Text
-      ? this.#messageOpcode === NONE
-      : frame.opcode === Opcode.Continuation && this.#messageOpcode === Opcode.Text;
+    if (isControlOpcode(frame.opcode)) return;
+    this.#checkSequence(frame.opcode);
+    const isText = frame.opcode === Opcode.Text ||
+      (frame.opcode === Opcode.Continuation && this.#messageOpcode === Opcode.Text);
     if (!isText || frame.payloadSoFar.length === this.#decodedOfFrame) return;
     this.#textParts.push(this.#decoder.push(frame.payloadSoFar.subarray(this.#decodedOfFrame)));
     this.#decodedOfFrame = frame.payloadSoFar.length;
+  }
+
+  /** RFC 6455 §5.4: a continuation needs a message begun; a new message needs none. */
+  #checkSequence(opcode: number): void {
+    if (opcode === Opcode.Continuation) {
+      if (this.#messageOpcode === NONE) {
+        throw protocolError("continuation frame with no message begun");
+      }
+    } else if (this.#messageOpcode !== NONE) {
+      throw protocolError("new message inside a fragmented one");
+    }
   }
 
   #finish(): Message {
@@ -93,16 +103,8 @@ export class MessageAssembler {
       this.#textParts = [];
       return text;
     }
-    const parts = this.#binaryParts;
+    const bytes = concatBytes(this.#binaryParts);
     this.#binaryParts = [];
-    let length = 0;
-    for (const part of parts) length += part.length;
-    const bytes = new Uint8Array(length);
-    let offset = 0;
-    for (const part of parts) {
-      bytes.set(part, offset);
-      offset += part.length;
-    }
     return bytes;
   }
 }

@@ -114,3 +114,19 @@ Deno.test("message: partial checks follow a fragmented text message into its con
   binary.checkPartial({ opcode: Opcode.Continuation, payloadSoFar: new Uint8Array([0xff]) });
   assertEquals(binary.push(data(Opcode.Continuation, [0xff])), new Uint8Array([0xff, 0xff]));
 });
+
+Deno.test("message: a frame out of sequence fails from its header, before its payload", () => {
+  const begun = new MessageAssembler();
+  begun.push(data(Opcode.Text, "a", false));
+  const inside = assertThrows(() =>
+    begun.checkPartial({ opcode: Opcode.Binary, payloadSoFar: new Uint8Array() })
+  );
+  assertEquals((inside as ProtocolError).closeCode, 1002);
+  const orphan = assertThrows(() =>
+    new MessageAssembler().checkPartial({
+      opcode: Opcode.Continuation,
+      payloadSoFar: new Uint8Array(),
+    })
+  );
+  assertEquals((orphan as ProtocolError).closeCode, 1002);
+});
