@@ -78,3 +78,74 @@ export function* splits(bytes: Uint8Array): Generator<Uint8Array[]> {
 export function bytewise(bytes: Uint8Array): Uint8Array[] {
   return Array.from(bytes, (byte) => new Uint8Array([byte]));
 }
+
+/**
+ * A message's frames: the first with `opcode`, the rest continuations, FIN on the last only. One
+ * part gives one unfragmented frame.
+ */
+export function fragments(
+  opcode: number,
+  parts: (string | Uint8Array | number[])[],
+  options: Omit<TestFrameOptions, "fin"> = {},
+): Uint8Array[] {
+  return parts.map((part, i) =>
+    frame(i === 0 ? opcode : 0, part, { ...options, fin: i === parts.length - 1 })
+  );
+}
+
+/** `bytes` in pieces of `size` bytes, the last one shorter if need be. */
+export function chunks(bytes: Uint8Array, size: number): Uint8Array[] {
+  const pieces: Uint8Array[] = [];
+  for (let offset = 0; offset < bytes.length; offset += size) {
+    pieces.push(bytes.subarray(offset, offset + size));
+  }
+  return pieces;
+}
+
+/** `length` bytes of a pattern that repeats only every 65536 bytes, so a misplaced byte shows. */
+export function patterned(length: number): Uint8Array {
+  const bytes = new Uint8Array(length);
+  for (let i = 0; i < length; i++) bytes[i] = i * 7 + (i >> 8);
+  return bytes;
+}
+
+/** `length` letters, a to z over and over. */
+export function letters(length: number): string {
+  return Array.from({ length }, (_, i) => String.fromCharCode(0x61 + i % 26)).join("");
+}
+
+/** Codes a close frame may carry (RFC 6455 §7.4.1, the IANA registry, §7.4.2's private range). */
+export const VALID_CLOSE_CODES = [
+  1000,
+  1001,
+  1002,
+  1003,
+  1007,
+  1008,
+  1009,
+  1010,
+  1011,
+  1012,
+  1013,
+  1014,
+  3000,
+  3999,
+  4000,
+  4999,
+];
+
+/** Codes that must never be on the wire: unassigned, reserved for local use, or out of range. */
+export const INVALID_CLOSE_CODES = [
+  0,
+  999,
+  1004,
+  1005,
+  1006,
+  1015,
+  1016,
+  1100,
+  2000,
+  2999,
+  5000,
+  65535,
+];
