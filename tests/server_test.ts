@@ -5,7 +5,7 @@
  */
 
 import { assert, assertEquals, assertNotEquals, assertRejects, assertThrows } from "@std/assert";
-import { ConnectionClosedError, type Message, type WebSocketConnection } from "../mod.ts";
+import { ConnectionClosedError, type Message, Opcode, type WebSocketConnection } from "../mod.ts";
 import {
   delay,
   firstDifference,
@@ -14,6 +14,7 @@ import {
   TestClient,
   withTimeout,
 } from "./helpers/client.ts";
+import { closePayload, concat, frame } from "./helpers/frames.ts";
 import { RawClient } from "./helpers/raw_client.ts";
 import { startServer } from "./helpers/server.ts";
 
@@ -378,4 +379,51 @@ Deno.test("serve: page false answers GET / with 404", async () => {
   );
   assertEquals(response.status, 404);
   assertEquals(await response.text(), "not found\n");
+});
+
+Deno.test("serve: a pong goes out while the handler is still busy with an earlier message", async () => {
+  const gate = Promise.withResolvers<void>();
+  await using server = startServer({}, async () => {
+    await gate.promise;
+    return "done";
+  });
+  await using raw = await RawClient.open(
+    server.port,
+    concat(frame(Opcode.Text, "slow"), frame(Opcode.Ping, "p")),
+  );
+  const pong = await raw.nextFrame(2000);
+  assertEquals([pong?.opcode, pong?.payload], [Opcode.Pong, new TextEncoder().encode("p")]);
+  gate.resolve();
+  assertEquals(await raw.nextText(), "done");
+});
+
+Deno.test("serve: replies to messages sent before the peer's close go out before the echo", async () => {
+  await using server = startServer({}, async (message) => {
+    await delay(30);
+    return `re: ${message}`;
+  });
+  await using raw = await RawClient.open(
+    server.port,
+    concat(
+      frame(Opcode.Text, "a"),
+      frame(Opcode.Text, "b"),
+      frame(Opcode.Close, closePayload(1000)),
+    ),
+  );
+  assertEquals(await raw.nextText(), "re: a");
+  assertEquals(await raw.nextText(), "re: b");
+  assertEquals(await raw.ending(), { close: { code: 1000, reason: "" }, tcpClosed: true });
+});
+
+Deno.test("serve: a close the peer never answers ends TCP after closeTimeoutMs, as 1006", async () => {
+  const { onOpen, connection } = firstConnection();
+  await using server = startServer({ closeTimeoutMs: 300, onOpen }, echo);
+  await using raw = await RawClient.open(server.port);
+  const serverSide = await connection();
+  const started = performance.now();
+  const closed = serverSide.close(4000, "bye");
+  assertEquals(await raw.ending(3000), { close: { code: 4000, reason: "bye" }, tcpClosed: true });
+  assertEquals(await withTimeout(closed, "closed"), { code: 1006, reason: "", wasClean: false });
+  const elapsed = performance.now() - started;
+  assert(elapsed >= 250 && elapsed < 2000, `TCP ended after ${elapsed} ms, not about 300`);
 });
