@@ -8,6 +8,9 @@
 import { concatBytes } from "./protocol/bytes.ts";
 import { type Transport, writeAll } from "./transport.ts";
 
+/** Parts this large are written on their own instead of being copied into a joint write. */
+const WRITE_AS_IS_MIN_BYTES = 16 * 1024;
+
 /**
  * Queues frames and writes them in order, one write at a time. Everything queued in the same
  * turn of the event loop goes out in one write.
@@ -58,17 +61,34 @@ export class Outbox {
     return this.#flushing ?? Promise.resolve();
   }
 
+  /**
+   * Writes parts in order: runs of small ones joined into one write, large ones as they are,
+   * as copying them would cost more than a write of their own.
+   */
+  async #write(parts: Uint8Array[]): Promise<void> {
+    let start = 0;
+    for (let i = 0; i <= parts.length; i++) {
+      if (i < parts.length && parts[i].length < WRITE_AS_IS_MIN_BYTES) continue;
+      if (start < i) await this.#writeNow(concatBytes(parts.slice(start, i)));
+      if (i < parts.length) await this.#writeNow(parts[i]);
+      start = i + 1;
+    }
+  }
+
+  async #writeNow(bytes: Uint8Array): Promise<void> {
+    await writeAll(this.#transport, bytes);
+    this.#bufferedAmount -= bytes.length;
+  }
+
   async #flush(): Promise<void> {
     // Let everything queued in this turn join one write.
     await null;
     try {
       while (this.#bufferedAmount > 0) {
         const parts = this.#urgent.length === 0 ? this.#queued : this.#urgent.concat(this.#queued);
-        const length = this.#bufferedAmount;
         this.#urgent = [];
         this.#queued = [];
-        await writeAll(this.#transport, concatBytes(parts));
-        this.#bufferedAmount -= length;
+        await this.#write(parts);
       }
     } catch (error) {
       this.#broken = true;

@@ -58,7 +58,13 @@ export interface UpgradeRequest {
   headers: Headers;
 }
 
-const READ_BUFFER_BYTES = 16 * 1024;
+/**
+ * The read buffer starts small, so an idle connection costs little, grows fourfold after each
+ * read that fills it (a large message is arriving) up to the maximum, and drops back to the
+ * minimum after a read that uses a sixteenth of it.
+ */
+const MIN_READ_BYTES = 4 * 1024;
+const MAX_READ_BYTES = 256 * 1024;
 
 /**
  * An open WebSocket, as a handler sees it.
@@ -121,7 +127,7 @@ export class WebSocketConnection {
    * ended before the message was written.
    */
   async send(message: Message): Promise<void> {
-    this.#outbox.enqueue(this.#core.send(message));
+    for (const chunk of this.#core.send(message)) this.#outbox.enqueue(chunk);
     await this.#outbox.flushed();
     if (this.#outbox.broken) {
       throw new ConnectionClosedError("the connection ended before the message was written");
@@ -177,11 +183,16 @@ export class WebSocketConnection {
   async #readUntilClose(rest: Uint8Array): Promise<boolean> {
     const core = this.#core;
     if (rest.length > 0) this.#receive(rest);
-    const buffer = new Uint8Array(READ_BUFFER_BYTES);
+    let buffer = new Uint8Array(MIN_READ_BYTES);
     while (core.closeReceived === null && core.failure === null) {
       const count = await this.#read(buffer);
       if (count === null) return false;
       this.#receive(buffer.subarray(0, count));
+      if (count === buffer.length && buffer.length < MAX_READ_BYTES) {
+        buffer = new Uint8Array(buffer.length * 4);
+      } else if (count <= buffer.length >> 4 && buffer.length > MIN_READ_BYTES) {
+        buffer = new Uint8Array(MIN_READ_BYTES);
+      }
     }
     return true;
   }
@@ -251,7 +262,8 @@ export class WebSocketConnection {
     if (typeof message !== "string" && !(message instanceof Uint8Array)) {
       throw new TypeError(`a handler replied with ${typeof message}, not a string or bytes`);
     }
-    if (this.#core.closeSent === null) this.#outbox.enqueue(this.#core.send(message));
+    if (this.#core.closeSent !== null) return;
+    for (const chunk of this.#core.send(message)) this.#outbox.enqueue(chunk);
   }
 
   /** Bounds the closing: after `closeTimeoutMs`, TCP is ended whatever the peer does. */

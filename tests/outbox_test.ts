@@ -63,3 +63,17 @@ Deno.test("outbox: a failed write is reported once and everything after it is dr
   await outbox.flushed();
   assertEquals([errors.length, outbox.broken, outbox.bufferedAmount, writes], [1, true, 0, []]);
 });
+
+Deno.test("outbox: large parts are written as they are, small runs around them joined", async () => {
+  const { transport, writes } = memoryTransport();
+  const outbox = new Outbox(transport, () => {});
+  const large = new Uint8Array(20_000).fill(7);
+  outbox.enqueue(new Uint8Array([1]));
+  outbox.enqueue(new Uint8Array([2]));
+  outbox.enqueue(large);
+  outbox.enqueue(new Uint8Array([3]));
+  await outbox.flushed();
+  assertEquals(writes.map((write) => write.length), [2, 20_000, 1]);
+  assertEquals([writes[0], writes[2]], [[1, 2], [3]]);
+  assertEquals(outbox.bufferedAmount, 0);
+});

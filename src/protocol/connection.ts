@@ -12,7 +12,14 @@
 
 import { CloseCode, type CloseFrame, encodeClosePayload, parseClosePayload } from "./close.ts";
 import { ConnectionClosedError, ProtocolError } from "./errors.ts";
-import { encodeFrame, type Frame, Opcode } from "./frame.ts";
+import {
+  encodeFrame,
+  encodeFrameHeader,
+  type EncodeFrameOptions,
+  encodeTextFrame,
+  type Frame,
+  Opcode,
+} from "./frame.ts";
 import { type Message, MessageAssembler } from "./message.ts";
 import { FrameParser } from "./parser.ts";
 
@@ -50,7 +57,8 @@ export interface CloseInfo {
   error?: ProtocolError;
 }
 
-const encoder = new TextEncoder();
+/** From this size a server's binary payload is written after its header rather than copied. */
+const UNCOPIED_PAYLOAD_MIN_BYTES = 64 * 1024;
 
 /**
  * One WebSocket connection's protocol state, after the handshake.
@@ -153,15 +161,19 @@ export class Connection {
   }
 
   /**
-   * Encodes a message as one frame: a string as text, bytes as binary.
+   * Encodes a message as one frame, a string as text and bytes as binary, and returns the chunks
+   * to write in order: the whole frame, or for large binary payloads of a server the header and
+   * then the caller's payload itself, not copied (so it must not change until written).
    *
    * @throws {ConnectionClosedError} once a close frame has been sent.
    */
-  send(message: Message): Uint8Array {
+  send(message: Message): Uint8Array[] {
     if (this.#closeSent || this.#transportEnded) throw new ConnectionClosedError();
-    return typeof message === "string"
-      ? this.#encode(Opcode.Text, encoder.encode(message))
-      : this.#encode(Opcode.Binary, message);
+    if (typeof message === "string") return [encodeTextFrame(message, this.#frameOptions())];
+    if (!this.#masked && message.length >= UNCOPIED_PAYLOAD_MIN_BYTES) {
+      return [encodeFrameHeader(Opcode.Binary, message.length), message];
+    }
+    return [this.#encode(Opcode.Binary, message)];
   }
 
   /**
@@ -203,10 +215,11 @@ export class Connection {
   }
 
   #encode(opcode: Opcode, payload: Uint8Array): Uint8Array {
-    return encodeFrame(
-      opcode,
-      payload,
-      this.#masked ? { mask: crypto.getRandomValues(new Uint8Array(4)) } : undefined,
-    );
+    return encodeFrame(opcode, payload, this.#frameOptions());
+  }
+
+  /** A client masks every frame with a fresh random key (RFC 6455 §5.3); a server never does. */
+  #frameOptions(): EncodeFrameOptions | undefined {
+    return this.#masked ? { mask: crypto.getRandomValues(new Uint8Array(4)) } : undefined;
   }
 }

@@ -65,6 +65,78 @@ export interface EncodeFrameOptions {
   mask?: Uint8Array;
 }
 
+/** The header's size for a payload of `length` bytes. */
+function headerSize(length: number, masked: boolean): number {
+  return 2 + (length < 126 ? 0 : length < 0x10000 ? 2 : 8) + (masked ? 4 : 0);
+}
+
+/**
+ * Writes a header at `at` for a payload of `length` bytes, the masking key included, and
+ * returns where the payload starts.
+ */
+function writeHeader(
+  bytes: Uint8Array,
+  at: number,
+  opcode: Opcode,
+  length: number,
+  options: EncodeFrameOptions,
+): number {
+  const { fin = true, rsv = 0, mask } = options;
+  bytes[at] = (fin ? 0x80 : 0) | (rsv << 4) | opcode;
+  const maskBit = mask ? 0x80 : 0;
+  let next = at + 2;
+  if (length < 126) {
+    bytes[at + 1] = maskBit | length;
+  } else if (length < 0x10000) {
+    bytes[at + 1] = maskBit | 126;
+    bytes[at + 2] = length >>> 8;
+    bytes[at + 3] = length & 0xff;
+    next += 2;
+  } else {
+    bytes[at + 1] = maskBit | 127;
+    const view = new DataView(bytes.buffer, bytes.byteOffset);
+    view.setUint32(at + 2, Math.floor(length / 0x1_0000_0000));
+    view.setUint32(at + 6, length >>> 0);
+    next += 8;
+  }
+  if (!mask) return next;
+  bytes.set(mask, next);
+  return next + 4;
+}
+
+/** Writes a whole frame at `at` whose payload is already in place after the header's room. */
+function writeFrame(
+  bytes: Uint8Array,
+  at: number,
+  opcode: Opcode,
+  length: number,
+  options: EncodeFrameOptions,
+): void {
+  const payloadAt = writeHeader(bytes, at, opcode, length, options);
+  if (options.mask) applyMask(bytes.subarray(payloadAt, payloadAt + length), options.mask);
+}
+
+/**
+ * Encodes only the header of an unmasked frame, for a payload written after it as it is: a large
+ * payload then goes out without being copied.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { encodeFrameHeader, Opcode } from "./frame.ts";
+ * assertEquals(encodeFrameHeader(Opcode.Binary, 256), new Uint8Array([0x82, 0x7e, 0x01, 0x00]));
+ * ```
+ */
+export function encodeFrameHeader(
+  opcode: Opcode,
+  length: number,
+  options: Omit<EncodeFrameOptions, "mask"> = {},
+): Uint8Array {
+  const bytes = new Uint8Array(headerSize(length, false));
+  writeHeader(bytes, 0, opcode, length, options);
+  return bytes;
+}
+
 /**
  * Encodes one frame, header and payload in one buffer so it goes out in one write. Uses the
  * shortest length encoding (RFC 6455 §5.2).
@@ -82,29 +154,37 @@ export function encodeFrame(
   payload: Uint8Array,
   options: EncodeFrameOptions = {},
 ): Uint8Array {
-  const { fin = true, rsv = 0, mask } = options;
-  const length = payload.length;
-  const lengthBytes = length < 126 ? 0 : length < 0x10000 ? 2 : 8;
-  const headerLength = 2 + lengthBytes + (mask ? 4 : 0);
-  const bytes = new Uint8Array(headerLength + length);
-  bytes[0] = (fin ? 0x80 : 0) | (rsv << 4) | opcode;
-  const maskBit = mask ? 0x80 : 0;
-  if (lengthBytes === 0) {
-    bytes[1] = maskBit | length;
-  } else if (lengthBytes === 2) {
-    bytes[1] = maskBit | 126;
-    bytes[2] = length >>> 8;
-    bytes[3] = length & 0xff;
-  } else {
-    bytes[1] = maskBit | 127;
-    const view = new DataView(bytes.buffer);
-    view.setUint32(2, Math.floor(length / 0x1_0000_0000));
-    view.setUint32(6, length >>> 0);
-  }
-  bytes.set(payload, headerLength);
-  if (mask) {
-    bytes.set(mask, headerLength - 4);
-    applyMask(bytes.subarray(headerLength), mask);
-  }
+  const size = headerSize(payload.length, options.mask !== undefined);
+  const bytes = new Uint8Array(size + payload.length);
+  bytes.set(payload, size);
+  writeFrame(bytes, 0, opcode, payload.length, options);
   return bytes;
+}
+
+/** The largest header: 2 bytes, a 64-bit length, a masking key. */
+const MAX_HEADER_BYTES = 14;
+/** Longer strings are encoded first: reserving 3 bytes per code unit would waste too much. */
+const ENCODE_IN_PLACE_MAX_CHARS = 16 * 1024;
+const encoder = new TextEncoder();
+
+/**
+ * Encodes a string as one text frame, writing its UTF-8 straight into the frame's buffer.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { encodeTextFrame } from "./frame.ts";
+ * assertEquals(encodeTextFrame("Hello"), new Uint8Array([0x81, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f]));
+ * ```
+ */
+export function encodeTextFrame(text: string, options: EncodeFrameOptions = {}): Uint8Array {
+  if (text.length > ENCODE_IN_PLACE_MAX_CHARS) {
+    return encodeFrame(Opcode.Text, encoder.encode(text), options);
+  }
+  // UTF-8 takes at most 3 bytes per UTF-16 code unit; the header goes right before the text.
+  const bytes = new Uint8Array(MAX_HEADER_BYTES + text.length * 3);
+  const length = encoder.encodeInto(text, bytes.subarray(MAX_HEADER_BYTES)).written;
+  const start = MAX_HEADER_BYTES - headerSize(length, options.mask !== undefined);
+  writeFrame(bytes, start, Opcode.Text, length, options);
+  return bytes.subarray(start, MAX_HEADER_BYTES + length);
 }

@@ -4,9 +4,15 @@
  * @module
  */
 
+/** Below this many bytes, a byte loop beats setting up a word view. */
+const WORDWISE_MIN_BYTES = 64;
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
 /**
  * XORs `bytes` in place with `mask`, starting at position `offset` of the key (for a payload
- * that arrives in pieces). Works four bytes at a time where the view is 4-byte aligned.
+ * that arrives in pieces). Long payloads are done four bytes at a time from the first 4-byte
+ * aligned address; nothing is allocated for short ones.
  *
  * @param bytes The payload, changed in place.
  * @param mask The 4-byte masking key.
@@ -25,18 +31,17 @@
 export function applyMask(bytes: Uint8Array, mask: Uint8Array, offset = 0): void {
   const length = bytes.length;
   let i = 0;
-  // Bytes up to the next aligned address, one at a time.
-  while (i < length && ((bytes.byteOffset + i) & 3) !== 0) {
-    bytes[i] ^= mask[(offset + i) & 3];
-    i++;
-  }
-  const words = (length - i) >>> 2;
-  if (words > 0) {
-    // The key rotated to the aligned start, read as one word in the platform's byte order.
-    const k = (offset + i) & 3;
-    const key = new Uint32Array(
-      new Uint8Array([mask[k], mask[(k + 1) & 3], mask[(k + 2) & 3], mask[(k + 3) & 3]]).buffer,
-    )[0];
+  if (length >= WORDWISE_MIN_BYTES) {
+    // Bytes up to the next aligned address, one at a time.
+    const lead = (4 - (bytes.byteOffset & 3)) & 3;
+    for (; i < lead; i++) bytes[i] ^= mask[(offset + i) & 3];
+    // The key rotated to start at the aligned byte, as one word in the platform's byte order.
+    const k = offset + i;
+    const b0 = mask[k & 3], b1 = mask[(k + 1) & 3], b2 = mask[(k + 2) & 3], b3 = mask[(k + 3) & 3];
+    const key = LITTLE_ENDIAN
+      ? b0 | (b1 << 8) | (b2 << 16) | (b3 << 24)
+      : (b0 << 24) | (b1 << 16) | (b2 << 8) | b3;
+    const words = (length - i) >>> 2;
     const view = new Uint32Array(bytes.buffer, bytes.byteOffset + i, words);
     for (let w = 0; w < words; w++) view[w] ^= key;
     i += words << 2;

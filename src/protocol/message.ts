@@ -42,8 +42,9 @@ export class MessageAssembler {
   #decodedOfFrame = 0;
 
   /**
-   * Takes the next data frame and returns the message it completes, if any. Binary payloads are
-   * copied, so the frame's memory may be reused afterwards.
+   * Takes the next data frame and returns the message it completes, if any. A binary payload
+   * that is a view into a larger buffer (a read chunk) is copied, so that memory may be reused
+   * afterwards; one with a buffer of its own is kept as it is.
    *
    * @throws {ProtocolError} 1002 for a new message inside an unfinished one or a continuation
    * with none begun; 1007 for invalid UTF-8 in text.
@@ -53,7 +54,7 @@ export class MessageAssembler {
     this.#checkSequence(opcode);
     if (opcode !== Opcode.Continuation) {
       if (fin && this.#decodedOfFrame === 0) {
-        return opcode === Opcode.Text ? decodeUtf8(payload) : payload.slice();
+        return opcode === Opcode.Text ? decodeUtf8(payload) : ownCopy(payload);
       }
       this.#messageOpcode = opcode;
     }
@@ -62,7 +63,7 @@ export class MessageAssembler {
     if (this.#messageOpcode === Opcode.Text) {
       this.#textParts.push(this.#decoder.push(unseen));
     } else {
-      this.#binaryParts.push(payload.slice());
+      this.#binaryParts.push(ownCopy(payload));
     }
     return fin ? this.#finish() : undefined;
   }
@@ -107,6 +108,15 @@ export class MessageAssembler {
     this.#binaryParts = [];
     return bytes;
   }
+}
+
+/**
+ * The payload itself when it has a buffer of its own (the parser allocates one for a frame that
+ * spans chunks), else a copy: a view into a read chunk is only valid until the chunk is reused.
+ */
+function ownCopy(payload: Uint8Array): Uint8Array {
+  const ownsBuffer = payload.byteOffset === 0 && payload.byteLength === payload.buffer.byteLength;
+  return ownsBuffer ? payload : payload.slice();
 }
 
 function protocolError(reason: string): ProtocolError {

@@ -11,6 +11,9 @@
 import { CloseCode } from "./close.ts";
 import { ProtocolError } from "./errors.ts";
 
+/** Short ASCII text is decoded in JS: cheaper than a call into the native decoder. */
+const ASCII_FAST_PATH_MAX_BYTES = 64;
+
 const wholeDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 function invalidUtf8(): ProtocolError {
@@ -31,6 +34,11 @@ function invalidUtf8(): ProtocolError {
  * ```
  */
 export function decodeUtf8(bytes: Uint8Array): string {
+  if (bytes.length <= ASCII_FAST_PATH_MAX_BYTES) {
+    let ascii = true;
+    for (let i = 0; i < bytes.length && ascii; i++) ascii = bytes[i] < 0x80;
+    if (ascii) return String.fromCharCode.apply(null, bytes as unknown as number[]);
+  }
   try {
     return wholeDecoder.decode(bytes);
   } catch {

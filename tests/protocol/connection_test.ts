@@ -145,12 +145,12 @@ Deno.test("connection: refuses to send a code reserved for local use, and stays 
 });
 
 Deno.test("connection: a server sends unmasked frames, a client masked ones", () => {
-  const [text] = sent([server().send("Hi")]);
+  const [text] = sent(server().send("Hi"));
   assertEquals([text.opcode, text.payload], [Opcode.Text, new TextEncoder().encode("Hi")]);
   const binary = server().send(new Uint8Array([1, 2]));
-  assertEquals(binary, new Uint8Array([0x82, 0x02, 1, 2]));
+  assertEquals(binary, [new Uint8Array([0x82, 0x02, 1, 2])]);
   const client = new Connection({ role: "client" });
-  const bytes = client.send("Hi");
+  const [bytes] = client.send("Hi");
   assertEquals(bytes[1], 0x80 | 2);
   const echo = server().receive(bytes);
   assertEquals(echo, ["Hi"]);
@@ -163,4 +163,16 @@ Deno.test("connection: the message limit applies (1009)", () => {
     ["four"],
   );
   assertEquals(connection.failure?.closeCode, 1009);
+});
+
+Deno.test("connection: a large binary payload goes out after its header, not copied", () => {
+  const payload = new Uint8Array(70_000).fill(9);
+  const chunks = server().send(payload);
+  assertEquals(chunks.length, 2);
+  assertEquals(chunks[0], new Uint8Array([0x82, 0x7f, 0, 0, 0, 0, 0, 1, 0x11, 0x70]));
+  assertEquals(chunks[1] === payload, true);
+  // A client must mask, so it copies.
+  const masked = new Connection({ role: "client" }).send(payload);
+  assertEquals([masked.length, masked[0].length], [1, 14 + 70_000]);
+  assertEquals(payload[0], 9);
 });

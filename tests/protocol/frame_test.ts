@@ -1,5 +1,11 @@
 import { assertEquals } from "@std/assert";
-import { encodeFrame, isControlOpcode, Opcode, RSV1 } from "../../src/protocol/frame.ts";
+import {
+  encodeFrame,
+  encodeTextFrame,
+  isControlOpcode,
+  Opcode,
+  RSV1,
+} from "../../src/protocol/frame.ts";
 import { FIXED_MASK, frame } from "../helpers/frames.ts";
 
 const hello = new TextEncoder().encode("Hello");
@@ -40,4 +46,14 @@ Deno.test("frame: leaves the caller's payload unmasked", () => {
 Deno.test("frame: close, ping and pong are the control opcodes", () => {
   const control = Object.values(Opcode).filter(isControlOpcode);
   assertEquals(control, [Opcode.Close, Opcode.Ping, Opcode.Pong]);
+});
+
+Deno.test("frame: encodes text straight from a string, like the reference builder, at every size", () => {
+  for (const length of [0, 5, 41, 42, 125, 126, 21845, 21846, 65535, 65536, 70000]) {
+    // "é" is two bytes: lengths cross the length-field boundaries in both units.
+    for (const text of ["a".repeat(length), "é".repeat(length >> 1) + "€😀"]) {
+      assertEquals(encodeTextFrame(text), frame(Opcode.Text, text, { mask: null }));
+      assertEquals(encodeTextFrame(text, { mask: FIXED_MASK }), frame(Opcode.Text, text));
+    }
+  }
 });

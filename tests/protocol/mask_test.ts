@@ -14,9 +14,9 @@ Deno.test("mask: XORs RFC 6455 §5.7's masked Hello back to text", () => {
 });
 
 Deno.test("mask: matches the byte-by-byte definition at every alignment, length and key offset", () => {
-  const backing = Uint8Array.from({ length: 80 }, (_, i) => (i * 13 + 5) & 0xff);
+  const backing = Uint8Array.from({ length: 150 }, (_, i) => (i * 13 + 5) & 0xff);
   for (let start = 0; start < 4; start++) {
-    for (let length = 0; length <= 70; length++) {
+    for (let length = 0; length <= 140; length++) {
       for (let offset = 0; offset < 4; offset++) {
         const bytes = backing.slice().subarray(start, start + length);
         const expected = maskedByteByByte(bytes, offset);

@@ -51,11 +51,22 @@ Deno.test("message: UTF-8 split across fragment boundaries is joined", () => {
   );
 });
 
-Deno.test("message: binary payloads are copied, so the frame's memory may be reused", () => {
+Deno.test("message: binary payloads that are views into a chunk are copied", () => {
+  const chunk = new Uint8Array([0x82, 0x03, 1, 2, 3]);
+  const [message] = assemble([{
+    fin: true,
+    rsv: 0,
+    opcode: Opcode.Binary,
+    payload: chunk.subarray(2),
+  }]);
+  chunk.fill(0);
+  assertEquals(message, new Uint8Array([1, 2, 3]));
+});
+
+Deno.test("message: a binary payload with a buffer of its own is kept, not copied", () => {
   const payload = new Uint8Array([1, 2, 3]);
   const [message] = assemble([{ fin: true, rsv: 0, opcode: Opcode.Binary, payload }]);
-  payload.fill(0);
-  assertEquals(message, new Uint8Array([1, 2, 3]));
+  assertEquals(message === payload, true);
 });
 
 Deno.test("message: a continuation with no message begun is 1002", () => {

@@ -55,3 +55,12 @@ Deno.test("utf8: the stream decoder is ready for the next text after end()", () 
   expect1007(() => decoder.end());
   assertEquals(decoder.push(new Uint8Array([0x62])) + decoder.end(), "b");
 });
+
+Deno.test("utf8: short and long texts decode alike, ASCII or not", () => {
+  for (const length of [0, 1, 63, 64, 65, 200]) {
+    for (const text of ["a".repeat(length), "é".repeat(length), "a".repeat(length) + "\x7f"]) {
+      assertEquals(decodeUtf8(new TextEncoder().encode(text)), text);
+    }
+  }
+  expect1007(() => decodeUtf8(new Uint8Array([0x61, 0x62, 0xff])));
+});
