@@ -6,10 +6,8 @@
  */
 
 import { concatBytes } from "./protocol/bytes.ts";
+import { WRITE_AS_IS_MIN_BYTES } from "./protocol/limits.ts";
 import { type Transport, writeAll } from "./transport.ts";
-
-/** Parts this large are written on their own instead of being copied into a joint write. */
-const WRITE_AS_IS_MIN_BYTES = 16 * 1024;
 
 /**
  * Queues frames and writes them in order, one write at a time. Everything queued in the same

@@ -23,6 +23,7 @@ import {
 } from "./protocol/http1.ts";
 import {
   DEFAULT_CLOSE_TIMEOUT_MS,
+  DEFAULT_HANDSHAKE_TIMEOUT_MS,
   DEFAULT_MAX_HEADER_BYTES,
   DEFAULT_MAX_MESSAGE_BYTES,
 } from "./protocol/limits.ts";
@@ -30,6 +31,7 @@ import { TEST_PAGE } from "./page.ts";
 import { listen } from "./runtime/deno.ts";
 import {
   closeQuietly,
+  hangUp,
   type Listener,
   type NetAddress,
   type Transport,
@@ -57,8 +59,16 @@ export interface ServeOptions {
    * @default the built-in test page
    */
   page?: string | false;
-  /** Called once each WebSocket is open, before its first message. */
-  onOpen?: (connection: WebSocketConnection) => void;
+  /**
+   * How long a client has to send its request head, in milliseconds; then TCP is ended.
+   * @default {10000}
+   */
+  handshakeTimeoutMs?: number;
+  /**
+   * Called once each WebSocket is open, before its first message. If it throws or rejects, the
+   * error goes to `onError` and the connection is closed with 1011.
+   */
+  onOpen?: (connection: WebSocketConnection) => void | Promise<void>;
   /**
    * Hears of errors: a handler's (with its connection, which is then closed with 1011), and the
    * server's own unexpected ones. @default {console.error}
@@ -89,8 +99,12 @@ export interface Server {
   shutdown(): Promise<void>;
 }
 
-/** Options resolved to their defaults. */
-type Settings = Required<Omit<ServeOptions, "onOpen" | "port" | "hostname">> & ServeOptions;
+/** What every connection of one server shares: options resolved to their defaults. */
+interface Settings extends ConnectionSettings {
+  maxHeaderBytes: number;
+  handshakeTimeoutMs: number;
+  page: string | false;
+}
 
 /**
  * Serves WebSockets: every message goes to `handler`, and what it returns is sent back.
@@ -112,31 +126,29 @@ type Settings = Required<Omit<ServeOptions, "onOpen" | "port" | "hostname">> & S
  * ```
  */
 export function serve(options: ServeOptions, handler: Handler): Server {
+  const onError = options.onError ??
+    ((error, connection) => console.error(connection ? "handler error:" : "error:", error));
   const settings: Settings = {
-    maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
-    maxHeaderBytes: DEFAULT_MAX_HEADER_BYTES,
-    closeTimeoutMs: DEFAULT_CLOSE_TIMEOUT_MS,
-    page: TEST_PAGE,
-    onError: (error, connection) => console.error(connection ? "handler error:" : "error:", error),
-    ...options,
+    maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
+    maxHeaderBytes: options.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES,
+    handshakeTimeoutMs: options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
+    closeTimeoutMs: options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS,
+    page: options.page ?? TEST_PAGE,
+    handler,
+    // An error hook that throws must not take the server down with it.
+    onError(error, connection) {
+      try {
+        onError(error, connection);
+      } catch (hookError) {
+        console.error("onError threw:", hookError, "while reporting:", error);
+      }
+    },
   };
   const listener = listen({ hostname: options.hostname ?? "0.0.0.0", port: options.port ?? 8000 });
-  const connectionSettings: ConnectionSettings = {
-    maxMessageBytes: settings.maxMessageBytes,
-    closeTimeoutMs: settings.closeTimeoutMs,
-    handler,
-    onError: settings.onError,
-  };
   const tasks = new Set<Promise<void>>();
+  const handshaking = new Set<Transport>();
   const open = new Set<WebSocketConnection>();
   let stopping = false;
-
-  const handshaking = new Set<Transport>();
-  const track = (task: Promise<void>) => {
-    const settled = task.catch((error) => settings.onError(error));
-    tasks.add(settled);
-    settled.finally(() => tasks.delete(settled));
-  };
 
   const onUpgraded = (transport: Transport, connection: WebSocketConnection) => {
     handshaking.delete(transport);
@@ -146,22 +158,31 @@ export function serve(options: ServeOptions, handler: Handler): Server {
       connection.close(CloseCode.GoingAway, "server shutting down");
       return;
     }
-    try {
-      settings.onOpen?.(connection);
-    } catch (error) {
+    const fail = (error: unknown) => {
       settings.onError(error, connection);
-      connection.close(CloseCode.InternalError);
+      if (connection.state === "open") connection.close(CloseCode.InternalError);
+    };
+    try {
+      const opened = options.onOpen?.(connection);
+      if (opened instanceof Promise) opened.catch(fail);
+    } catch (error) {
+      fail(error);
     }
   };
 
+  const onTransport = (transport: Transport) => {
+    handshaking.add(transport);
+    const task = handleTransport(transport, settings, onUpgraded)
+      .catch((error) => settings.onError(error))
+      .finally(() => {
+        handshaking.delete(transport);
+        tasks.delete(task);
+      });
+    tasks.add(task);
+  };
+
   const finished = (async () => {
-    await acceptLoop(listener, settings, () => stopping, (transport) => {
-      handshaking.add(transport);
-      track(
-        handleTransport(transport, settings, connectionSettings, onUpgraded)
-          .finally(() => handshaking.delete(transport)),
-      );
-    });
+    await acceptLoop(listener, settings, () => stopping, onTransport);
     while (tasks.size > 0) await Promise.allSettled([...tasks]);
   })();
 
@@ -200,6 +221,8 @@ async function acceptLoop(
       await new Promise((resolve) => setTimeout(resolve, 100));
       continue;
     }
+    // Accepted as shutdown() began: nobody would close it.
+    if (stopping()) return closeQuietly(transport);
     onTransport(transport);
   }
 }
@@ -208,9 +231,10 @@ async function acceptLoop(
 async function handleTransport(
   transport: Transport,
   settings: Settings,
-  connectionSettings: ConnectionSettings,
   onUpgraded: (transport: Transport, connection: WebSocketConnection) => void,
 ): Promise<void> {
+  // A client that opens TCP and then dribbles or stops gets handshakeTimeoutMs, no more.
+  const timer = setTimeout(() => closeQuietly(transport), settings.handshakeTimeoutMs);
   let response: Uint8Array;
   try {
     const request = await readRequest(transport, settings.maxHeaderBytes);
@@ -220,23 +244,29 @@ async function handleTransport(
       const key = validateUpgradeRequest(head);
       const url = requestUrl(head, "ws");
       await writeAll(transport, acceptResponse(await computeAcceptKey(key)));
+      clearTimeout(timer);
       const connection = new WebSocketConnection(
         transport,
         { url, headers: head.headers },
-        connectionSettings,
+        settings,
       );
       onUpgraded(transport, connection);
       return await connection.run(rest);
     }
     response = plainResponse(head, settings.page);
   } catch (error) {
-    if (!(error instanceof HandshakeError)) {
-      // A transport that failed mid-handshake has no one left to answer.
-      return closeQuietly(transport);
-    }
+    // A transport that failed mid-handshake (reset, timed out) has no one left to answer.
+    if (!(error instanceof HandshakeError)) return closeQuietly(transport);
     response = handshakeErrorResponse(error);
+  } finally {
+    clearTimeout(timer);
   }
-  await respondAndHangUp(transport, response, settings.closeTimeoutMs);
+  try {
+    await writeAll(transport, response);
+  } catch {
+    return closeQuietly(transport);
+  }
+  await hangUp(transport, settings.closeTimeoutMs);
 }
 
 /** Reads until the request head is complete; null when the client hangs up first. */
@@ -264,27 +294,4 @@ function plainResponse(head: RequestHead, page: string | false): Uint8Array {
     return httpResponse(404, "not found\n", { omitBody });
   }
   return httpResponse(200, page, { contentType: "text/html; charset=utf-8", omitBody });
-}
-
-/**
- * Writes a response, ends the sending side, and waits (bounded) for the client to hang up, so
- * that unread request bytes do not turn the close into a reset that loses the response.
- */
-async function respondAndHangUp(
-  transport: Transport,
-  response: Uint8Array,
-  timeoutMs: number,
-): Promise<void> {
-  const timer = setTimeout(() => closeQuietly(transport), timeoutMs);
-  try {
-    await writeAll(transport, response);
-    await transport.closeWrite();
-    const buffer = new Uint8Array(1024);
-    while (await transport.read(buffer) !== null);
-  } catch {
-    // The client reset or the timer closed the transport: either way it is over.
-  } finally {
-    clearTimeout(timer);
-    closeQuietly(transport);
-  }
 }

@@ -87,3 +87,31 @@ export function closeQuietly(transport: Transport): void {
     // Already closed.
   }
 }
+
+/**
+ * Ends a connection politely: sends FIN, reads and drops whatever the peer still sends until it
+ * hangs up too, then closes; after `timeoutMs` it closes anyway. Closing with unread bytes would
+ * send a reset instead of a FIN, and a reset can make the peer drop the last response or close
+ * frame before reading it.
+ *
+ * @example
+ * ```ts ignore
+ * import { hangUp, writeAll } from "./transport.ts";
+ * const conn = await Deno.connect({ port: 8000 });
+ * await writeAll(conn, new TextEncoder().encode("GET / HTTP/1.1\r\nHost: a\r\n\r\n"));
+ * await hangUp(conn, 1000);
+ * ```
+ */
+export async function hangUp(transport: Transport, timeoutMs: number): Promise<void> {
+  const timer = setTimeout(() => closeQuietly(transport), timeoutMs);
+  try {
+    await transport.closeWrite();
+    const buffer = new Uint8Array(1024);
+    while (await transport.read(buffer) !== null);
+  } catch {
+    // The peer reset, or the timer closed the transport: either way it is over.
+  } finally {
+    clearTimeout(timer);
+    closeQuietly(transport);
+  }
+}

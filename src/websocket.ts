@@ -8,9 +8,15 @@
 import { CloseCode } from "./protocol/close.ts";
 import { type CloseInfo, Connection, type ConnectionState } from "./protocol/connection.ts";
 import { ConnectionClosedError } from "./protocol/errors.ts";
+import {
+  MAX_BUFFERED_BYTES,
+  MAX_QUEUED_MESSAGES,
+  MAX_READ_BYTES,
+  MIN_READ_BYTES,
+} from "./protocol/limits.ts";
 import type { Message } from "./protocol/message.ts";
 import { Outbox } from "./outbox.ts";
-import { closeQuietly, type NetAddress, type Transport } from "./transport.ts";
+import { closeQuietly, hangUp, type NetAddress, type Transport } from "./transport.ts";
 
 /**
  * What a handler may return: a message, several (sync or async iterable), or nothing. Each
@@ -46,8 +52,8 @@ export interface ConnectionSettings {
   closeTimeoutMs: number;
   /** The message handler. */
   handler: Handler;
-  /** Hears of handler errors. */
-  onError: (error: unknown, connection: WebSocketConnection) => void;
+  /** Hears of a connection's handler errors, and (without a connection) of the server's own. */
+  onError: (error: unknown, connection?: WebSocketConnection) => void;
 }
 
 /** The request that opened a connection. */
@@ -57,14 +63,6 @@ export interface UpgradeRequest {
   /** The request's header fields. */
   headers: Headers;
 }
-
-/**
- * The read buffer starts small, so an idle connection costs little, grows fourfold after each
- * read that fills it (a large message is arriving) up to the maximum, and drops back to the
- * minimum after a read that uses a sixteenth of it.
- */
-const MIN_READ_BYTES = 4 * 1024;
-const MAX_READ_BYTES = 256 * 1024;
 
 /**
  * An open WebSocket, as a handler sees it.
@@ -95,6 +93,8 @@ export class WebSocketConnection {
   /** The pump's run, while it runs; a flag too, as a run that never awaits ends before it is stored. */
   #pumping: Promise<void> = Promise.resolve();
   #pumpRunning = false;
+  /** Resolves when this end's close frame is queued, by the handler or by the server. */
+  readonly #closeQueued = Promise.withResolvers<void>();
   #deadline: Promise<void> | null = null;
   #deadlineTimer: ReturnType<typeof setTimeout> | undefined;
 
@@ -121,12 +121,20 @@ export class WebSocketConnection {
   }
 
   /**
-   * Sends a message: a string as text, bytes as binary. Resolves once it is written.
+   * Sends a message: a string as text, bytes as binary. Resolves once it is written; large
+   * binary messages are not copied, so their bytes must not change until then.
    *
    * @throws {ConnectionClosedError} when this end has sent its close frame, or the transport
    * ended before the message was written.
    */
-  async send(message: Message): Promise<void> {
+  send(message: Message): Promise<void> {
+    const sent = this.#send(message);
+    // A send nobody awaits (a broadcast loop) must not become an unhandled rejection.
+    sent.catch(() => {});
+    return sent;
+  }
+
+  async #send(message: Message): Promise<void> {
     for (const chunk of this.#core.send(message)) this.#outbox.enqueue(chunk);
     await this.#outbox.flushed();
     if (this.#outbox.broken) {
@@ -144,6 +152,7 @@ export class WebSocketConnection {
   close(code: number = CloseCode.Normal, reason = ""): Promise<CloseInfo> {
     if (this.#core.closeSent === null && this.#core.state !== "closed") {
       this.#outbox.enqueue(this.#core.close(code, reason));
+      this.#closeQueued.resolve();
       this.#startDeadline();
     }
     return this.closed;
@@ -155,28 +164,29 @@ export class WebSocketConnection {
    */
   async run(rest: Uint8Array): Promise<void> {
     const core = this.#core;
-    if (await this.#readUntilClose(rest)) {
+    try {
+      if (!await this.#readUntilClose(rest)) return;
       this.#startDeadline();
       if (core.closeSent === null) {
-        // Answer the messages that came before the close (or the violation) first.
-        await Promise.race([this.#pumping, this.#deadline!]);
-        const failure = core.failure;
+        // Answer the messages that came before the close (or the violation) first, unless the
+        // handler closes meanwhile or time runs out.
+        await Promise.race([this.#pumping, this.#closeQueued.promise, this.#deadline!]);
         if (core.closeSent === null && !this.#outbox.broken) {
+          const failure = core.failure;
           this.#outbox.enqueue(
             failure ? core.close(failure.closeCode, failure.message) : core.close(),
           );
         }
       }
       await this.#outbox.flushed();
-      // RFC 6455 §7.1.1: the server ends TCP first. Half-close, then read until the client
-      // ends its side, so unread bytes never turn our FIN into a reset that loses the close.
-      await this.#transport.closeWrite().catch(() => {});
-      await this.#readUntilEof();
+      // RFC 6455 §7.1.1: the server ends TCP first.
+      await hangUp(this.#transport, this.#settings.closeTimeoutMs);
+    } finally {
+      clearTimeout(this.#deadlineTimer);
+      this.#endTransport();
+      core.receiveEof();
+      this.#resolveClosed(core.closeInfo);
     }
-    clearTimeout(this.#deadlineTimer);
-    this.#endTransport();
-    core.receiveEof();
-    this.#resolveClosed(core.closeInfo);
   }
 
   /** Reads until the core wants no more (true), or the transport ends (false). */
@@ -185,9 +195,14 @@ export class WebSocketConnection {
     if (rest.length > 0) this.#receive(rest);
     let buffer = new Uint8Array(MIN_READ_BYTES);
     while (core.closeReceived === null && core.failure === null) {
+      // Backpressure: while the peer is not taking our replies, or the handler is behind, stop
+      // reading, and TCP flow control slows the peer down.
+      if (this.#outbox.bufferedAmount > MAX_BUFFERED_BYTES) await this.#outbox.flushed();
+      if (this.#inbox.length - this.#inboxHead > MAX_QUEUED_MESSAGES) await this.#pumping;
       const count = await this.#read(buffer);
       if (count === null) return false;
       this.#receive(buffer.subarray(0, count));
+      // Grow while reads come back full (a large message is arriving); shrink when idle again.
       if (count === buffer.length && buffer.length < MAX_READ_BYTES) {
         buffer = new Uint8Array(buffer.length * 4);
       } else if (count <= buffer.length >> 4 && buffer.length > MIN_READ_BYTES) {
@@ -195,11 +210,6 @@ export class WebSocketConnection {
       }
     }
     return true;
-  }
-
-  async #readUntilEof(): Promise<void> {
-    const buffer = new Uint8Array(1024);
-    while (await this.#read(buffer) !== null);
   }
 
   /** Reads, taking a failed read (reset, or closed under us) as the end of the stream. */
@@ -242,28 +252,37 @@ export class WebSocketConnection {
     return this.#sendReply(reply);
   }
 
+  /**
+   * Queues a reply. A large binary one goes out uncopied, so the handler (or the iterator) is
+   * not run again until it is written: it may reuse the buffer.
+   */
   #sendReply(reply: Reply): Promise<void> | void {
     if (reply === undefined || reply === null) return;
-    if (typeof reply === "string" || reply instanceof Uint8Array) return this.#queueReply(reply);
-    if (Symbol.asyncIterator in reply) return this.#sendAsyncReplies(reply);
-    if (Symbol.iterator in reply) {
-      for (const message of reply) this.#queueReply(message);
-      return;
+    if (typeof reply === "string" || reply instanceof Uint8Array) {
+      return this.#queueReply(reply) ? this.#outbox.flushed() : undefined;
     }
+    if (Symbol.asyncIterator in reply || Symbol.iterator in reply) return this.#sendReplies(reply);
     throw new TypeError(`a handler returned ${typeof reply}, not a string, bytes or iterable`);
   }
 
-  async #sendAsyncReplies(replies: AsyncIterable<Message>): Promise<void> {
-    for await (const message of replies) this.#queueReply(message);
+  async #sendReplies(replies: Iterable<Message> | AsyncIterable<Message>): Promise<void> {
+    for await (const message of replies) {
+      if (this.#queueReply(message)) await this.#outbox.flushed();
+    }
   }
 
-  /** Queues one reply; after this end's close frame, replies have nowhere to go. */
-  #queueReply(message: Message): void {
+  /**
+   * Queues one reply and says whether its bytes went uncopied. Once this end's close frame is
+   * out, or the transport has ended, replies have nowhere to go and are dropped.
+   */
+  #queueReply(message: Message): boolean {
     if (typeof message !== "string" && !(message instanceof Uint8Array)) {
       throw new TypeError(`a handler replied with ${typeof message}, not a string or bytes`);
     }
-    if (this.#core.closeSent !== null) return;
-    for (const chunk of this.#core.send(message)) this.#outbox.enqueue(chunk);
+    if (this.#core.closeSent !== null || this.#core.state === "closed") return false;
+    const chunks = this.#core.send(message);
+    for (const chunk of chunks) this.#outbox.enqueue(chunk);
+    return chunks[chunks.length - 1] === message;
   }
 
   /** Bounds the closing: after `closeTimeoutMs`, TCP is ended whatever the peer does. */

@@ -427,3 +427,108 @@ Deno.test("serve: a close the peer never answers ends TCP after closeTimeoutMs, 
   const elapsed = performance.now() - started;
   assert(elapsed >= 250 && elapsed < 2000, `TCP ended after ${elapsed} ms, not about 300`);
 });
+
+Deno.test("serve: a send nobody awaits on a closing connection does not take the server down", async () => {
+  const { onOpen, connection } = firstConnection();
+  await using server = startServer({ onOpen }, echo);
+  await using raw = await RawClient.open(server.port, frame(Opcode.Close, closePayload(1000)));
+  const serverSide = await connection();
+  assertEquals((await raw.ending()).close?.code, 1000);
+  serverSide.send("too late");
+  await delay(50);
+  await using client = await TestClient.open(server.url());
+  client.send("still here");
+  assertEquals(await client.next(), "still here");
+});
+
+Deno.test("serve: a generator that reuses one large buffer sends each of its contents", async () => {
+  await using server = startServer({}, function* () {
+    const buffer = new Uint8Array(100_000);
+    for (const value of [1, 2, 3]) {
+      buffer.fill(value);
+      yield buffer;
+    }
+  });
+  await using client = await TestClient.open(server.url());
+  client.send("go");
+  for (const value of [1, 2, 3]) {
+    const reply = await client.nextBytes();
+    assertEquals([reply.length, reply[0], reply[reply.length - 1]], [100_000, value, value]);
+  }
+});
+
+Deno.test("serve: a peer that never reads is not buffered for without bound", async () => {
+  const { onOpen, connection } = firstConnection();
+  await using server = startServer({ onOpen }, echo);
+  await using raw = await RawClient.open(server.port);
+  const serverSide = await connection();
+  const chunk = frame(Opcode.Binary, new Uint8Array(64 * 1024));
+  let written = 0;
+  const started = performance.now();
+  const writing = (async () => {
+    while (written < 256 * 1024 * 1024 && performance.now() - started < 2000) {
+      await raw.write(chunk);
+      written += chunk.length;
+    }
+  })();
+  await Promise.race([writing, delay(2500)]);
+  assert(written < 64 * 1024 * 1024, `the server took ${written} bytes without reading back`);
+  assert(serverSide.bufferedAmount <= 5 * 1024 * 1024, `${serverSide.bufferedAmount} bytes queued`);
+  raw.close();
+  await withTimeout(writing.catch(() => {}), "the writer to stop");
+});
+
+Deno.test("serve: a client that never finishes its request head is cut at handshakeTimeoutMs", async () => {
+  await using server = startServer({ handshakeTimeoutMs: 200 }, echo);
+  await using raw = await RawClient.connect(server.port);
+  await raw.write(new TextEncoder().encode("GET / HTTP/1.1\r\nHost: 127"));
+  const started = performance.now();
+  assertEquals(await withTimeout(raw.readAll(), "TCP to end", 2000), "");
+  assert(performance.now() - started >= 150, "cut before the timeout");
+});
+
+Deno.test("serve: a handler awaiting close() after the peer's close ends at once", async () => {
+  const { onOpen, connection } = firstConnection();
+  await using server = startServer({ onOpen, closeTimeoutMs: 3000 }, async (_, conn) => {
+    await delay(20);
+    await conn.close(4001, "bye");
+  });
+  await using raw = await RawClient.open(
+    server.port,
+    concat(frame(Opcode.Text, "bye"), frame(Opcode.Close, closePayload(1000))),
+  );
+  const serverSide = await connection();
+  const started = performance.now();
+  assertEquals(await raw.ending(2000), { close: { code: 4001, reason: "bye" }, tcpClosed: true });
+  raw.close();
+  assertEquals((await withTimeout(serverSide.closed, "closed")).code, 1000);
+  assert(performance.now() - started < 1000, "waited out the close timeout");
+});
+
+Deno.test("serve: options given as undefined take their defaults", async () => {
+  const { onOpen, connection } = firstConnection();
+  await using server = startServer(
+    { onOpen, closeTimeoutMs: undefined, onError: undefined, page: undefined },
+    echo,
+  );
+  await using client = await TestClient.open(server.url());
+  const serverSide = await connection();
+  assertEquals(await serverSide.close(4000, "x"), { code: 4000, reason: "x", wasClean: true });
+});
+
+Deno.test("serve: replies after the peer hung up are dropped quietly, and every message is handled", async () => {
+  const handled: Message[] = [];
+  const errors: unknown[] = [];
+  await using server = startServer({ onError: (error) => errors.push(error) }, async (message) => {
+    handled.push(message);
+    await delay(30);
+    return message;
+  });
+  const raw = await RawClient.open(
+    server.port,
+    concat(frame(Opcode.Text, "a"), frame(Opcode.Text, "b"), frame(Opcode.Text, "c")),
+  );
+  raw.close();
+  await delay(300);
+  assertEquals([handled, errors], [["a", "b", "c"], []]);
+});

@@ -21,6 +21,7 @@ import {
   Opcode,
 } from "./frame.ts";
 import { type Message, MessageAssembler } from "./message.ts";
+import { UNCOPIED_PAYLOAD_MIN_BYTES } from "./limits.ts";
 import { FrameParser } from "./parser.ts";
 
 /** Options of {@linkcode Connection}. */
@@ -56,9 +57,6 @@ export interface CloseInfo {
   /** The peer's protocol violation, when this end failed the connection because of one. */
   error?: ProtocolError;
 }
-
-/** From this size a server's binary payload is written after its header rather than copied. */
-const UNCOPIED_PAYLOAD_MIN_BYTES = 64 * 1024;
 
 /**
  * One WebSocket connection's protocol state, after the handshake.
@@ -200,7 +198,8 @@ export class Connection {
     if (this.#closeReceived) return;
     switch (frame.opcode) {
       case Opcode.Ping:
-        if (!this.#closeSent) this.#obligations.push(this.#encode(Opcode.Pong, frame.payload));
+        // RFC 6455 §5.5.2: a pong is owed unless the peer's close was received, even after ours.
+        this.#obligations.push(this.#encode(Opcode.Pong, frame.payload));
         return;
       case Opcode.Pong:
         return;

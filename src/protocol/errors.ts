@@ -27,6 +27,19 @@ export class ProtocolError extends Error {
 }
 
 /**
+ * A {@linkcode ProtocolError} with close code 1002, the code of most framing violations.
+ *
+ * @example
+ * ```ts
+ * import { protocolError } from "./errors.ts";
+ * console.log(protocolError("reserved bits set").closeCode); // 1002
+ * ```
+ */
+export function protocolError(reason: string): ProtocolError {
+  return new ProtocolError(1002, reason);
+}
+
+/**
  * An HTTP request that cannot become a WebSocket: `status` (and `headers`) make the response.
  *
  * @example

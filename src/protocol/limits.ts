@@ -23,3 +23,42 @@ export const DEFAULT_MAX_HEADER_BYTES = 16 * 1024;
  * 10 s; ws waits 30 s.
  */
 export const DEFAULT_CLOSE_TIMEOUT_MS = 10_000;
+
+/**
+ * How long a client has to send its request head, in milliseconds, before TCP is ended.
+ * python-websockets' `open_timeout` is 10 s; a browser sends the head at once.
+ */
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
+
+/**
+ * Bytes queued for a peer above which the server stops reading from it until they are written,
+ * so a peer that does not read cannot make the server buffer without bound. A few messages of
+ * a megabyte still fit, so large echoes keep streaming.
+ */
+export const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Messages waiting for the handler above which the server stops reading from that peer until
+ * the handler catches up (python-websockets' `max_queue` is 16 messages).
+ */
+export const MAX_QUEUED_MESSAGES = 16;
+
+// Tuning of the data path: sizes chosen by measurement, not limits a peer can reach.
+
+/** The read buffer of an idle connection: small, as every connection keeps one. */
+export const MIN_READ_BYTES = 4 * 1024;
+
+/** The read buffer grows fourfold after each read that fills it, up to this, while large messages flow. */
+export const MAX_READ_BYTES = 256 * 1024;
+
+/**
+ * The first buffer for a frame that spans reads. It grows as the payload arrives rather than
+ * being allocated at the declared length, so a header alone reserves little.
+ */
+export const INITIAL_PAYLOAD_BYTES = 64 * 1024;
+
+/** From this size, a server's binary payload is written after its header rather than copied. */
+export const UNCOPIED_PAYLOAD_MIN_BYTES = 64 * 1024;
+
+/** Parts of this size are written on their own rather than copied into a joint write. */
+export const WRITE_AS_IS_MIN_BYTES = 16 * 1024;

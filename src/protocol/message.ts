@@ -6,8 +6,7 @@
  */
 
 import { concatBytes } from "./bytes.ts";
-import { CloseCode } from "./close.ts";
-import { ProtocolError } from "./errors.ts";
+import { protocolError } from "./errors.ts";
 import { type Frame, isControlOpcode, Opcode } from "./frame.ts";
 import type { PartialFrame } from "./parser.ts";
 import { decodeUtf8, Utf8StreamDecoder } from "./utf8.ts";
@@ -117,8 +116,4 @@ export class MessageAssembler {
 function ownCopy(payload: Uint8Array): Uint8Array {
   const ownsBuffer = payload.byteOffset === 0 && payload.byteLength === payload.buffer.byteLength;
   return ownsBuffer ? payload : payload.slice();
-}
-
-function protocolError(reason: string): ProtocolError {
-  return new ProtocolError(CloseCode.ProtocolError, reason);
 }

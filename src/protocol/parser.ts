@@ -9,9 +9,9 @@
  */
 
 import { CloseCode } from "./close.ts";
-import { ProtocolError } from "./errors.ts";
+import { ProtocolError, protocolError } from "./errors.ts";
 import { type Frame, isControlOpcode, Opcode } from "./frame.ts";
-import { DEFAULT_MAX_MESSAGE_BYTES } from "./limits.ts";
+import { DEFAULT_MAX_MESSAGE_BYTES, INITIAL_PAYLOAD_BYTES } from "./limits.ts";
 import { applyMask } from "./mask.ts";
 
 /** Options of {@linkcode FrameParser} and {@linkcode FrameParserStream}. */
@@ -44,10 +44,6 @@ const KNOWN_OPCODES = new Set<number>(Object.values(Opcode));
 function headerSize(secondByte: number): number {
   const length7 = secondByte & 0x7f;
   return 2 + (length7 === 126 ? 2 : length7 === 127 ? 8 : 0) + (secondByte & 0x80 ? 4 : 0);
-}
-
-function protocolError(reason: string): ProtocolError {
-  return new ProtocolError(CloseCode.ProtocolError, reason);
 }
 
 /**
@@ -84,9 +80,13 @@ export class FrameParser {
   #opcode: Opcode = Opcode.Continuation;
   #masked = false;
   readonly #mask = new Uint8Array(4);
-  /** The payload of a frame that straddles chunks, or null between frames. */
+  /**
+   * The payload so far of a frame that straddles chunks, or null between frames. It grows as
+   * bytes arrive, so a declared length alone reserves no more than the first piece.
+   */
   #payload: Uint8Array | null = null;
   #payloadFilled = 0;
+  #payloadLength = 0;
   /** Payload bytes of the data message in progress, for the size limit. */
   #messageBytes = 0;
 
@@ -146,8 +146,11 @@ export class FrameParser {
         offset += length;
         this.#emit(payload, onFrame);
       } else {
-        this.#payload = new Uint8Array(length);
+        this.#payload = new Uint8Array(
+          Math.min(length, Math.max(INITIAL_PAYLOAD_BYTES, end - offset)),
+        );
         this.#payloadFilled = 0;
+        this.#payloadLength = length;
       }
     }
   }
@@ -228,13 +231,21 @@ export class FrameParser {
   }
 
   #continuePayload(chunk: Uint8Array, offset: number, onFrame: (frame: Frame) => void): number {
-    const payload = this.#payload!;
-    const take = Math.min(chunk.length - offset, payload.length - this.#payloadFilled);
+    const take = Math.min(chunk.length - offset, this.#payloadLength - this.#payloadFilled);
+    let payload = this.#payload!;
+    if (this.#payloadFilled + take > payload.length) {
+      // Doubling keeps the copies linear in the payload; the last size is the exact length.
+      const grown = new Uint8Array(
+        Math.min(this.#payloadLength, Math.max(this.#payloadFilled + take, payload.length * 2)),
+      );
+      grown.set(payload.subarray(0, this.#payloadFilled));
+      payload = this.#payload = grown;
+    }
     const piece = payload.subarray(this.#payloadFilled, this.#payloadFilled + take);
     piece.set(chunk.subarray(offset, offset + take));
     if (this.#masked) applyMask(piece, this.#mask, this.#payloadFilled);
     this.#payloadFilled += take;
-    if (this.#payloadFilled === payload.length) {
+    if (this.#payloadFilled === this.#payloadLength) {
       this.#payload = null;
       this.#emit(payload, onFrame);
     }

@@ -1,4 +1,4 @@
-import { assertEquals, assertInstanceOf, assertRejects, assertThrows } from "@std/assert";
+import { assert, assertEquals, assertInstanceOf, assertRejects, assertThrows } from "@std/assert";
 import { ProtocolError } from "../../src/protocol/errors.ts";
 import { encodeFrame, type Frame, Opcode } from "../../src/protocol/frame.ts";
 import {
@@ -268,4 +268,18 @@ Deno.test("FrameParserStream: errors with 1006 when the bytes end inside a frame
     ProtocolError,
   );
   assertEquals(error.closeCode, 1006);
+});
+
+Deno.test("parser: a declared length alone reserves only the first buffer, which then grows", () => {
+  const parser = new FrameParser(SERVER);
+  const payload = Uint8Array.from({ length: 300_000 }, (_, i) => i & 0xff);
+  const bytes = frame(Opcode.Binary, payload);
+  parser.push(bytes.slice(0, 20), () => {});
+  assert((parser.partialFrame?.payloadSoFar.buffer.byteLength ?? Infinity) <= 64 * 1024);
+  const frames: Frame[] = [];
+  for (let offset = 20; offset < bytes.length; offset += 7000) {
+    parser.push(bytes.slice(offset, offset + 7000), (f) => frames.push(f));
+  }
+  assertEquals(frames, [fin(Opcode.Binary, payload)]);
+  assertEquals(frames[0].payload.buffer.byteLength, payload.length);
 });
