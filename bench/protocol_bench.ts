@@ -12,7 +12,9 @@ const MASK = new Uint8Array([0x37, 0xfa, 0x21, 0x3d]);
 
 /** `count` masked frames of `size` bytes back to back, as one chunk. */
 function frames(size: number, count: number): Uint8Array {
-  const one = encodeFrame(Opcode.Binary, new Uint8Array(size).fill(0x61), { mask: MASK });
+  const one = encodeFrame(Opcode.Binary, new Uint8Array(size).fill(0x61), {
+    mask: MASK,
+  });
   const bytes = new Uint8Array(one.length * count);
   for (let i = 0; i < count; i++) bytes.set(one, i * one.length);
   return bytes;

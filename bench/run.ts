@@ -1,0 +1,439 @@
+/**
+ * `deno task bench`: the server against the servers users would pick instead, in one run on one
+ * machine. Each server runs as its own process on loopback, pinned to core 0 where `taskset`
+ * exists; the C load generator (bench/loadgen.c) runs on core 1, masks every frame, checks every
+ * echo, and keeps N messages in flight per connection. Servers take turns within each repetition;
+ * the table reports the median of the repetitions.
+ *
+ * Options: --reps N (3), --seconds S (3), --warmup S (1), --servers a,b (all),
+ * --cells 16B-c64-d1,… (all), --idle N (10000 connections for the memory test, 0 to skip),
+ * --out FILE (bench/results.md).
+ */
+
+const BENCH = new URL(".", import.meta.url).pathname;
+const ROOT = new URL("..", import.meta.url).pathname;
+const LOADGEN = `${BENCH}.build/loadgen`;
+
+interface ServerSpec {
+  name: string;
+  command: string[];
+  /** Whether the load generator speaks WebSocket to it, or raw bytes. */
+  mode: "ws" | "raw";
+}
+
+const SERVERS: ServerSpec[] = [
+  {
+    name: "ours (Deno)",
+    command: [
+      "deno",
+      "run",
+      "--allow-net",
+      `--import-map=${ROOT}tests/import_map.json`,
+      `${ROOT}mod.ts`,
+      "--hostname",
+      "127.0.0.1",
+      "--port",
+      "0",
+    ],
+    mode: "ws",
+  },
+  {
+    name: "Deno built-in",
+    command: [
+      "deno",
+      "run",
+      "--allow-net",
+      `${BENCH}servers/deno_builtin.ts`,
+      "0",
+    ],
+    mode: "ws",
+  },
+  {
+    name: "Bun built-in",
+    command: ["bun", `${BENCH}servers/bun_builtin.ts`, "0"],
+    mode: "ws",
+  },
+  {
+    name: "Node ws",
+    command: ["node", `${BENCH}servers/node_ws.mjs`, "0"],
+    mode: "ws",
+  },
+  {
+    name: "raw TCP echo (Deno)",
+    command: ["deno", "run", "--allow-net", `${BENCH}servers/raw_echo.ts`, "0"],
+    mode: "raw",
+  },
+];
+
+interface Cell {
+  id: string;
+  size: number;
+  type: "text" | "binary";
+  connections: number;
+  depth: number;
+}
+
+/** Cells whose messages in flight would exceed this many bytes are left out (memory). */
+const MAX_IN_FLIGHT_BYTES = 256 * 1024 * 1024;
+
+function cells(): Cell[] {
+  const payloads = [
+    { size: 16, type: "text" as const, label: "16B" },
+    { size: 1024, type: "text" as const, label: "1KiB" },
+    { size: 65536, type: "binary" as const, label: "64KiB" },
+    { size: 1048576, type: "binary" as const, label: "1MiB" },
+  ];
+  const all: Cell[] = [];
+  for (const { size, type, label } of payloads) {
+    for (const connections of [1, 64, 1000]) {
+      for (const depth of [1, 16]) {
+        if (size * connections * depth > MAX_IN_FLIGHT_BYTES) continue;
+        all.push({
+          id: `${label}-c${connections}-d${depth}`,
+          size,
+          type,
+          connections,
+          depth,
+        });
+      }
+    }
+  }
+  return all;
+}
+
+interface LoadResult {
+  messages: number;
+  msgs_per_s: number;
+  mb_per_s: number;
+  p50_us: number;
+  p99_us: number;
+  verify_errors: number;
+  lost_connections: number;
+  connect_ms: number;
+}
+
+function parseOptions(args: string[]) {
+  const options = {
+    reps: 3,
+    seconds: 3,
+    warmup: 1,
+    servers: SERVERS.map((s) => s.name),
+    cells: cells().map((c) => c.id),
+    idle: 10000,
+    out: `${BENCH}results.md`,
+  };
+  for (let i = 0; i < args.length; i++) {
+    const [name, inline] = args[i].split(/=(.*)/s, 2);
+    const value = inline ?? args[++i];
+    if (name === "--reps") options.reps = Number(value);
+    else if (name === "--seconds") options.seconds = Number(value);
+    else if (name === "--warmup") options.warmup = Number(value);
+    else if (name === "--idle") options.idle = Number(value);
+    else if (name === "--out") options.out = value;
+    else if (name === "--servers") {
+      const wanted = value.split(",").map((s) => s.toLowerCase());
+      options.servers = SERVERS.map((s) => s.name).filter((n) =>
+        wanted.some((w) => n.toLowerCase().startsWith(w))
+      );
+    } else if (name === "--cells") options.cells = value.split(",");
+    else throw new Error(`unknown option ${name}`);
+  }
+  return options;
+}
+
+async function run(
+  command: string[],
+  options: Deno.CommandOptions = {},
+): Promise<string> {
+  const output = await new Deno.Command(command[0], {
+    args: command.slice(1),
+    ...options,
+  }).output();
+  if (!output.success) {
+    throw new Error(
+      `${command.join(" ")} failed:\n${
+        new TextDecoder().decode(output.stderr)
+      }`,
+    );
+  }
+  return new TextDecoder().decode(output.stdout);
+}
+
+async function has(program: string): Promise<boolean> {
+  try {
+    await run(["sh", "-c", `command -v ${program}`]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const pin = await has("taskset");
+
+/** Wraps a command to raise its descriptor limit and pin it to `core`. */
+function wrap(command: string[], core: number): string[] {
+  const quoted = command.map((part) => `'${part.replaceAll("'", "'\\''")}'`)
+    .join(" ");
+  return [
+    "bash",
+    "-c",
+    `ulimit -n $(ulimit -Hn); exec ${
+      pin ? `taskset -c ${core} ` : ""
+    }${quoted}`,
+  ];
+}
+
+interface RunningServer {
+  spec: ServerSpec;
+  port: number;
+  pid: number;
+  process: Deno.ChildProcess;
+}
+
+async function startServer(spec: ServerSpec): Promise<RunningServer> {
+  const [program, ...args] = wrap(spec.command, 0);
+  const process = new Deno.Command(program, {
+    args,
+    stdout: "piped",
+    stderr: "inherit",
+    cwd: BENCH,
+  }).spawn();
+  const reader = process.stdout.pipeThrough(new TextDecoderStream())
+    .getReader();
+  let seen = "";
+  const timer = setTimeout(() => process.kill(), 20_000);
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`${spec.name} exited before listening: ${seen}`);
+    seen += value;
+    const match = /ready (\d+)/.exec(seen) ??
+      /Listening on http:\/\/[^:]+:(\d+)\//.exec(seen);
+    if (match) {
+      clearTimeout(timer);
+      // Keep reading so the server never blocks on a full pipe.
+      (async () => {
+        while (!(await reader.read()).done);
+      })();
+      return { spec, port: Number(match[1]), pid: process.pid, process };
+    }
+  }
+}
+
+async function stopServer(server: RunningServer): Promise<void> {
+  try {
+    server.process.kill("SIGKILL");
+  } catch {
+    // Gone already.
+  }
+  await server.process.status;
+}
+
+async function loadgen(
+  server: RunningServer,
+  args: string[],
+): Promise<LoadResult> {
+  const command = wrap([
+    LOADGEN,
+    "--port",
+    String(server.port),
+    "--mode",
+    server.spec.mode,
+    ...args,
+  ], 1);
+  const output = await new Deno.Command(command[0], { args: command.slice(1) })
+    .output();
+  const line =
+    new TextDecoder().decode(output.stdout).trim().split("\n").pop() ?? "";
+  if (!line.startsWith("{")) {
+    throw new Error(
+      `loadgen printed nothing: ${new TextDecoder().decode(output.stderr)}`,
+    );
+  }
+  return JSON.parse(line);
+}
+
+/** Resident memory of a process and its children, in KiB (the server is bash → exec → runtime). */
+async function rssKiB(pid: number): Promise<number> {
+  const status = await Deno.readTextFile(`/proc/${pid}/status`);
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+}
+
+async function listenOverflows(): Promise<number> {
+  const text = await Deno.readTextFile("/proc/net/netstat");
+  const lines = text.split("\n").filter((line) => line.startsWith("TcpExt:"));
+  const names = lines[0].split(/\s+/);
+  const values = lines[1].split(/\s+/);
+  return Number(values[names.indexOf("ListenOverflows")]);
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2
+    ? sorted[middle]
+    : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+const format = (n: number) =>
+  n >= 100 ? Math.round(n).toLocaleString("en-US") : n.toFixed(n >= 10 ? 1 : 2);
+
+async function main() {
+  const options = parseOptions(Deno.args);
+  await Deno.mkdir(`${BENCH}.build`, { recursive: true });
+  await run(["cc", "-O2", "-Wall", "-o", LOADGEN, `${BENCH}loadgen.c`]);
+  try {
+    await Deno.stat(`${BENCH}node_modules/ws`);
+  } catch {
+    await run(["npm", "install", "--prefix", BENCH, "--no-audit", "--no-fund"]);
+  }
+  const available: ServerSpec[] = [];
+  for (const spec of SERVERS.filter((s) => options.servers.includes(s.name))) {
+    if (await has(spec.command[0])) available.push(spec);
+    else {console.error(
+        `skipping ${spec.name}: ${spec.command[0]} is not installed`,
+      );}
+  }
+  const chosen = cells().filter((cell) => options.cells.includes(cell.id));
+  const results = new Map<string, LoadResult[]>();
+  const key = (server: string, cell: string) => `${server}|${cell}`;
+
+  for (let rep = 1; rep <= options.reps; rep++) {
+    for (const spec of available) {
+      const server = await startServer(spec);
+      try {
+        for (const cell of chosen) {
+          const result = await loadgen(server, [
+            "--connections",
+            String(cell.connections),
+            "--depth",
+            String(cell.depth),
+            "--size",
+            String(cell.size),
+            "--type",
+            cell.type,
+            "--duration",
+            String(options.seconds),
+            "--warmup",
+            String(options.warmup),
+          ]);
+          console.error(
+            `rep ${rep} ${spec.name.padEnd(20)} ${cell.id.padEnd(16)} ${
+              format(result.msgs_per_s).padStart(10)
+            } msgs/s  p50 ${result.p50_us} µs  p99 ${result.p99_us} µs  errors ${result.verify_errors}  lost ${result.lost_connections}`,
+          );
+          const list = results.get(key(spec.name, cell.id)) ?? [];
+          list.push(result);
+          results.set(key(spec.name, cell.id), list);
+        }
+      } finally {
+        await stopServer(server);
+      }
+    }
+  }
+
+  const memory = new Map<
+    string,
+    { perConnKiB: number; connectMs: number; overflows: number; lost: number }
+  >();
+  if (options.idle > 0) {
+    for (const spec of available.filter((s) => s.mode === "ws")) {
+      const server = await startServer(spec);
+      try {
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        const before = await rssKiB(server.pid);
+        const overflowsBefore = await listenOverflows();
+        const holdSeconds = 6;
+        const held = loadgen(server, [
+          "--connections",
+          String(options.idle),
+          "--hold",
+          String(holdSeconds),
+        ]);
+        // Sample near the end of the hold, when every connection is open and idle.
+        let peak = before;
+        const started = Date.now();
+        while (Date.now() - started < holdSeconds * 1000 - 500) {
+          await new Promise((resolve) => setTimeout(resolve, 250));
+          peak = Math.max(peak, await rssKiB(server.pid));
+        }
+        const result = await held;
+        memory.set(spec.name, {
+          perConnKiB: (peak - before) / options.idle,
+          connectMs: result.connect_ms,
+          overflows: (await listenOverflows()) - overflowsBefore,
+          lost: result.lost_connections,
+        });
+      } finally {
+        await stopServer(server);
+      }
+    }
+  }
+
+  const versions = {
+    deno: (await run(["deno", "--version"])).split("\n")[0],
+    bun: await has("bun")
+      ? `bun ${(await run(["bun", "--version"])).trim()}`
+      : "bun: not installed",
+    node: await has("node")
+      ? `node ${(await run(["node", "--version"])).trim()}`
+      : "node: not installed",
+    cpu: /model name\s*:\s*(.*)/.exec(await Deno.readTextFile("/proc/cpuinfo"))
+      ?.[1] ?? "?",
+  };
+  const names = available.map((s) => s.name);
+  const ratio = (value: number, base: string, cell: string) => {
+    const baseline = results.get(key(base, cell));
+    if (!baseline) return "–";
+    return `${(value / median(baseline.map((r) => r.msgs_per_s))).toFixed(2)}×`;
+  };
+  let table = `| cell | ${
+    names.join(" | ")
+  } | ours ÷ Deno | ours ÷ Bun | ours p50/p99 µs | errors/lost |\n`;
+  table += `|${"---|".repeat(names.length + 5)}\n`;
+  for (const cell of chosen) {
+    const cols = names.map((name) => {
+      const list = results.get(key(name, cell.id));
+      return list ? format(median(list.map((r) => r.msgs_per_s))) : "–";
+    });
+    const ours = results.get(key("ours (Deno)", cell.id));
+    const oursRate = ours ? median(ours.map((r) => r.msgs_per_s)) : 0;
+    const all = [...results.entries()].filter(([k]) =>
+      k.endsWith(`|${cell.id}`)
+    ).flatMap(([, v]) => v);
+    const errors = all.reduce((sum, r) => sum + r.verify_errors, 0);
+    const lost = all.reduce((sum, r) => sum + r.lost_connections, 0);
+    table += `| ${cell.id} | ${cols.join(" | ")} | ${
+      ours ? ratio(oursRate, "Deno built-in", cell.id) : "–"
+    } | ${ours ? ratio(oursRate, "Bun built-in", cell.id) : "–"} | ${
+      ours
+        ? `${median(ours.map((r) => r.p50_us))}/${
+          median(ours.map((r) => r.p99_us))
+        }`
+        : "–"
+    } | ${errors}/${lost} |\n`;
+  }
+  let memoryTable = "";
+  if (memory.size > 0) {
+    memoryTable =
+      `\n| ${options.idle} idle connections | KiB per connection | open all (ms) | listen overflows | lost |\n|---|---|---|---|---|\n`;
+    for (const [name, m] of memory) {
+      memoryTable += `| ${name} | ${m.perConnKiB.toFixed(1)} | ${
+        format(m.connectMs)
+      } | ${m.overflows} | ${m.lost} |\n`;
+    }
+  }
+  const report =
+    `# Benchmark results\n\nmsgs/s, median of ${options.reps} repetitions of ${options.seconds} s ` +
+    `(after ${options.warmup} s warm-up); cells are payload-connections-depth (messages in flight per ` +
+    `connection). Servers on core 0, load generator on core 1${
+      pin ? "" : " (taskset missing: not pinned)"
+    }.\n\n` +
+    `Machine: ${versions.cpu}, ${navigator.hardwareConcurrency} cores. ${versions.deno}, ${versions.bun}, ${versions.node}.\n` +
+    `Command: \`deno task bench ${
+      Deno.args.join(" ")
+    }\`.\n\n${table}${memoryTable}`;
+  console.log(report);
+  await Deno.writeTextFile(options.out, report);
+}
+
+await main();

@@ -1,0 +1,18 @@
+// Peer: Bun's built-in WebSocket server (uWebSockets inside), as a plain echo server.
+// deno-lint-ignore-file no-explicit-any
+const Bun = (globalThis as any).Bun;
+const server = Bun.serve({
+  hostname: "127.0.0.1",
+  port: Number(Bun.argv[2] ?? 0),
+  fetch(request: Request, server: any) {
+    if (server.upgrade(request)) return;
+    return new Response("WebSocket only\n", { status: 400 });
+  },
+  websocket: {
+    maxPayloadLength: 64 * 1024 * 1024,
+    message(socket: any, message: string | Uint8Array) {
+      socket.send(message);
+    },
+  },
+});
+console.log(`ready ${server.port}`);
