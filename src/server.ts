@@ -26,6 +26,7 @@ import {
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
   DEFAULT_MAX_HEADER_BYTES,
   DEFAULT_MAX_MESSAGE_BYTES,
+  MIN_READ_BYTES,
 } from "./protocol/limits.ts";
 import { TEST_PAGE } from "./page.ts";
 import { listen } from "./runtime/deno.ts";
@@ -236,8 +237,10 @@ async function handleTransport(
   // A client that opens TCP and then dribbles or stops gets handshakeTimeoutMs, no more.
   const timer = setTimeout(() => closeQuietly(transport), settings.handshakeTimeoutMs);
   let response: Uint8Array;
+  // One read buffer serves the request head, then the WebSocket.
+  const buffer = new Uint8Array(MIN_READ_BYTES);
   try {
-    const request = await readRequest(transport, settings.maxHeaderBytes);
+    const request = await readRequest(transport, buffer, settings.maxHeaderBytes);
     if (request === null) return closeQuietly(transport);
     const { head, rest } = request;
     if (isUpgradeRequest(head)) {
@@ -251,7 +254,7 @@ async function handleTransport(
         settings,
       );
       onUpgraded(transport, connection);
-      return await connection.run(rest);
+      return await connection.run(rest, buffer);
     }
     response = plainResponse(head, settings.page);
   } catch (error) {
@@ -272,10 +275,10 @@ async function handleTransport(
 /** Reads until the request head is complete; null when the client hangs up first. */
 async function readRequest(
   transport: Transport,
+  buffer: Uint8Array,
   maxHeaderBytes: number,
 ): Promise<ParsedRequest | null> {
   const parser = new RequestHeadParser({ maxHeaderBytes });
-  const buffer = new Uint8Array(4096);
   while (true) {
     const count = await transport.read(buffer);
     if (count === null) return null;

@@ -160,12 +160,12 @@ export class WebSocketConnection {
 
   /**
    * Runs the connection until its transport is closed. `rest` is whatever followed the
-   * handshake in the same read.
+   * handshake in the same read; `readBuffer`, if given, is reused for reading.
    */
-  async run(rest: Uint8Array): Promise<void> {
+  async run(rest: Uint8Array, readBuffer = new Uint8Array(MIN_READ_BYTES)): Promise<void> {
     const core = this.#core;
     try {
-      if (!await this.#readUntilClose(rest)) return;
+      if (!await this.#readUntilClose(rest, readBuffer)) return;
       this.#startDeadline();
       if (core.closeSent === null) {
         // Answer the messages that came before the close (or the violation) first, unless the
@@ -190,10 +190,9 @@ export class WebSocketConnection {
   }
 
   /** Reads until the core wants no more (true), or the transport ends (false). */
-  async #readUntilClose(rest: Uint8Array): Promise<boolean> {
+  async #readUntilClose(rest: Uint8Array, buffer: Uint8Array): Promise<boolean> {
     const core = this.#core;
     if (rest.length > 0) this.#receive(rest);
-    let buffer = new Uint8Array(MIN_READ_BYTES);
     while (core.closeReceived === null && core.failure === null) {
       // Backpressure: while the peer is not taking our replies, or the handler is behind, stop
       // reading, and TCP flow control slows the peer down.

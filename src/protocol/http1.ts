@@ -126,30 +126,44 @@ export function parseRequestHead(bytes: Uint8Array): RequestHead {
  * ```
  */
 export class RequestHeadParser {
-  readonly #buffer: Uint8Array;
+  readonly #maxHeaderBytes: number;
+  /** The head so far, when it did not come in one chunk; it grows up to the limit. */
+  #buffer: Uint8Array | null = null;
   #filled = 0;
 
   /** Creates a parser for one request. */
   constructor(options: RequestHeadParserOptions = {}) {
-    this.#buffer = new Uint8Array(options.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES);
+    this.#maxHeaderBytes = options.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES;
   }
 
   /**
    * Adds bytes; returns the head and the bytes after it once the head is complete, else null.
+   * `rest` is a copy, so `chunk` may be reused afterwards.
    *
    * @throws {HandshakeError} 431 when the head outgrows the limit, 400 when it is malformed.
    */
   push(chunk: Uint8Array): ParsedRequest | null {
-    const buffer = this.#buffer;
+    const max = this.#maxHeaderBytes;
+    if (this.#filled === 0) {
+      // Usually the whole head comes in one read: parse it where it is.
+      const end = findHeadEnd(chunk, 0, Math.min(chunk.length, max));
+      if (end !== -1) {
+        return { head: parseRequestHead(chunk.subarray(0, end)), rest: chunk.slice(end) };
+      }
+    }
     const before = this.#filled;
-    const taken = Math.min(buffer.length - before, chunk.length);
+    const taken = Math.min(max - before, chunk.length);
+    if (this.#buffer === null || this.#buffer.length < before + taken) {
+      const grown = new Uint8Array(Math.min(max, Math.max(1024, (before + taken) * 2)));
+      if (this.#buffer) grown.set(this.#buffer.subarray(0, before));
+      this.#buffer = grown;
+    }
+    const buffer = this.#buffer;
     buffer.set(chunk.subarray(0, taken), before);
     this.#filled += taken;
     const end = findHeadEnd(buffer, Math.max(0, before - 2), this.#filled);
     if (end === -1) {
-      if (this.#filled === buffer.length) {
-        throw new HandshakeError(431, "request header fields too large");
-      }
+      if (this.#filled === max) throw new HandshakeError(431, "request header fields too large");
       return null;
     }
     const head = parseRequestHead(buffer.subarray(0, end));

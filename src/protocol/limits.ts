@@ -46,7 +46,7 @@ export const MAX_QUEUED_MESSAGES = 16;
 // Tuning of the data path: sizes chosen by measurement, not limits a peer can reach.
 
 /** The read buffer of an idle connection: small, as every connection keeps one. */
-export const MIN_READ_BYTES = 4 * 1024;
+export const MIN_READ_BYTES = 1024;
 
 /** The read buffer grows fourfold after each read that fills it, up to this, while large messages flow. */
 export const MAX_READ_BYTES = 256 * 1024;

@@ -60,7 +60,8 @@ export function decodeUtf8(bytes: Uint8Array): string {
  * ```
  */
 export class Utf8StreamDecoder {
-  #decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+  /** Made on first use: most connections never receive a fragmented or partial text. */
+  #decoder: TextDecoder | null = null;
 
   /**
    * Decodes the next piece; an unfinished sequence at its end waits for the next piece.
@@ -69,6 +70,7 @@ export class Utf8StreamDecoder {
    */
   push(bytes: Uint8Array): string {
     try {
+      this.#decoder ??= new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
       return this.#decoder.decode(bytes, { stream: true });
     } catch {
       throw invalidUtf8();
@@ -82,7 +84,7 @@ export class Utf8StreamDecoder {
    */
   end(): string {
     try {
-      return this.#decoder.decode();
+      return this.#decoder?.decode() ?? "";
     } catch {
       throw invalidUtf8();
     }
