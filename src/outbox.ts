@@ -7,7 +7,7 @@
 
 import { concatBytes } from "./protocol/bytes.ts";
 import { WRITE_AS_IS_MIN_BYTES } from "./protocol/limits.ts";
-import { type Transport, writeAll } from "./transport.ts";
+import type { Transport } from "./transport.ts";
 
 /**
  * Queues frames and writes them in order, one write at a time. Everything queued in the same
@@ -60,33 +60,37 @@ export class Outbox {
   }
 
   /**
-   * Writes parts in order: runs of small ones joined into one write, large ones as they are,
-   * as copying them would cost more than a write of their own.
+   * Takes everything queued, urgent first, as the buffers to write in order: runs of small parts
+   * joined into one, large parts as they are, since copying them would cost more than a write.
    */
-  async #write(parts: Uint8Array[]): Promise<void> {
+  #takeWrites(): Uint8Array[] {
+    const parts = this.#urgent.length === 0 ? this.#queued : this.#urgent.concat(this.#queued);
+    this.#urgent = [];
+    this.#queued = [];
+    if (parts.length === 1) return parts;
+    const writes: Uint8Array[] = [];
     let start = 0;
     for (let i = 0; i <= parts.length; i++) {
       if (i < parts.length && parts[i].length < WRITE_AS_IS_MIN_BYTES) continue;
-      if (start < i) await this.#writeNow(concatBytes(parts.slice(start, i)));
-      if (i < parts.length) await this.#writeNow(parts[i]);
+      if (start < i) writes.push(concatBytes(parts.slice(start, i)));
+      if (i < parts.length) writes.push(parts[i]);
       start = i + 1;
     }
-  }
-
-  async #writeNow(bytes: Uint8Array): Promise<void> {
-    await writeAll(this.#transport, bytes);
-    this.#bufferedAmount -= bytes.length;
+    return writes;
   }
 
   async #flush(): Promise<void> {
     // Let everything queued in this turn join one write.
     await null;
     try {
+      // One await per write call, nothing else: this runs once per message at low load.
       while (this.#bufferedAmount > 0) {
-        const parts = this.#urgent.length === 0 ? this.#queued : this.#urgent.concat(this.#queued);
-        this.#urgent = [];
-        this.#queued = [];
-        await this.#write(parts);
+        for (const bytes of this.#takeWrites()) {
+          for (let written = 0; written < bytes.length;) {
+            written += await this.#transport.write(bytes.subarray(written));
+          }
+          this.#bufferedAmount -= bytes.length;
+        }
       }
     } catch (error) {
       this.#broken = true;

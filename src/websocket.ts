@@ -13,6 +13,7 @@ import {
   MAX_QUEUED_MESSAGES,
   MAX_READ_BYTES,
   MIN_READ_BYTES,
+  SHRUNK_READ_BYTES,
 } from "./protocol/limits.ts";
 import type { Message } from "./protocol/message.ts";
 import { Outbox } from "./outbox.ts";
@@ -198,22 +199,23 @@ export class WebSocketConnection {
       // reading, and TCP flow control slows the peer down.
       if (this.#outbox.bufferedAmount > MAX_BUFFERED_BYTES) await this.#outbox.flushed();
       if (this.#inbox.length - this.#inboxHead > MAX_QUEUED_MESSAGES) await this.#pumping;
-      const count = await this.#read(buffer);
+      let count: number | null;
+      try {
+        count = await this.#transport.read(buffer);
+      } catch {
+        // A reset, or the transport closed under us: the end of the stream either way.
+        count = null;
+      }
       if (count === null) return false;
       this.#receive(buffer.subarray(0, count));
       // Grow while reads come back full (a large message is arriving); shrink when idle again.
       if (count === buffer.length && buffer.length < MAX_READ_BYTES) {
         buffer = new Uint8Array(buffer.length * 4);
-      } else if (count <= buffer.length >> 4 && buffer.length > MIN_READ_BYTES) {
-        buffer = new Uint8Array(MIN_READ_BYTES);
+      } else if (count <= buffer.length >> 4 && buffer.length > SHRUNK_READ_BYTES) {
+        buffer = new Uint8Array(SHRUNK_READ_BYTES);
       }
     }
     return true;
-  }
-
-  /** Reads, taking a failed read (reset, or closed under us) as the end of the stream. */
-  #read(buffer: Uint8Array): Promise<number | null> {
-    return this.#transport.read(buffer).catch(() => null);
   }
 
   #receive(chunk: Uint8Array): void {
@@ -247,18 +249,19 @@ export class WebSocketConnection {
 
   #handle(message: Message): Promise<void> | void {
     const reply = this.#settings.handler(message, this);
-    if (reply instanceof Promise) return reply.then((value) => this.#sendReply(value));
-    return this.#sendReply(reply);
+    if (reply instanceof Promise) return reply.then((value) => this.#sendReply(value, message));
+    return this.#sendReply(reply, message);
   }
 
   /**
    * Queues a reply. A large binary one goes out uncopied, so the handler (or the iterator) is
    * not run again until it is written: it may reuse the buffer.
    */
-  #sendReply(reply: Reply): Promise<void> | void {
+  #sendReply(reply: Reply, message: Message): Promise<void> | void {
     if (reply === undefined || reply === null) return;
     if (typeof reply === "string" || reply instanceof Uint8Array) {
-      return this.#queueReply(reply) ? this.#outbox.flushed() : undefined;
+      // The received message itself has a buffer of its own: nothing will reuse it.
+      return this.#queueReply(reply) && reply !== message ? this.#outbox.flushed() : undefined;
     }
     if (Symbol.asyncIterator in reply || Symbol.iterator in reply) return this.#sendReplies(reply);
     throw new TypeError(`a handler returned ${typeof reply}, not a string, bytes or iterable`);
