@@ -14,6 +14,7 @@ import {
   MAX_READ_BYTES,
   MIN_READ_BYTES,
   SHRUNK_READ_BYTES,
+  SMALL_READS_BEFORE_SHRINKING,
 } from "./protocol/limits.ts";
 import type { Message } from "./protocol/message.ts";
 import { Outbox } from "./outbox.ts";
@@ -194,6 +195,7 @@ export class WebSocketConnection {
   async #readUntilClose(rest: Uint8Array, buffer: Uint8Array): Promise<boolean> {
     const core = this.#core;
     if (rest.length > 0) this.#receive(rest);
+    let smallReads = 0;
     while (core.closeReceived === null && core.failure === null) {
       // Backpressure: while the peer is not taking our replies, or the handler is behind, stop
       // reading, and TCP flow control slows the peer down.
@@ -208,11 +210,18 @@ export class WebSocketConnection {
       }
       if (count === null) return false;
       this.#receive(buffer.subarray(0, count));
-      // Grow while reads come back full (a large message is arriving); shrink when idle again.
+      // Grow while reads come back full (a large message is arriving); shrink after a run of
+      // small reads, not one, or a stream of mid-sized messages would reallocate all the time.
       if (count === buffer.length && buffer.length < MAX_READ_BYTES) {
         buffer = new Uint8Array(buffer.length * 4);
+        smallReads = 0;
       } else if (count <= buffer.length >> 4 && buffer.length > SHRUNK_READ_BYTES) {
-        buffer = new Uint8Array(SHRUNK_READ_BYTES);
+        if (++smallReads === SMALL_READS_BEFORE_SHRINKING) {
+          buffer = new Uint8Array(SHRUNK_READ_BYTES);
+          smallReads = 0;
+        }
+      } else {
+        smallReads = 0;
       }
     }
     return true;

@@ -161,14 +161,15 @@ export function encodeFrame(
   return bytes;
 }
 
-/** The largest header: 2 bytes, a 64-bit length, a masking key. */
-const MAX_HEADER_BYTES = 14;
-/** Longer strings are encoded first: reserving 3 bytes per code unit would waste too much. */
-const ENCODE_IN_PLACE_MAX_CHARS = 16 * 1024;
+/** Longer strings are encoded on their own: the scratch buffer holds 3 bytes per code unit. */
+const SCRATCH_MAX_CHARS = 16 * 1024;
+/** Where short texts are encoded before their exact-size frame is made: one buffer, reused. */
+const scratch = new Uint8Array(SCRATCH_MAX_CHARS * 3);
 const encoder = new TextEncoder();
 
 /**
- * Encodes a string as one text frame, writing its UTF-8 straight into the frame's buffer.
+ * Encodes a string as one text frame. Short texts are encoded into a reused scratch buffer
+ * first, so the frame is allocated at its exact size.
  *
  * @example
  * ```ts
@@ -178,13 +179,10 @@ const encoder = new TextEncoder();
  * ```
  */
 export function encodeTextFrame(text: string, options: EncodeFrameOptions = {}): Uint8Array {
-  if (text.length > ENCODE_IN_PLACE_MAX_CHARS) {
+  if (text.length > SCRATCH_MAX_CHARS) {
     return encodeFrame(Opcode.Text, encoder.encode(text), options);
   }
-  // UTF-8 takes at most 3 bytes per UTF-16 code unit; the header goes right before the text.
-  const bytes = new Uint8Array(MAX_HEADER_BYTES + text.length * 3);
-  const length = encoder.encodeInto(text, bytes.subarray(MAX_HEADER_BYTES)).written;
-  const start = MAX_HEADER_BYTES - headerSize(length, options.mask !== undefined);
-  writeFrame(bytes, start, Opcode.Text, length, options);
-  return bytes.subarray(start, MAX_HEADER_BYTES + length);
+  // UTF-8 takes at most 3 bytes per UTF-16 code unit, so it always fits.
+  const length = encoder.encodeInto(text, scratch).written;
+  return encodeFrame(Opcode.Text, scratch.subarray(0, length), options);
 }

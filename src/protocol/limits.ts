@@ -57,6 +57,9 @@ export const MAX_READ_BYTES = 256 * 1024;
  */
 export const SHRUNK_READ_BYTES = 4 * 1024;
 
+/** How many reads in a row must use a sixteenth of a grown buffer before it shrinks. */
+export const SMALL_READS_BEFORE_SHRINKING = 16;
+
 /**
  * The first buffer for a frame that spans reads. It grows as the payload arrives rather than
  * being allocated at the declared length, so a header alone reserves little.
