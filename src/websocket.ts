@@ -164,7 +164,10 @@ export class WebSocketConnection {
    * Runs the connection until its transport is closed. `rest` is whatever followed the
    * handshake in the same read; `readBuffer`, if given, is reused for reading.
    */
-  async run(rest: Uint8Array, readBuffer = new Uint8Array(MIN_READ_BYTES)): Promise<void> {
+  async run(
+    rest: Uint8Array,
+    readBuffer: Uint8Array = new Uint8Array(MIN_READ_BYTES),
+  ): Promise<void> {
     const core = this.#core;
     try {
       if (!await this.#readUntilClose(rest, readBuffer)) return;

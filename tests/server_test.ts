@@ -511,7 +511,7 @@ Deno.test("serve: options given as undefined take their defaults", async () => {
     { onOpen, closeTimeoutMs: undefined, onError: undefined, page: undefined },
     echo,
   );
-  await using client = await TestClient.open(server.url());
+  await using _client = await TestClient.open(server.url());
   const serverSide = await connection();
   assertEquals(await serverSide.close(4000, "x"), { code: 4000, reason: "x", wasClean: true });
 });
