@@ -97,6 +97,8 @@ export class WebSocketConnection {
   #pumpRunning = false;
   /** Resolves when this end's close frame is queued, by the handler or by the server. */
   readonly #closeQueued = Promise.withResolvers<void>();
+  /** Resolves when the transport is closed, by the deadline, a failed write, or the end. */
+  readonly #transportEnded = Promise.withResolvers<void>();
   #deadline: Promise<void> | null = null;
   #deadlineTimer: ReturnType<typeof setTimeout> | undefined;
 
@@ -203,7 +205,14 @@ export class WebSocketConnection {
       // Backpressure: while the peer is not taking our replies, or the handler is behind, stop
       // reading, and TCP flow control slows the peer down.
       if (this.#outbox.bufferedAmount > MAX_BUFFERED_BYTES) await this.#outbox.flushed();
-      if (this.#inbox.length - this.#inboxHead > MAX_QUEUED_MESSAGES) await this.#pumping;
+      if (this.#inbox.length - this.#inboxHead > MAX_QUEUED_MESSAGES) {
+        // Also stop waiting once closing starts: the handler may be waiting for the close.
+        await Promise.race([
+          this.#pumping,
+          this.#closeQueued.promise,
+          this.#transportEnded.promise,
+        ]);
+      }
       let count: number | null;
       try {
         count = await this.#transport.read(buffer);
@@ -311,5 +320,6 @@ export class WebSocketConnection {
 
   #endTransport(): void {
     closeQuietly(this.#transport);
+    this.#transportEnded.resolve();
   }
 }

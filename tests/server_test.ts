@@ -532,3 +532,16 @@ Deno.test("serve: replies after the peer hung up are dropped quietly, and every 
   await delay(300);
   assertEquals([handled, errors], [["a", "b", "c"], []]);
 });
+
+Deno.test("serve: a handler awaiting close() with many messages queued still ends the connection", async () => {
+  const { onOpen, connection } = firstConnection();
+  await using server = startServer({ onOpen, closeTimeoutMs: 300 }, async (message, conn) => {
+    if (message === "bye") await conn.close(4002, "done");
+  });
+  const messages = [frame(Opcode.Text, "bye")];
+  for (let i = 0; i < 20; i++) messages.push(frame(Opcode.Text, `queued ${i}`));
+  await using raw = await RawClient.open(server.port, concat(...messages));
+  const serverSide = await connection();
+  assertEquals((await raw.ending(2000)).close, { code: 4002, reason: "done" });
+  assertEquals((await withTimeout(serverSide.closed, "closed", 2000)).code, 1006);
+});
