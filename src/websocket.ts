@@ -99,7 +99,6 @@ export class WebSocketConnection {
   readonly #closeQueued = Promise.withResolvers<void>();
   /** Resolves when the transport is closed, by the deadline, a failed write, or the end. */
   readonly #transportEnded = Promise.withResolvers<void>();
-  #deadline: Promise<void> | null = null;
   #deadlineTimer: ReturnType<typeof setTimeout> | undefined;
 
   /** Wraps a transport whose handshake is done. Use {@linkcode WebSocketConnection.run} next. */
@@ -177,7 +176,7 @@ export class WebSocketConnection {
       if (core.closeSent === null) {
         // Answer the messages that came before the close (or the violation) first, unless the
         // handler closes meanwhile or time runs out.
-        await Promise.race([this.#pumping, this.#closeQueued.promise, this.#deadline!]);
+        await this.#handlerIdleOrClosing();
         if (core.closeSent === null && !this.#outbox.broken) {
           const failure = core.failure;
           this.#outbox.enqueue(
@@ -206,12 +205,7 @@ export class WebSocketConnection {
       // reading, and TCP flow control slows the peer down.
       if (this.#outbox.bufferedAmount > MAX_BUFFERED_BYTES) await this.#outbox.flushed();
       if (this.#inbox.length - this.#inboxHead > MAX_QUEUED_MESSAGES) {
-        // Also stop waiting once closing starts: the handler may be waiting for the close.
-        await Promise.race([
-          this.#pumping,
-          this.#closeQueued.promise,
-          this.#transportEnded.promise,
-        ]);
+        await this.#handlerIdleOrClosing();
       }
       let count: number | null;
       try {
@@ -308,14 +302,18 @@ export class WebSocketConnection {
     return chunks[chunks.length - 1] === message;
   }
 
+  /**
+   * Resolves when the handler has no message left, or when closing starts: this end's close frame
+   * is queued, or the transport is closed. A handler may itself be waiting for the close, so
+   * waiting for it alone could wait forever.
+   */
+  #handlerIdleOrClosing(): Promise<void> {
+    return Promise.race([this.#pumping, this.#closeQueued.promise, this.#transportEnded.promise]);
+  }
+
   /** Bounds the closing: after `closeTimeoutMs`, TCP is ended whatever the peer does. */
   #startDeadline(): void {
-    this.#deadline ??= new Promise((resolve) => {
-      this.#deadlineTimer = setTimeout(() => {
-        this.#endTransport();
-        resolve();
-      }, this.#settings.closeTimeoutMs);
-    });
+    this.#deadlineTimer ??= setTimeout(() => this.#endTransport(), this.#settings.closeTimeoutMs);
   }
 
   #endTransport(): void {
