@@ -7,7 +7,7 @@
 
 import { concatBytes } from "./protocol/bytes.ts";
 import { WRITE_AS_IS_MIN_BYTES } from "./protocol/limits.ts";
-import type { Transport } from "./transport.ts";
+import { type Transport, writeAll } from "./transport.ts";
 
 /**
  * Queues frames and writes them in order, one write at a time. Everything queued in the same
@@ -83,12 +83,9 @@ export class Outbox {
     // Let everything queued in this turn join one write.
     await null;
     try {
-      // One await per write call, nothing else: this runs once per message at low load.
       while (this.#bufferedAmount > 0) {
         for (const bytes of this.#takeWrites()) {
-          for (let written = 0; written < bytes.length;) {
-            written += await this.#transport.write(bytes.subarray(written));
-          }
+          await writeAll(this.#transport, bytes);
           this.#bufferedAmount -= bytes.length;
         }
       }

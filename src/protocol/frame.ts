@@ -71,49 +71,36 @@ function headerSize(length: number, masked: boolean): number {
 }
 
 /**
- * Writes a header at `at` for a payload of `length` bytes, the masking key included, and
- * returns where the payload starts.
+ * Writes a header at the start of `bytes` for a payload of `length` bytes, the masking key
+ * included, and returns where the payload starts.
  */
 function writeHeader(
   bytes: Uint8Array,
-  at: number,
   opcode: Opcode,
   length: number,
   options: EncodeFrameOptions,
 ): number {
   const { fin = true, rsv = 0, mask } = options;
-  bytes[at] = (fin ? 0x80 : 0) | (rsv << 4) | opcode;
+  bytes[0] = (fin ? 0x80 : 0) | (rsv << 4) | opcode;
   const maskBit = mask ? 0x80 : 0;
-  let next = at + 2;
+  let next = 2;
   if (length < 126) {
-    bytes[at + 1] = maskBit | length;
+    bytes[1] = maskBit | length;
   } else if (length < 0x10000) {
-    bytes[at + 1] = maskBit | 126;
-    bytes[at + 2] = length >>> 8;
-    bytes[at + 3] = length & 0xff;
+    bytes[1] = maskBit | 126;
+    bytes[2] = length >>> 8;
+    bytes[3] = length & 0xff;
     next += 2;
   } else {
-    bytes[at + 1] = maskBit | 127;
+    bytes[1] = maskBit | 127;
     const view = new DataView(bytes.buffer, bytes.byteOffset);
-    view.setUint32(at + 2, Math.floor(length / 0x1_0000_0000));
-    view.setUint32(at + 6, length >>> 0);
+    view.setUint32(2, Math.floor(length / 0x1_0000_0000));
+    view.setUint32(6, length >>> 0);
     next += 8;
   }
   if (!mask) return next;
   bytes.set(mask, next);
   return next + 4;
-}
-
-/** Writes a whole frame at `at` whose payload is already in place after the header's room. */
-function writeFrame(
-  bytes: Uint8Array,
-  at: number,
-  opcode: Opcode,
-  length: number,
-  options: EncodeFrameOptions,
-): void {
-  const payloadAt = writeHeader(bytes, at, opcode, length, options);
-  if (options.mask) applyMask(bytes.subarray(payloadAt, payloadAt + length), options.mask);
 }
 
 /**
@@ -133,7 +120,7 @@ export function encodeFrameHeader(
   options: Omit<EncodeFrameOptions, "mask"> = {},
 ): Uint8Array {
   const bytes = new Uint8Array(headerSize(length, false));
-  writeHeader(bytes, 0, opcode, length, options);
+  writeHeader(bytes, opcode, length, options);
   return bytes;
 }
 
@@ -156,8 +143,9 @@ export function encodeFrame(
 ): Uint8Array {
   const size = headerSize(payload.length, options.mask !== undefined);
   const bytes = new Uint8Array(size + payload.length);
+  writeHeader(bytes, opcode, payload.length, options);
   bytes.set(payload, size);
-  writeFrame(bytes, 0, opcode, payload.length, options);
+  if (options.mask) applyMask(bytes.subarray(size), options.mask);
   return bytes;
 }
 
