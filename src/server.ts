@@ -146,15 +146,22 @@ export function serve(options: ServeOptions, handler: Handler): Server {
     },
   };
   const listener = listen({ hostname: options.hostname ?? "0.0.0.0", port: options.port ?? 8000 });
-  const tasks = new Set<Promise<void>>();
   const handshaking = new Set<Transport>();
   const open = new Set<WebSocketConnection>();
   let stopping = false;
+  // Transports not yet ended, and a promise made once shutdown waits for them.
+  let active = 0;
+  let allEnded: PromiseWithResolvers<void> | undefined;
+  const ended = () => {
+    if (--active === 0) allEnded?.resolve();
+  };
+  settings.onEnd = (connection) => {
+    open.delete(connection);
+    ended();
+  };
 
-  const onUpgraded = (transport: Transport, connection: WebSocketConnection) => {
-    handshaking.delete(transport);
+  const onUpgraded = (connection: WebSocketConnection) => {
     open.add(connection);
-    connection.closed.finally(() => open.delete(connection));
     if (stopping) {
       connection.close(CloseCode.GoingAway, "server shutting down");
       return;
@@ -171,20 +178,31 @@ export function serve(options: ServeOptions, handler: Handler): Server {
     }
   };
 
-  const onTransport = (transport: Transport) => {
+  // Only the handshake is awaited here; an upgraded connection runs on by itself and reports its
+  // end through onEnd, so an idle connection holds no waiting function of the server's.
+  const onTransport = async (transport: Transport) => {
+    active++;
     handshaking.add(transport);
-    const task = handleTransport(transport, settings, onUpgraded)
-      .catch((error) => settings.onError(error))
-      .finally(() => {
-        handshaking.delete(transport);
-        tasks.delete(task);
-      });
-    tasks.add(task);
+    let upgraded: Upgraded | null = null;
+    try {
+      upgraded = await handleRequest(transport, settings);
+    } catch (error) {
+      settings.onError(error);
+    } finally {
+      handshaking.delete(transport);
+    }
+    if (upgraded === null) return ended();
+    const { connection, rest, buffer } = upgraded;
+    onUpgraded(connection);
+    connection.run(rest, buffer);
   };
 
   const finished = (async () => {
     await acceptLoop(listener, settings, () => stopping, onTransport);
-    while (tasks.size > 0) await Promise.allSettled([...tasks]);
+    if (active > 0) {
+      allEnded = Promise.withResolvers();
+      await allEnded.promise;
+    }
   })();
 
   return {
@@ -228,12 +246,20 @@ async function acceptLoop(
   }
 }
 
-/** Answers one TCP connection's request and, if it upgrades, runs the WebSocket to its end. */
-async function handleTransport(
-  transport: Transport,
-  settings: Settings,
-  onUpgraded: (transport: Transport, connection: WebSocketConnection) => void,
-): Promise<void> {
+/** A request that became a WebSocket, ready to run. */
+interface Upgraded {
+  connection: WebSocketConnection;
+  /** The bytes that followed the request head. */
+  rest: Uint8Array;
+  /** The read buffer, handed on to the connection. */
+  buffer: Uint8Array;
+}
+
+/**
+ * Answers one TCP connection's request: a WebSocket handshake is accepted and the connection
+ * returned, anything else is answered and the transport ended (null).
+ */
+async function handleRequest(transport: Transport, settings: Settings): Promise<Upgraded | null> {
   // A client that opens TCP and then dribbles or stops gets handshakeTimeoutMs, no more.
   const timer = setTimeout(() => closeQuietly(transport), settings.handshakeTimeoutMs);
   let response: Uint8Array;
@@ -241,25 +267,29 @@ async function handleTransport(
   const buffer = new Uint8Array(MIN_READ_BYTES);
   try {
     const request = await readRequest(transport, buffer, settings.maxHeaderBytes);
-    if (request === null) return closeQuietly(transport);
+    if (request === null) {
+      closeQuietly(transport);
+      return null;
+    }
     const { head, rest } = request;
     if (isUpgradeRequest(head)) {
       const key = validateUpgradeRequest(head);
       const url = requestUrl(head, "ws");
       await writeAll(transport, acceptResponse(await computeAcceptKey(key)));
-      clearTimeout(timer);
       const connection = new WebSocketConnection(
         transport,
         { url, headers: head.headers },
         settings,
       );
-      onUpgraded(transport, connection);
-      return await connection.run(rest, buffer);
+      return { connection, rest, buffer };
     }
     response = plainResponse(head, settings.page);
   } catch (error) {
     // A transport that failed mid-handshake (reset, timed out) has no one left to answer.
-    if (!(error instanceof HandshakeError)) return closeQuietly(transport);
+    if (!(error instanceof HandshakeError)) {
+      closeQuietly(transport);
+      return null;
+    }
     response = handshakeErrorResponse(error);
   } finally {
     clearTimeout(timer);
@@ -267,9 +297,11 @@ async function handleTransport(
   try {
     await writeAll(transport, response);
   } catch {
-    return closeQuietly(transport);
+    closeQuietly(transport);
+    return null;
   }
   await hangUp(transport, settings.closeTimeoutMs);
+  return null;
 }
 
 /** Reads until the request head is complete; null when the client hangs up first. */

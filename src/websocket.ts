@@ -56,6 +56,8 @@ export interface ConnectionSettings {
   handler: Handler;
   /** Hears of a connection's handler errors, and (without a connection) of the server's own. */
   onError: (error: unknown, connection?: WebSocketConnection) => void;
+  /** Called once a connection has ended, its transport closed. */
+  onEnd?: (connection: WebSocketConnection) => void;
 }
 
 /** The request that opened a connection. */
@@ -82,23 +84,22 @@ export class WebSocketConnection {
   readonly url: URL;
   /** The header fields of the client's upgrade request. */
   readonly headers: Headers;
-  /** Resolves with how the connection ended, once its transport is closed. */
-  readonly closed: Promise<CloseInfo>;
 
   readonly #transport: Transport;
   readonly #settings: ConnectionSettings;
   readonly #core: Connection;
   readonly #outbox: Outbox;
-  #resolveClosed!: (info: CloseInfo) => void;
   #inbox: (Message | undefined)[] = [];
   #inboxHead = 0;
   /** The pump's run, while it runs; a flag too, as a run that never awaits ends before it is stored. */
-  #pumping: Promise<void> = Promise.resolve();
+  #pumping: Promise<void> | undefined;
   #pumpRunning = false;
-  /** Resolves when this end's close frame is queued, by the handler or by the server. */
-  readonly #closeQueued = Promise.withResolvers<void>();
-  /** Resolves when the transport is closed, by the deadline, a failed write, or the end. */
-  readonly #transportEnded = Promise.withResolvers<void>();
+  /** Whether the transport is closed, by the deadline, a failed write, or the end. */
+  #transportEnded = false;
+  // Promises are made only when someone waits: an idle connection holds as few as it can.
+  #closed: PromiseWithResolvers<CloseInfo> | undefined;
+  /** Resolves once this end's close frame is queued or the transport is closed. */
+  #closing: PromiseWithResolvers<void> | undefined;
   #deadlineTimer: ReturnType<typeof setTimeout> | undefined;
 
   /** Wraps a transport whose handshake is done. Use {@linkcode WebSocketConnection.run} next. */
@@ -110,7 +111,15 @@ export class WebSocketConnection {
     this.#settings = settings;
     this.#core = new Connection({ role: "server", maxMessageBytes: settings.maxMessageBytes });
     this.#outbox = new Outbox(transport, () => this.#endTransport());
-    this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
+  }
+
+  /** Resolves with how the connection ended, once its transport is closed. */
+  get closed(): Promise<CloseInfo> {
+    if (this.#closed === undefined) {
+      this.#closed = Promise.withResolvers();
+      if (this.#core.state === "closed") this.#closed.resolve(this.#core.closeInfo);
+    }
+    return this.#closed.promise;
   }
 
   /** `open`, `closing` once a close frame went either way, `closed` once TCP has ended. */
@@ -155,15 +164,16 @@ export class WebSocketConnection {
   close(code: number = CloseCode.Normal, reason = ""): Promise<CloseInfo> {
     if (this.#core.closeSent === null && this.#core.state !== "closed") {
       this.#outbox.enqueue(this.#core.close(code, reason));
-      this.#closeQueued.resolve();
+      this.#closing?.resolve();
       this.#startDeadline();
     }
     return this.closed;
   }
 
   /**
-   * Runs the connection until its transport is closed. `rest` is whatever followed the
-   * handshake in the same read; `readBuffer`, if given, is reused for reading.
+   * Runs the connection until its transport is closed, then calls the settings' `onEnd`. `rest`
+   * is whatever followed the handshake in the same read; `readBuffer`, if given, is reused for
+   * reading. It never rejects: an unexpected error goes to the settings' `onError`.
    */
   async run(
     rest: Uint8Array,
@@ -187,11 +197,14 @@ export class WebSocketConnection {
       await this.#outbox.flushed();
       // RFC 6455 §7.1.1: the server ends TCP first.
       await hangUp(this.#transport, this.#settings.closeTimeoutMs);
+    } catch (error) {
+      this.#settings.onError(error);
     } finally {
       clearTimeout(this.#deadlineTimer);
       this.#endTransport();
       core.receiveEof();
-      this.#resolveClosed(core.closeInfo);
+      this.#closed?.resolve(core.closeInfo);
+      this.#settings.onEnd?.(this);
     }
   }
 
@@ -308,7 +321,11 @@ export class WebSocketConnection {
    * waiting for it alone could wait forever.
    */
   #handlerIdleOrClosing(): Promise<void> {
-    return Promise.race([this.#pumping, this.#closeQueued.promise, this.#transportEnded.promise]);
+    if (!this.#pumpRunning || this.#core.closeSent !== null || this.#transportEnded) {
+      return Promise.resolve();
+    }
+    this.#closing ??= Promise.withResolvers();
+    return Promise.race([this.#pumping!, this.#closing.promise]);
   }
 
   /** Bounds the closing: after `closeTimeoutMs`, TCP is ended whatever the peer does. */
@@ -318,6 +335,7 @@ export class WebSocketConnection {
 
   #endTransport(): void {
     closeQuietly(this.#transport);
-    this.#transportEnded.resolve();
+    this.#transportEnded = true;
+    this.#closing?.resolve();
   }
 }
