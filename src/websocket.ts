@@ -134,7 +134,7 @@ export class WebSocketConnection {
 
   /**
    * Sends a message: a string as text, bytes as binary. Resolves once it is written; large
-   * binary messages are not copied, so their bytes must not change until then.
+   * binary messages and received ones are not copied, so their bytes must not change until then.
    *
    * @throws {ConnectionClosedError} when this end has sent its close frame, or the transport
    * ended before the message was written.
@@ -282,8 +282,8 @@ export class WebSocketConnection {
   }
 
   /**
-   * Queues a reply. A large binary one goes out uncopied, so the handler (or the iterator) is
-   * not run again until it is written: it may reuse the buffer.
+   * Queues a reply. A large or received binary one goes out uncopied, so the handler (or the
+   * iterator) is not run again until it is written: it may reuse the buffer.
    */
   #sendReply(reply: Reply, message: Message): Promise<void> | void {
     if (reply === undefined || reply === null) return;
@@ -312,7 +312,7 @@ export class WebSocketConnection {
     if (this.#core.closeSent !== null || this.#core.state === "closed") return false;
     const chunks = this.#core.send(message);
     for (const chunk of chunks) this.#outbox.enqueue(chunk);
-    return chunks[chunks.length - 1] === message;
+    return typeof message !== "string" && chunks[chunks.length - 1].buffer === message.buffer;
   }
 
   /**

@@ -15,9 +15,11 @@ import { ConnectionClosedError, ProtocolError } from "./errors.ts";
 import {
   encodeFrame,
   encodeFrameHeader,
+  encodeFrameInPlace,
   type EncodeFrameOptions,
   encodeTextFrame,
   type Frame,
+  hasHeaderRoom,
   Opcode,
 } from "./frame.ts";
 import { type Message, MessageAssembler } from "./message.ts";
@@ -160,16 +162,21 @@ export class Connection {
 
   /**
    * Encodes a message as one frame, a string as text and bytes as binary, and returns the chunks
-   * to write in order: the whole frame, or for large binary payloads of a server the header and
-   * then the caller's payload itself, not copied (so it must not change until written).
+   * to write in order. A server does not copy a binary payload that was received (the frame shares
+   * its buffer) or that is large (the header, then the payload itself): such a payload must not
+   * change until written. Otherwise the one chunk is a new frame.
    *
    * @throws {ConnectionClosedError} once a close frame has been sent.
    */
   send(message: Message): Uint8Array[] {
     if (this.#closeSent || this.#transportEnded) throw new ConnectionClosedError();
     if (typeof message === "string") return [encodeTextFrame(message, this.#frameOptions())];
-    if (!this.#masked && message.length >= UNCOPIED_PAYLOAD_MIN_BYTES) {
-      return [encodeFrameHeader(Opcode.Binary, message.length), message];
+    if (!this.#masked) {
+      // A received message goes back in its own buffer, its header written in the room before it.
+      if (hasHeaderRoom(message)) return [encodeFrameInPlace(Opcode.Binary, message)];
+      if (message.length >= UNCOPIED_PAYLOAD_MIN_BYTES) {
+        return [encodeFrameHeader(Opcode.Binary, message.length), message];
+      }
     }
     return [this.#encode(Opcode.Binary, message)];
   }

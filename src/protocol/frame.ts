@@ -150,6 +150,73 @@ export function encodeFrame(
 }
 
 /** Longer strings are encoded on their own: the scratch buffer holds 3 bytes per code unit. */
+/**
+ * Bytes left free in front of a payload the parser allocates: the largest unmasked header
+ * (RFC 6455 §5.2: 2 bytes, then an 8-byte length). A server can send such a payload back with
+ * its header written in place, in one buffer, without copying it.
+ */
+export const HEADER_ROOM = 10;
+
+/** The buffers made by {@linkcode allocatePayload}, whose first `HEADER_ROOM` bytes are free. */
+const roomyBuffers = new WeakSet<ArrayBufferLike>();
+
+/**
+ * Allocates a payload of `length` bytes with {@linkcode HEADER_ROOM} free bytes in front.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { allocatePayload, hasHeaderRoom } from "./frame.ts";
+ * const payload = allocatePayload(3);
+ * assert(payload.length === 3 && hasHeaderRoom(payload));
+ * assert(!hasHeaderRoom(payload.subarray(1)));
+ * ```
+ */
+export function allocatePayload(length: number): Uint8Array {
+  const buffer = new ArrayBuffer(HEADER_ROOM + length);
+  roomyBuffers.add(buffer);
+  return new Uint8Array(buffer, HEADER_ROOM, length);
+}
+
+/**
+ * Whether `payload` is exactly one made by {@linkcode allocatePayload}, so the bytes in front of
+ * it are free for a header.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { hasHeaderRoom } from "./frame.ts";
+ * assert(!hasHeaderRoom(new Uint8Array(16).subarray(10)));
+ * ```
+ */
+export function hasHeaderRoom(payload: Uint8Array): boolean {
+  return payload.byteOffset === HEADER_ROOM &&
+    payload.byteLength + HEADER_ROOM === payload.buffer.byteLength &&
+    roomyBuffers.has(payload.buffer);
+}
+
+/**
+ * Encodes an unmasked frame around a payload from {@linkcode allocatePayload}, writing the header
+ * into the room in front of it: the frame shares the payload's buffer, nothing is copied. The
+ * header depends only on the opcode and the length, so framing the same payload again (sending
+ * it to several peers) rewrites the same bytes.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { allocatePayload, encodeFrameInPlace, Opcode } from "./frame.ts";
+ * const payload = allocatePayload(2);
+ * payload.set([0x48, 0x69]);
+ * assertEquals(encodeFrameInPlace(Opcode.Binary, payload), new Uint8Array([0x82, 0x02, 0x48, 0x69]));
+ * ```
+ */
+export function encodeFrameInPlace(opcode: Opcode, payload: Uint8Array): Uint8Array {
+  const start = HEADER_ROOM - headerSize(payload.length, false);
+  const frame = new Uint8Array(payload.buffer, start, HEADER_ROOM - start + payload.length);
+  writeHeader(frame, opcode, payload.length, {});
+  return frame;
+}
+
 const SCRATCH_MAX_CHARS = 16 * 1024;
 /** Where short texts are encoded before their exact-size frame is made: one buffer, reused. */
 const scratch = new Uint8Array(SCRATCH_MAX_CHARS * 3);

@@ -7,7 +7,7 @@
 
 import { concatBytes } from "./bytes.ts";
 import { protocolError } from "./errors.ts";
-import { type Frame, isControlOpcode, Opcode } from "./frame.ts";
+import { allocatePayload, type Frame, hasHeaderRoom, isControlOpcode, Opcode } from "./frame.ts";
 import type { PartialFrame } from "./parser.ts";
 import { decodeUtf8, Utf8StreamDecoder } from "./utf8.ts";
 
@@ -103,7 +103,7 @@ export class MessageAssembler {
       this.#textParts = [];
       return text;
     }
-    const bytes = concatBytes(this.#binaryParts);
+    const bytes = concatBytes(this.#binaryParts, allocatePayload);
     this.#binaryParts = [];
     return bytes;
   }
@@ -112,8 +112,11 @@ export class MessageAssembler {
 /**
  * The payload itself when it has a buffer of its own (the parser allocates one for a frame that
  * spans chunks), else a copy: a view into a read chunk is only valid until the chunk is reused.
+ * Either way it has header room, so a server can send it back without another copy.
  */
 function ownCopy(payload: Uint8Array): Uint8Array {
-  const ownsBuffer = payload.byteOffset === 0 && payload.byteLength === payload.buffer.byteLength;
-  return ownsBuffer ? payload : payload.slice();
+  if (hasHeaderRoom(payload)) return payload;
+  const copy = allocatePayload(payload.length);
+  copy.set(payload);
+  return copy;
 }

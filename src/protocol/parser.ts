@@ -10,7 +10,7 @@
 
 import { CloseCode } from "./close.ts";
 import { ProtocolError, protocolError } from "./errors.ts";
-import { type Frame, isControlOpcode, Opcode } from "./frame.ts";
+import { allocatePayload, type Frame, isControlOpcode, Opcode } from "./frame.ts";
 import { DEFAULT_MAX_MESSAGE_BYTES, INITIAL_PAYLOAD_BYTES } from "./limits.ts";
 import { applyMask } from "./mask.ts";
 
@@ -146,7 +146,7 @@ export class FrameParser {
         offset += length;
         this.#emit(payload, onFrame);
       } else {
-        this.#payload = new Uint8Array(
+        this.#payload = allocatePayload(
           Math.min(length, Math.max(INITIAL_PAYLOAD_BYTES, end - offset)),
         );
         this.#payloadFilled = 0;
@@ -235,7 +235,7 @@ export class FrameParser {
     let payload = this.#payload!;
     if (this.#payloadFilled + take > payload.length) {
       // Doubling keeps the copies linear in the payload; the last size is the exact length.
-      const grown = new Uint8Array(
+      const grown = allocatePayload(
         Math.min(this.#payloadLength, Math.max(this.#payloadFilled + take, payload.length * 2)),
       );
       grown.set(payload.subarray(0, this.#payloadFilled));

@@ -176,3 +176,16 @@ Deno.test("connection: a large binary payload goes out after its header, not cop
   assertEquals([masked.length, masked[0].length], [1, 14 + 300_000]);
   assertEquals(payload[0], 9);
 });
+
+Deno.test("connection: a server sends a received binary message back in its own buffer", () => {
+  const connection = server();
+  const [message] = connection.receive(frame(Opcode.Binary, new Uint8Array(1000).fill(5)));
+  const chunks = connection.send(message);
+  assertEquals(chunks.length, 1);
+  assertEquals(chunks[0].buffer === (message as Uint8Array).buffer, true);
+  assertEquals(sent(chunks), [{ fin: true, rsv: 0, opcode: Opcode.Binary, payload: message }]);
+  // A client masks, so it copies, and leaves the message as it was.
+  const client = new Connection({ role: "client" }).send(message);
+  assertEquals(client[0].buffer === (message as Uint8Array).buffer, false);
+  assertEquals(message, new Uint8Array(1000).fill(5));
+});

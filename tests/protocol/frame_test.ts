@@ -1,7 +1,10 @@
-import { assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@std/assert";
 import {
+  allocatePayload,
   encodeFrame,
+  encodeFrameInPlace,
   encodeTextFrame,
+  hasHeaderRoom,
   isControlOpcode,
   Opcode,
   RSV1,
@@ -35,6 +38,26 @@ Deno.test("frame: encodes fragments, RSV1 and every length field size like the r
       );
     }
   }
+});
+
+Deno.test("frame: frames a payload with header room in place, at every length field size", () => {
+  for (const length of [0, 125, 126, 65535, 65536]) {
+    const payload = allocatePayload(length).fill(7);
+    const framed = encodeFrameInPlace(Opcode.Binary, payload);
+    assertEquals(framed, frame(Opcode.Binary, payload, { mask: null }));
+    assertEquals([framed.buffer === payload.buffer, payload[0] ?? 7], [true, 7]);
+    // Framing it again, as a broadcast does, writes the same bytes.
+    assertEquals(encodeFrameInPlace(Opcode.Binary, payload), framed);
+  }
+});
+
+Deno.test("frame: only a whole payload from allocatePayload has header room", () => {
+  const payload = allocatePayload(4);
+  assert(hasHeaderRoom(payload));
+  assert(!hasHeaderRoom(payload.subarray(0, 3)));
+  assert(!hasHeaderRoom(new Uint8Array(payload.buffer)));
+  // The same shape, made by someone else: its first bytes are not ours to write.
+  assert(!hasHeaderRoom(new Uint8Array(14).subarray(10)));
 });
 
 Deno.test("frame: leaves the caller's payload unmasked", () => {

@@ -1,6 +1,6 @@
-import { assertEquals, assertInstanceOf, assertThrows } from "@std/assert";
+import { assert, assertEquals, assertInstanceOf, assertThrows } from "@std/assert";
 import { ProtocolError } from "../../src/protocol/errors.ts";
-import { type Frame, Opcode } from "../../src/protocol/frame.ts";
+import { allocatePayload, type Frame, hasHeaderRoom, Opcode } from "../../src/protocol/frame.ts";
 import { type Message, MessageAssembler } from "../../src/protocol/message.ts";
 import { bytesOf } from "../helpers/frames.ts";
 
@@ -63,10 +63,25 @@ Deno.test("message: binary payloads that are views into a chunk are copied", () 
   assertEquals(message, new Uint8Array([1, 2, 3]));
 });
 
-Deno.test("message: a binary payload with a buffer of its own is kept, not copied", () => {
-  const payload = new Uint8Array([1, 2, 3]);
+Deno.test("message: a binary payload the parser allocated is kept, not copied", () => {
+  const payload = allocatePayload(3);
+  payload.set([1, 2, 3]);
   const [message] = assemble([{ fin: true, rsv: 0, opcode: Opcode.Binary, payload }]);
   assertEquals(message === payload, true);
+});
+
+Deno.test("message: binary messages come with header room, whole or fragmented", () => {
+  const whole = assemble([{
+    fin: true,
+    rsv: 0,
+    opcode: Opcode.Binary,
+    payload: new Uint8Array([0, 1, 2]).subarray(1),
+  }]);
+  const joined = assemble([data(Opcode.Binary, [1], false), data(Opcode.Continuation, [2])]);
+  for (const [message] of [whole, joined]) {
+    assertEquals(message, new Uint8Array([1, 2]));
+    assert(hasHeaderRoom(message as Uint8Array));
+  }
 });
 
 Deno.test("message: a continuation with no message begun is 1002", () => {
