@@ -10,7 +10,12 @@
  * @module
  */
 
-import { CloseCode, type CloseFrame, encodeClosePayload, parseClosePayload } from "./close.ts";
+import {
+  CloseCode,
+  type CloseFrame,
+  encodeClosePayload,
+  parseClosePayload,
+} from "./close.ts";
 import { ConnectionClosedError, ProtocolError } from "./errors.ts";
 import {
   encodeFrame,
@@ -95,7 +100,9 @@ export class Connection {
   /** Where the connection is; see {@linkcode ConnectionState}. */
   get state(): ConnectionState {
     if (this.#transportEnded) return "closed";
-    if (this.#closeSent || this.#closeReceived || this.#failure) return "closing";
+    if (this.#closeSent || this.#closeReceived || this.#failure) {
+      return "closing";
+    }
     return "open";
   }
 
@@ -136,7 +143,9 @@ export class Connection {
    */
   receive(chunk: Uint8Array): Message[] {
     const messages: Message[] = [];
-    if (this.#closeReceived || this.#failure || this.#transportEnded) return messages;
+    if (this.#closeReceived || this.#failure || this.#transportEnded) {
+      return messages;
+    }
     try {
       this.#parser.push(chunk, (frame) => this.#onFrame(frame, messages));
       const partial = this.#closeReceived ? null : this.#parser.partialFrame;
@@ -169,11 +178,17 @@ export class Connection {
    * @throws {ConnectionClosedError} once a close frame has been sent.
    */
   send(message: Message): Uint8Array[] {
-    if (this.#closeSent || this.#transportEnded) throw new ConnectionClosedError();
-    if (typeof message === "string") return [encodeTextFrame(message, this.#frameOptions())];
+    if (this.#closeSent || this.#transportEnded) {
+      throw new ConnectionClosedError();
+    }
+    if (typeof message === "string") {
+      return [encodeTextFrame(message, this.#frameOptions())];
+    }
     if (!this.#masked) {
       // A received message goes back in its own buffer, its header written in the room before it.
-      if (hasHeaderRoom(message)) return [encodeFrameInPlace(Opcode.Binary, message)];
+      if (hasHeaderRoom(message)) {
+        return [encodeFrameInPlace(Opcode.Binary, message)];
+      }
       if (message.length >= UNCOPIED_PAYLOAD_MIN_BYTES) {
         return [encodeFrameHeader(Opcode.Binary, message.length), message];
       }
@@ -189,7 +204,9 @@ export class Connection {
    * @throws {RangeError} for a code that may not be sent or a reason over 123 bytes.
    */
   close(code?: number, reason = ""): Uint8Array {
-    if (this.#closeSent || this.#transportEnded) throw new ConnectionClosedError();
+    if (this.#closeSent || this.#transportEnded) {
+      throw new ConnectionClosedError();
+    }
     const echo = code === undefined ? this.#closeReceived : null;
     const closeCode = echo?.code ?? code ?? CloseCode.Normal;
     const closeReason = echo?.reason ?? reason;
@@ -226,6 +243,8 @@ export class Connection {
 
   /** A client masks every frame with a fresh random key (RFC 6455 §5.3); a server never does. */
   #frameOptions(): EncodeFrameOptions | undefined {
-    return this.#masked ? { mask: crypto.getRandomValues(new Uint8Array(4)) } : undefined;
+    return this.#masked
+      ? { mask: crypto.getRandomValues(new Uint8Array(4)) }
+      : undefined;
   }
 }

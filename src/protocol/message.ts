@@ -7,7 +7,13 @@
 
 import { concatBytes } from "./bytes.ts";
 import { protocolError } from "./errors.ts";
-import { allocatePayload, type Frame, hasHeaderRoom, isControlOpcode, Opcode } from "./frame.ts";
+import {
+  allocatePayload,
+  type Frame,
+  hasHeaderRoom,
+  isControlOpcode,
+  Opcode,
+} from "./frame.ts";
 import type { PartialFrame } from "./parser.ts";
 import { decodeUtf8, Utf8StreamDecoder } from "./utf8.ts";
 
@@ -78,9 +84,12 @@ export class MessageAssembler {
     if (isControlOpcode(frame.opcode)) return;
     this.#checkSequence(frame.opcode);
     const isText = frame.opcode === Opcode.Text ||
-      (frame.opcode === Opcode.Continuation && this.#messageOpcode === Opcode.Text);
+      (frame.opcode === Opcode.Continuation &&
+        this.#messageOpcode === Opcode.Text);
     if (!isText || frame.payloadSoFar.length === this.#decodedOfFrame) return;
-    this.#textParts.push(this.#decoder.push(frame.payloadSoFar.subarray(this.#decodedOfFrame)));
+    this.#textParts.push(
+      this.#decoder.push(frame.payloadSoFar.subarray(this.#decodedOfFrame)),
+    );
     this.#decodedOfFrame = frame.payloadSoFar.length;
   }
 
