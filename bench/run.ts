@@ -151,9 +151,7 @@ async function run(
   }).output();
   if (!output.success) {
     throw new Error(
-      `${command.join(" ")} failed:\n${
-        new TextDecoder().decode(output.stderr)
-      }`,
+      `${command.join(" ")} failed:\n${new TextDecoder().decode(output.stderr)}`,
     );
   }
   return new TextDecoder().decode(output.stdout);
@@ -177,9 +175,7 @@ function wrap(command: string[], core: number): string[] {
   return [
     "bash",
     "-c",
-    `ulimit -n $(ulimit -Hn); exec ${
-      pin ? `taskset -c ${core} ` : ""
-    }${quoted}`,
+    `ulimit -n $(ulimit -Hn); exec ${pin ? `taskset -c ${core} ` : ""}${quoted}`,
   ];
 }
 
@@ -242,8 +238,7 @@ async function loadgen(
   ], 1);
   const output = await new Deno.Command(command[0], { args: command.slice(1) })
     .output();
-  const line =
-    new TextDecoder().decode(output.stdout).trim().split("\n").pop() ?? "";
+  const line = new TextDecoder().decode(output.stdout).trim().split("\n").pop() ?? "";
   if (!line.startsWith("{")) {
     throw new Error(
       `loadgen printed nothing: ${new TextDecoder().decode(output.stderr)}`,
@@ -269,9 +264,7 @@ async function listenOverflows(): Promise<number> {
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2
-    ? sorted[middle]
-    : (sorted[middle - 1] + sorted[middle]) / 2;
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
 const format = (n: number) =>
@@ -397,9 +390,9 @@ async function main() {
     });
     const ours = results.get(key("ours (Deno)", cell.id));
     const oursRate = ours ? median(ours.map((r) => r.msgs_per_s)) : 0;
-    const all = [...results.entries()].filter(([k]) =>
-      k.endsWith(`|${cell.id}`)
-    ).flatMap(([, v]) => v);
+    const all = [...results.entries()].filter(([k]) => k.endsWith(`|${cell.id}`)).flatMap(([, v]) =>
+      v
+    );
     const errors = all.reduce((sum, r) => sum + r.verify_errors, 0);
     const lost = all.reduce((sum, r) => sum + r.lost_connections, 0);
     table += `| ${cell.id} | ${cols.join(" | ")} | ${
@@ -429,9 +422,7 @@ async function main() {
       pin ? "" : " (taskset missing: not pinned)"
     }.\n\n` +
     `Machine: ${versions.cpu}, ${navigator.hardwareConcurrency} cores. ${versions.deno}, ${versions.bun}, ${versions.node}.\n` +
-    `Command: \`deno task bench ${
-      Deno.args.join(" ")
-    }\`.\n\n${table}${memoryTable}`;
+    `Command: \`deno task bench ${Deno.args.join(" ")}\`.\n\n${table}${memoryTable}`;
   console.log(report);
   await Deno.writeTextFile(options.out, report);
 }

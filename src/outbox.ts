@@ -64,9 +64,7 @@ export class Outbox {
    * joined into one, large parts as they are, since copying them would cost more than a write.
    */
   #takeWrites(): Uint8Array[] {
-    const parts = this.#urgent.length === 0
-      ? this.#queued
-      : this.#urgent.concat(this.#queued);
+    const parts = this.#urgent.length === 0 ? this.#queued : this.#urgent.concat(this.#queued);
     this.#urgent = [];
     this.#queued = [];
     if (parts.length === 1) return parts;

@@ -38,11 +38,7 @@ import {
   type Transport,
   writeAll,
 } from "./transport.ts";
-import {
-  type ConnectionSettings,
-  type Handler,
-  WebSocketConnection,
-} from "./websocket.ts";
+import { type ConnectionSettings, type Handler, WebSocketConnection } from "./websocket.ts";
 
 /** Options of {@linkcode serve}. Every limit's default is documented here. */
 export interface ServeOptions {
@@ -132,8 +128,7 @@ interface Settings extends ConnectionSettings {
  */
 export function serve(options: ServeOptions, handler: Handler): Server {
   const onError = options.onError ??
-    ((error, connection) =>
-      console.error(connection ? "handler error:" : "error:", error));
+    ((error, connection) => console.error(connection ? "handler error:" : "error:", error));
   const settings: Settings = {
     maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
     maxHeaderBytes: options.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES,

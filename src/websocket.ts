@@ -6,11 +6,7 @@
  */
 
 import { CloseCode } from "./protocol/close.ts";
-import {
-  type CloseInfo,
-  Connection,
-  type ConnectionState,
-} from "./protocol/connection.ts";
+import { type CloseInfo, Connection, type ConnectionState } from "./protocol/connection.ts";
 import { ConnectionClosedError } from "./protocol/errors.ts";
 import {
   MAX_BUFFERED_BYTES,
@@ -22,12 +18,7 @@ import {
 } from "./protocol/limits.ts";
 import type { Message } from "./protocol/message.ts";
 import { Outbox } from "./outbox.ts";
-import {
-  closeQuietly,
-  hangUp,
-  type NetAddress,
-  type Transport,
-} from "./transport.ts";
+import { closeQuietly, hangUp, type NetAddress, type Transport } from "./transport.ts";
 
 /**
  * What a handler may return: a message, several (sync or async iterable), or nothing. Each
@@ -210,9 +201,7 @@ export class WebSocketConnection {
         if (core.closeSent === null && !this.#outbox.broken) {
           const failure = core.failure;
           this.#outbox.enqueue(
-            failure
-              ? core.close(failure.closeCode, failure.message)
-              : core.close(),
+            failure ? core.close(failure.closeCode, failure.message) : core.close(),
           );
         }
       }
@@ -322,9 +311,7 @@ export class WebSocketConnection {
     if (reply === undefined || reply === null) return;
     if (typeof reply === "string" || reply instanceof Uint8Array) {
       // The received message itself has a buffer of its own: nothing will reuse it.
-      return this.#queueReply(reply) && reply !== message
-        ? this.#outbox.flushed()
-        : undefined;
+      return this.#queueReply(reply) && reply !== message ? this.#outbox.flushed() : undefined;
     }
     if (Symbol.asyncIterator in reply || Symbol.iterator in reply) {
       return this.#sendReplies(reply);

@@ -10,12 +10,7 @@
  * @module
  */
 
-import {
-  CloseCode,
-  type CloseFrame,
-  encodeClosePayload,
-  parseClosePayload,
-} from "./close.ts";
+import { CloseCode, type CloseFrame, encodeClosePayload, parseClosePayload } from "./close.ts";
 import { ConnectionClosedError, ProtocolError } from "./errors.ts";
 import {
   encodeFrame,
@@ -243,8 +238,6 @@ export class Connection {
 
   /** A client masks every frame with a fresh random key (RFC 6455 §5.3); a server never does. */
   #frameOptions(): EncodeFrameOptions | undefined {
-    return this.#masked
-      ? { mask: crypto.getRandomValues(new Uint8Array(4)) }
-      : undefined;
+    return this.#masked ? { mask: crypto.getRandomValues(new Uint8Array(4)) } : undefined;
   }
 }

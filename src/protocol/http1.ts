@@ -216,14 +216,10 @@ export function requestUrl(head: RequestHead, scheme: "http" | "ws"): URL {
     throw badRequest("missing or malformed Host header");
   }
   // The absolute form (RFC 9112 §3.2.2) carries its own scheme and host; keep path and query.
-  const target = head.target.startsWith("/")
-    ? head.target
-    : URL.parse(head.target);
+  const target = head.target.startsWith("/") ? head.target : URL.parse(head.target);
   if (target === null) throw badRequest("malformed request target");
   const url = URL.parse(
-    `${scheme}://${host}${
-      typeof target === "string" ? target : target.pathname + target.search
-    }`,
+    `${scheme}://${host}${typeof target === "string" ? target : target.pathname + target.search}`,
   );
   if (url === null) throw badRequest("malformed request target");
   return url;

@@ -7,13 +7,7 @@
 
 import { concatBytes } from "./bytes.ts";
 import { protocolError } from "./errors.ts";
-import {
-  allocatePayload,
-  type Frame,
-  hasHeaderRoom,
-  isControlOpcode,
-  Opcode,
-} from "./frame.ts";
+import { allocatePayload, type Frame, hasHeaderRoom, isControlOpcode, Opcode } from "./frame.ts";
 import type { PartialFrame } from "./parser.ts";
 import { decodeUtf8, Utf8StreamDecoder } from "./utf8.ts";
 

@@ -10,12 +10,7 @@
 
 import { CloseCode } from "./close.ts";
 import { ProtocolError, protocolError } from "./errors.ts";
-import {
-  allocatePayload,
-  type Frame,
-  isControlOpcode,
-  Opcode,
-} from "./frame.ts";
+import { allocatePayload, type Frame, isControlOpcode, Opcode } from "./frame.ts";
 import { DEFAULT_MAX_MESSAGE_BYTES, INITIAL_PAYLOAD_BYTES } from "./limits.ts";
 import { applyMask } from "./mask.ts";
 
