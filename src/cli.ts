@@ -69,18 +69,14 @@ export function parseArgs(args: readonly string[]): CliOptions {
       throw new UsageError(`unknown argument ${args[i]}`);
     }
     const value = inlineValue ?? args[++i];
-    if (value === undefined || value === "") {
-      throw new UsageError(`${name} needs a value`);
-    }
+    if (value === undefined || value === "") throw new UsageError(`${name} needs a value`);
     if (name === "--hostname") {
       options.hostname = value;
       continue;
     }
     const port = Number(value);
     if (!/^\d+$/.test(value) || port > 65535) {
-      throw new UsageError(
-        `--port must be a whole number from 0 to 65535, not ${value}`,
-      );
+      throw new UsageError(`--port must be a whole number from 0 to 65535, not ${value}`);
     }
     options.port = port;
   }
@@ -123,10 +119,7 @@ export async function main(args: readonly string[]): Promise<number> {
   }
   let server;
   try {
-    server = serve(
-      { port: options.port, hostname: options.hostname },
-      (message) => message,
-    );
+    server = serve({ port: options.port, hostname: options.hostname }, (message) => message);
   } catch (error) {
     const name = error instanceof Error ? error.name : "";
     const reason = name === "AddrInUse"
@@ -136,9 +129,7 @@ export async function main(args: readonly string[]): Promise<number> {
       : name === "AddrNotAvailable"
       ? "no such address on this machine"
       : String(error);
-    console.error(
-      `error: cannot listen on ${options.hostname}:${options.port}: ${reason}`,
-    );
+    console.error(`error: cannot listen on ${options.hostname}:${options.port}: ${reason}`);
     return 1;
   }
   const url = displayUrl(server.addr.hostname, server.addr.port);

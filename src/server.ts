@@ -132,8 +132,7 @@ export function serve(options: ServeOptions, handler: Handler): Server {
   const settings: Settings = {
     maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
     maxHeaderBytes: options.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES,
-    handshakeTimeoutMs: options.handshakeTimeoutMs ??
-      DEFAULT_HANDSHAKE_TIMEOUT_MS,
+    handshakeTimeoutMs: options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
     closeTimeoutMs: options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS,
     page: options.page ?? TEST_PAGE,
     handler,
@@ -146,10 +145,7 @@ export function serve(options: ServeOptions, handler: Handler): Server {
       }
     },
   };
-  const listener = listen({
-    hostname: options.hostname ?? "0.0.0.0",
-    port: options.port ?? 8000,
-  });
+  const listener = listen({ hostname: options.hostname ?? "0.0.0.0", port: options.port ?? 8000 });
   const handshaking = new Set<Transport>();
   const open = new Set<WebSocketConnection>();
   let stopping = false;
@@ -172,9 +168,7 @@ export function serve(options: ServeOptions, handler: Handler): Server {
     }
     const fail = (error: unknown) => {
       settings.onError(error, connection);
-      if (connection.state === "open") {
-        connection.close(CloseCode.InternalError);
-      }
+      if (connection.state === "open") connection.close(CloseCode.InternalError);
     };
     try {
       const opened = options.onOpen?.(connection);
@@ -265,24 +259,14 @@ interface Upgraded {
  * Answers one TCP connection's request: a WebSocket handshake is accepted and the connection
  * returned, anything else is answered and the transport ended (null).
  */
-async function handleRequest(
-  transport: Transport,
-  settings: Settings,
-): Promise<Upgraded | null> {
+async function handleRequest(transport: Transport, settings: Settings): Promise<Upgraded | null> {
   // A client that opens TCP and then dribbles or stops gets handshakeTimeoutMs, no more.
-  const timer = setTimeout(
-    () => closeQuietly(transport),
-    settings.handshakeTimeoutMs,
-  );
+  const timer = setTimeout(() => closeQuietly(transport), settings.handshakeTimeoutMs);
   let response: Uint8Array;
   // One read buffer serves the request head, then the WebSocket.
   const buffer = new Uint8Array(MIN_READ_BYTES);
   try {
-    const request = await readRequest(
-      transport,
-      buffer,
-      settings.maxHeaderBytes,
-    );
+    const request = await readRequest(transport, buffer, settings.maxHeaderBytes);
     if (request === null) {
       closeQuietly(transport);
       return null;
@@ -338,16 +322,11 @@ async function readRequest(
 /** The answer to a request that does not ask for a WebSocket. */
 function plainResponse(head: RequestHead, page: string | false): Uint8Array {
   if (head.method !== "GET" && head.method !== "HEAD") {
-    return httpResponse(405, "method not allowed\n", {
-      headers: { Allow: "GET, HEAD" },
-    });
+    return httpResponse(405, "method not allowed\n", { headers: { Allow: "GET, HEAD" } });
   }
   const omitBody = head.method === "HEAD";
   if (requestUrl(head, "http").pathname !== "/" || page === false) {
     return httpResponse(404, "not found\n", { omitBody });
   }
-  return httpResponse(200, page, {
-    contentType: "text/html; charset=utf-8",
-    omitBody,
-  });
+  return httpResponse(200, page, { contentType: "text/html; charset=utf-8", omitBody });
 }

@@ -63,10 +63,7 @@ export interface Listener {
  * await writeAll(await Deno.connect({ port: 8000 }), new TextEncoder().encode("GET / HTTP/1.1\r\n\r\n"));
  * ```
  */
-export async function writeAll(
-  transport: Transport,
-  bytes: Uint8Array,
-): Promise<void> {
+export async function writeAll(transport: Transport, bytes: Uint8Array): Promise<void> {
   for (let written = 0; written < bytes.length;) {
     written += await transport.write(bytes.subarray(written));
   }
@@ -105,10 +102,7 @@ export function closeQuietly(transport: Transport): void {
  * await hangUp(conn, 1000);
  * ```
  */
-export async function hangUp(
-  transport: Transport,
-  timeoutMs: number,
-): Promise<void> {
+export async function hangUp(transport: Transport, timeoutMs: number): Promise<void> {
   const timer = setTimeout(() => closeQuietly(transport), timeoutMs);
   try {
     await transport.closeWrite();

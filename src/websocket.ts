@@ -103,20 +103,13 @@ export class WebSocketConnection {
   #deadlineTimer: ReturnType<typeof setTimeout> | undefined;
 
   /** Wraps a transport whose handshake is done. Use {@linkcode WebSocketConnection.run} next. */
-  constructor(
-    transport: Transport,
-    request: UpgradeRequest,
-    settings: ConnectionSettings,
-  ) {
+  constructor(transport: Transport, request: UpgradeRequest, settings: ConnectionSettings) {
     this.remoteAddr = transport.remoteAddr;
     this.url = request.url;
     this.headers = request.headers;
     this.#transport = transport;
     this.#settings = settings;
-    this.#core = new Connection({
-      role: "server",
-      maxMessageBytes: settings.maxMessageBytes,
-    });
+    this.#core = new Connection({ role: "server", maxMessageBytes: settings.maxMessageBytes });
     this.#outbox = new Outbox(transport, () => this.#endTransport());
   }
 
@@ -124,9 +117,7 @@ export class WebSocketConnection {
   get closed(): Promise<CloseInfo> {
     if (this.#closed === undefined) {
       this.#closed = Promise.withResolvers();
-      if (this.#core.state === "closed") {
-        this.#closed.resolve(this.#core.closeInfo);
-      }
+      if (this.#core.state === "closed") this.#closed.resolve(this.#core.closeInfo);
     }
     return this.#closed.promise;
   }
@@ -159,9 +150,7 @@ export class WebSocketConnection {
     for (const chunk of this.#core.send(message)) this.#outbox.enqueue(chunk);
     await this.#outbox.flushed();
     if (this.#outbox.broken) {
-      throw new ConnectionClosedError(
-        "the connection ended before the message was written",
-      );
+      throw new ConnectionClosedError("the connection ended before the message was written");
     }
   }
 
@@ -220,19 +209,14 @@ export class WebSocketConnection {
   }
 
   /** Reads until the core wants no more (true), or the transport ends (false). */
-  async #readUntilClose(
-    rest: Uint8Array,
-    buffer: Uint8Array,
-  ): Promise<boolean> {
+  async #readUntilClose(rest: Uint8Array, buffer: Uint8Array): Promise<boolean> {
     const core = this.#core;
     if (rest.length > 0) this.#receive(rest);
     let smallReads = 0;
     while (core.closeReceived === null && core.failure === null) {
       // Backpressure: while the peer is not taking our replies, or the handler is behind, stop
       // reading, and TCP flow control slows the peer down.
-      if (this.#outbox.bufferedAmount > MAX_BUFFERED_BYTES) {
-        await this.#outbox.flushed();
-      }
+      if (this.#outbox.bufferedAmount > MAX_BUFFERED_BYTES) await this.#outbox.flushed();
       if (this.#inbox.length - this.#inboxHead > MAX_QUEUED_MESSAGES) {
         await this.#handlerIdleOrClosing();
       }
@@ -250,9 +234,7 @@ export class WebSocketConnection {
       if (count === buffer.length && buffer.length < MAX_READ_BYTES) {
         buffer = new Uint8Array(buffer.length * 4);
         smallReads = 0;
-      } else if (
-        count <= buffer.length >> 4 && buffer.length > SHRUNK_READ_BYTES
-      ) {
+      } else if (count <= buffer.length >> 4 && buffer.length > SHRUNK_READ_BYTES) {
         if (++smallReads === SMALL_READS_BEFORE_SHRINKING) {
           buffer = new Uint8Array(SHRUNK_READ_BYTES);
           smallReads = 0;
@@ -266,9 +248,7 @@ export class WebSocketConnection {
 
   #receive(chunk: Uint8Array): void {
     const messages = this.#core.receive(chunk);
-    for (const obligation of this.#core.dataToSend()) {
-      this.#outbox.enqueue(obligation, true);
-    }
+    for (const obligation of this.#core.dataToSend()) this.#outbox.enqueue(obligation, true);
     if (messages.length === 0) return;
     this.#inbox.push(...messages);
     if (!this.#pumpRunning) this.#pumping = this.#pump();
@@ -297,9 +277,7 @@ export class WebSocketConnection {
 
   #handle(message: Message): Promise<void> | void {
     const reply = this.#settings.handler(message, this);
-    if (reply instanceof Promise) {
-      return reply.then((value) => this.#sendReply(value, message));
-    }
+    if (reply instanceof Promise) return reply.then((value) => this.#sendReply(value, message));
     return this.#sendReply(reply, message);
   }
 
@@ -313,17 +291,11 @@ export class WebSocketConnection {
       // The received message itself has a buffer of its own: nothing will reuse it.
       return this.#queueReply(reply) && reply !== message ? this.#outbox.flushed() : undefined;
     }
-    if (Symbol.asyncIterator in reply || Symbol.iterator in reply) {
-      return this.#sendReplies(reply);
-    }
-    throw new TypeError(
-      `a handler returned ${typeof reply}, not a string, bytes or iterable`,
-    );
+    if (Symbol.asyncIterator in reply || Symbol.iterator in reply) return this.#sendReplies(reply);
+    throw new TypeError(`a handler returned ${typeof reply}, not a string, bytes or iterable`);
   }
 
-  async #sendReplies(
-    replies: Iterable<Message> | AsyncIterable<Message>,
-  ): Promise<void> {
+  async #sendReplies(replies: Iterable<Message> | AsyncIterable<Message>): Promise<void> {
     for await (const message of replies) {
       if (this.#queueReply(message)) await this.#outbox.flushed();
     }
@@ -335,17 +307,12 @@ export class WebSocketConnection {
    */
   #queueReply(message: Message): boolean {
     if (typeof message !== "string" && !(message instanceof Uint8Array)) {
-      throw new TypeError(
-        `a handler replied with ${typeof message}, not a string or bytes`,
-      );
+      throw new TypeError(`a handler replied with ${typeof message}, not a string or bytes`);
     }
-    if (this.#core.closeSent !== null || this.#core.state === "closed") {
-      return false;
-    }
+    if (this.#core.closeSent !== null || this.#core.state === "closed") return false;
     const chunks = this.#core.send(message);
     for (const chunk of chunks) this.#outbox.enqueue(chunk);
-    return typeof message !== "string" &&
-      chunks[chunks.length - 1].buffer === message.buffer;
+    return typeof message !== "string" && chunks[chunks.length - 1].buffer === message.buffer;
   }
 
   /**
@@ -354,10 +321,7 @@ export class WebSocketConnection {
    * waiting for it alone could wait forever.
    */
   #handlerIdleOrClosing(): Promise<void> {
-    if (
-      !this.#pumpRunning || this.#core.closeSent !== null ||
-      this.#transportEnded
-    ) {
+    if (!this.#pumpRunning || this.#core.closeSent !== null || this.#transportEnded) {
       return Promise.resolve();
     }
     this.#closing ??= Promise.withResolvers();
@@ -366,10 +330,7 @@ export class WebSocketConnection {
 
   /** Bounds the closing: after `closeTimeoutMs`, TCP is ended whatever the peer does. */
   #startDeadline(): void {
-    this.#deadlineTimer ??= setTimeout(
-      () => this.#endTransport(),
-      this.#settings.closeTimeoutMs,
-    );
+    this.#deadlineTimer ??= setTimeout(() => this.#endTransport(), this.#settings.closeTimeoutMs);
   }
 
   #endTransport(): void {

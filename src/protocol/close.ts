@@ -83,8 +83,7 @@ export interface CloseFrame {
  * ```
  */
 export function isValidCloseCode(code: number): boolean {
-  return (code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 &&
-    code !== 1006) ||
+  return (code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006) ||
     (code >= 3000 && code <= 4999);
 }
 
@@ -103,21 +102,13 @@ export function isValidCloseCode(code: number): boolean {
  * ```
  */
 export function parseClosePayload(payload: Uint8Array): CloseFrame {
-  if (payload.length === 0) {
-    return { code: CloseCode.NoStatusReceived, reason: "" };
-  }
+  if (payload.length === 0) return { code: CloseCode.NoStatusReceived, reason: "" };
   if (payload.length === 1) {
-    throw new ProtocolError(
-      CloseCode.ProtocolError,
-      "close frame payload of one byte",
-    );
+    throw new ProtocolError(CloseCode.ProtocolError, "close frame payload of one byte");
   }
   const code = (payload[0] << 8) | payload[1];
   if (!isValidCloseCode(code)) {
-    throw new ProtocolError(
-      CloseCode.ProtocolError,
-      `invalid close code ${code}`,
-    );
+    throw new ProtocolError(CloseCode.ProtocolError, `invalid close code ${code}`);
   }
   return { code, reason: decodeUtf8(payload.subarray(2)) };
 }
@@ -137,14 +128,10 @@ const encoder = new TextEncoder();
  * ```
  */
 export function encodeClosePayload(code: number, reason = ""): Uint8Array {
-  if (!isValidCloseCode(code)) {
-    throw new RangeError(`close code ${code} may not be sent`);
-  }
+  if (!isValidCloseCode(code)) throw new RangeError(`close code ${code} may not be sent`);
   const reasonBytes = encoder.encode(reason);
   if (reasonBytes.length > MAX_CLOSE_REASON_BYTES) {
-    throw new RangeError(
-      `close reason is ${reasonBytes.length} bytes, over 123`,
-    );
+    throw new RangeError(`close reason is ${reasonBytes.length} bytes, over 123`);
   }
   const payload = new Uint8Array(2 + reasonBytes.length);
   payload[0] = code >> 8;

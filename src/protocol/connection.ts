@@ -95,9 +95,7 @@ export class Connection {
   /** Where the connection is; see {@linkcode ConnectionState}. */
   get state(): ConnectionState {
     if (this.#transportEnded) return "closed";
-    if (this.#closeSent || this.#closeReceived || this.#failure) {
-      return "closing";
-    }
+    if (this.#closeSent || this.#closeReceived || this.#failure) return "closing";
     return "open";
   }
 
@@ -138,9 +136,7 @@ export class Connection {
    */
   receive(chunk: Uint8Array): Message[] {
     const messages: Message[] = [];
-    if (this.#closeReceived || this.#failure || this.#transportEnded) {
-      return messages;
-    }
+    if (this.#closeReceived || this.#failure || this.#transportEnded) return messages;
     try {
       this.#parser.push(chunk, (frame) => this.#onFrame(frame, messages));
       const partial = this.#closeReceived ? null : this.#parser.partialFrame;
@@ -173,17 +169,11 @@ export class Connection {
    * @throws {ConnectionClosedError} once a close frame has been sent.
    */
   send(message: Message): Uint8Array[] {
-    if (this.#closeSent || this.#transportEnded) {
-      throw new ConnectionClosedError();
-    }
-    if (typeof message === "string") {
-      return [encodeTextFrame(message, this.#frameOptions())];
-    }
+    if (this.#closeSent || this.#transportEnded) throw new ConnectionClosedError();
+    if (typeof message === "string") return [encodeTextFrame(message, this.#frameOptions())];
     if (!this.#masked) {
       // A received message goes back in its own buffer, its header written in the room before it.
-      if (hasHeaderRoom(message)) {
-        return [encodeFrameInPlace(Opcode.Binary, message)];
-      }
+      if (hasHeaderRoom(message)) return [encodeFrameInPlace(Opcode.Binary, message)];
       if (message.length >= UNCOPIED_PAYLOAD_MIN_BYTES) {
         return [encodeFrameHeader(Opcode.Binary, message.length), message];
       }
@@ -199,9 +189,7 @@ export class Connection {
    * @throws {RangeError} for a code that may not be sent or a reason over 123 bytes.
    */
   close(code?: number, reason = ""): Uint8Array {
-    if (this.#closeSent || this.#transportEnded) {
-      throw new ConnectionClosedError();
-    }
+    if (this.#closeSent || this.#transportEnded) throw new ConnectionClosedError();
     const echo = code === undefined ? this.#closeReceived : null;
     const closeCode = echo?.code ?? code ?? CloseCode.Normal;
     const closeReason = echo?.reason ?? reason;

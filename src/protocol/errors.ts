@@ -56,11 +56,7 @@ export class HandshakeError extends Error {
   readonly headers: Readonly<Record<string, string>>;
 
   /** Creates the error; `message` becomes the response body. */
-  constructor(
-    status: number,
-    message: string,
-    headers: Record<string, string> = {},
-  ) {
+  constructor(status: number, message: string, headers: Record<string, string> = {}) {
     super(message);
     this.name = "HandshakeError";
     this.status = status;

@@ -210,16 +210,9 @@ export function hasHeaderRoom(payload: Uint8Array): boolean {
  * assertEquals(encodeFrameInPlace(Opcode.Binary, payload), new Uint8Array([0x82, 0x02, 0x48, 0x69]));
  * ```
  */
-export function encodeFrameInPlace(
-  opcode: Opcode,
-  payload: Uint8Array,
-): Uint8Array {
+export function encodeFrameInPlace(opcode: Opcode, payload: Uint8Array): Uint8Array {
   const start = HEADER_ROOM - headerSize(payload.length, false);
-  const frame = new Uint8Array(
-    payload.buffer,
-    start,
-    HEADER_ROOM - start + payload.length,
-  );
+  const frame = new Uint8Array(payload.buffer, start, HEADER_ROOM - start + payload.length);
   writeHeader(frame, opcode, payload.length, {});
   return frame;
 }
@@ -240,10 +233,7 @@ const encoder = new TextEncoder();
  * assertEquals(encodeTextFrame("Hello"), new Uint8Array([0x81, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f]));
  * ```
  */
-export function encodeTextFrame(
-  text: string,
-  options: EncodeFrameOptions = {},
-): Uint8Array {
+export function encodeTextFrame(text: string, options: EncodeFrameOptions = {}): Uint8Array {
   if (text.length > SCRATCH_MAX_CHARS) {
     return encodeFrame(Opcode.Text, encoder.encode(text), options);
   }

@@ -29,10 +29,7 @@ const encoder = new TextEncoder();
  * ```
  */
 export async function computeAcceptKey(key: string): Promise<string> {
-  const digest = await crypto.subtle.digest(
-    "SHA-1",
-    encoder.encode(key + WEBSOCKET_GUID),
-  );
+  const digest = await crypto.subtle.digest("SHA-1", encoder.encode(key + WEBSOCKET_GUID));
   return encodeBase64(digest);
 }
 
@@ -57,8 +54,7 @@ function hasToken(value: string | null, token: string): boolean {
  */
 export function isUpgradeRequest(head: RequestHead): boolean {
   const { headers } = head;
-  return hasToken(headers.get("upgrade"), "websocket") ||
-    headers.has("sec-websocket-key") ||
+  return hasToken(headers.get("upgrade"), "websocket") || headers.has("sec-websocket-key") ||
     headers.has("sec-websocket-version");
 }
 
@@ -87,16 +83,10 @@ export function isUpgradeRequest(head: RequestHead): boolean {
 export function validateUpgradeRequest(head: RequestHead): string {
   const { headers } = head;
   if (head.method !== "GET") {
-    throw new HandshakeError(405, "a WebSocket handshake must be a GET", {
-      Allow: "GET",
-    });
+    throw new HandshakeError(405, "a WebSocket handshake must be a GET", { Allow: "GET" });
   }
-  if (head.version < "HTTP/1.1") {
-    throw new HandshakeError(400, "a WebSocket needs HTTP/1.1");
-  }
-  if (!headers.get("host")) {
-    throw new HandshakeError(400, "missing Host header");
-  }
+  if (head.version < "HTTP/1.1") throw new HandshakeError(400, "a WebSocket needs HTTP/1.1");
+  if (!headers.get("host")) throw new HandshakeError(400, "missing Host header");
   if (!hasToken(headers.get("upgrade"), "websocket")) {
     throw new HandshakeError(400, "missing Upgrade: websocket");
   }
@@ -104,20 +94,13 @@ export function validateUpgradeRequest(head: RequestHead): string {
     throw new HandshakeError(400, "missing Connection: Upgrade");
   }
   if (headers.get("sec-websocket-version") !== "13") {
-    throw new HandshakeError(
-      426,
-      "unsupported WebSocket version; this server speaks 13",
-      {
-        "Sec-WebSocket-Version": "13",
-      },
-    );
+    throw new HandshakeError(426, "unsupported WebSocket version; this server speaks 13", {
+      "Sec-WebSocket-Version": "13",
+    });
   }
   const key = headers.get("sec-websocket-key");
   if (key === null || !KEY_PATTERN.test(key)) {
-    throw new HandshakeError(
-      400,
-      "Sec-WebSocket-Key must be 16 bytes in base64",
-    );
+    throw new HandshakeError(400, "Sec-WebSocket-Key must be 16 bytes in base64");
   }
   return key;
 }
@@ -202,7 +185,5 @@ export function httpResponse(
  * ```
  */
 export function handshakeErrorResponse(error: HandshakeError): Uint8Array {
-  return httpResponse(error.status, error.message + "\n", {
-    headers: error.headers,
-  });
+  return httpResponse(error.status, error.message + "\n", { headers: error.headers });
 }

@@ -67,11 +67,7 @@ function latin1(bytes: Uint8Array): string {
 
 /** The index just past the blank line ending the head, searching from `from`, or -1. */
 function findHeadEnd(bytes: Uint8Array, from: number, to: number): number {
-  for (
-    let i = bytes.indexOf(LF, from);
-    i !== -1 && i < to;
-    i = bytes.indexOf(LF, i + 1)
-  ) {
+  for (let i = bytes.indexOf(LF, from); i !== -1 && i < to; i = bytes.indexOf(LF, i + 1)) {
     if (i + 1 < to && bytes[i + 1] === LF) return i + 2;
     if (i + 2 < to && bytes[i + 1] === CR && bytes[i + 2] === LF) return i + 3;
   }
@@ -105,22 +101,13 @@ export function parseRequestHead(bytes: Uint8Array): RequestHead {
     const colon = line.indexOf(":");
     // RFC 9112 §5.2: obsolete line folding is rejected; §5.1: no space before the colon.
     if (colon <= 0 || !TOKEN.test(line.slice(0, colon))) {
-      throw badRequest(
-        `malformed header line ${JSON.stringify(line.slice(0, 40))}`,
-      );
+      throw badRequest(`malformed header line ${JSON.stringify(line.slice(0, 40))}`);
     }
     const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, "");
-    if (INVALID_VALUE.test(value)) {
-      throw badRequest("control character in a header value");
-    }
+    if (INVALID_VALUE.test(value)) throw badRequest("control character in a header value");
     headers.append(line.slice(0, colon), value);
   }
-  return {
-    method: requestLine[1],
-    target: requestLine[2],
-    version: requestLine[3],
-    headers,
-  };
+  return { method: requestLine[1], target: requestLine[2], version: requestLine[3], headers };
 }
 
 /**
@@ -161,18 +148,13 @@ export class RequestHeadParser {
       // Usually the whole head comes in one read: parse it where it is.
       const end = findHeadEnd(chunk, 0, Math.min(chunk.length, max));
       if (end !== -1) {
-        return {
-          head: parseRequestHead(chunk.subarray(0, end)),
-          rest: chunk.slice(end),
-        };
+        return { head: parseRequestHead(chunk.subarray(0, end)), rest: chunk.slice(end) };
       }
     }
     const before = this.#filled;
     const taken = Math.min(max - before, chunk.length);
     if (this.#buffer === null || this.#buffer.length < before + taken) {
-      const grown = new Uint8Array(
-        Math.min(max, Math.max(1024, (before + taken) * 2)),
-      );
+      const grown = new Uint8Array(Math.min(max, Math.max(1024, (before + taken) * 2)));
       if (this.#buffer) grown.set(this.#buffer.subarray(0, before));
       this.#buffer = grown;
     }
@@ -181,17 +163,12 @@ export class RequestHeadParser {
     this.#filled += taken;
     const end = findHeadEnd(buffer, Math.max(0, before - 2), this.#filled);
     if (end === -1) {
-      if (this.#filled === max) {
-        throw new HandshakeError(431, "request header fields too large");
-      }
+      if (this.#filled === max) throw new HandshakeError(431, "request header fields too large");
       return null;
     }
     const head = parseRequestHead(buffer.subarray(0, end));
     // Joining two parts makes a new array, which outlives the caller's reused read buffer.
-    const rest = concatBytes([
-      buffer.subarray(end, this.#filled),
-      chunk.subarray(taken),
-    ]);
+    const rest = concatBytes([buffer.subarray(end, this.#filled), chunk.subarray(taken)]);
     return { head, rest };
   }
 }
@@ -212,9 +189,7 @@ export class RequestHeadParser {
  */
 export function requestUrl(head: RequestHead, scheme: "http" | "ws"): URL {
   const host = head.headers.get("host");
-  if (!host || !HOST.test(host)) {
-    throw badRequest("missing or malformed Host header");
-  }
+  if (!host || !HOST.test(host)) throw badRequest("missing or malformed Host header");
   // The absolute form (RFC 9112 §3.2.2) carries its own scheme and host; keep path and query.
   const target = head.target.startsWith("/") ? head.target : URL.parse(head.target);
   if (target === null) throw badRequest("malformed request target");

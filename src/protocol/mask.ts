@@ -28,11 +28,7 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
  * assertEquals(new TextDecoder().decode(payload), "Hello");
  * ```
  */
-export function applyMask(
-  bytes: Uint8Array,
-  mask: Uint8Array,
-  offset = 0,
-): void {
+export function applyMask(bytes: Uint8Array, mask: Uint8Array, offset = 0): void {
   const length = bytes.length;
   let i = 0;
   if (length >= WORDWISE_MIN_BYTES) {
@@ -41,10 +37,7 @@ export function applyMask(
     for (; i < lead; i++) bytes[i] ^= mask[(offset + i) & 3];
     // The key rotated to start at the aligned byte, as one word in the platform's byte order.
     const k = offset + i;
-    const b0 = mask[k & 3],
-      b1 = mask[(k + 1) & 3],
-      b2 = mask[(k + 2) & 3],
-      b3 = mask[(k + 3) & 3];
+    const b0 = mask[k & 3], b1 = mask[(k + 1) & 3], b2 = mask[(k + 2) & 3], b3 = mask[(k + 3) & 3];
     const key = LITTLE_ENDIAN
       ? b0 | (b1 << 8) | (b2 << 16) | (b3 << 24)
       : (b0 << 24) | (b1 << 16) | (b2 << 8) | b3;

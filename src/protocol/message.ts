@@ -78,12 +78,9 @@ export class MessageAssembler {
     if (isControlOpcode(frame.opcode)) return;
     this.#checkSequence(frame.opcode);
     const isText = frame.opcode === Opcode.Text ||
-      (frame.opcode === Opcode.Continuation &&
-        this.#messageOpcode === Opcode.Text);
+      (frame.opcode === Opcode.Continuation && this.#messageOpcode === Opcode.Text);
     if (!isText || frame.payloadSoFar.length === this.#decodedOfFrame) return;
-    this.#textParts.push(
-      this.#decoder.push(frame.payloadSoFar.subarray(this.#decodedOfFrame)),
-    );
+    this.#textParts.push(this.#decoder.push(frame.payloadSoFar.subarray(this.#decodedOfFrame)));
     this.#decodedOfFrame = frame.payloadSoFar.length;
   }
 

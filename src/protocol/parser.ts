@@ -43,8 +43,7 @@ const KNOWN_OPCODES = new Set<number>(Object.values(Opcode));
 /** The header's size in bytes, known from its first two bytes. */
 function headerSize(secondByte: number): number {
   const length7 = secondByte & 0x7f;
-  return 2 + (length7 === 126 ? 2 : length7 === 127 ? 8 : 0) +
-    (secondByte & 0x80 ? 4 : 0);
+  return 2 + (length7 === 126 ? 2 : length7 === 127 ? 8 : 0) + (secondByte & 0x80 ? 4 : 0);
 }
 
 /**
@@ -94,8 +93,7 @@ export class FrameParser {
   /** Creates a parser for one connection. */
   constructor(options: FrameParserOptions) {
     this.#requireMask = options.role === "server";
-    this.#maxMessageBytes = options.maxMessageBytes ??
-      DEFAULT_MAX_MESSAGE_BYTES;
+    this.#maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.#allowedRsv = options.allowedRsv ?? 0;
   }
 
@@ -107,10 +105,7 @@ export class FrameParser {
   /** The frame whose payload is arriving, or null between frames. */
   get partialFrame(): PartialFrame | null {
     if (this.#payload === null) return null;
-    return {
-      opcode: this.#opcode,
-      payloadSoFar: this.#payload.subarray(0, this.#payloadFilled),
-    };
+    return { opcode: this.#opcode, payloadSoFar: this.#payload.subarray(0, this.#payloadFilled) };
   }
 
   /**
@@ -139,10 +134,7 @@ export class FrameParser {
         offset += headerSize(chunk[offset + 1]);
       } else {
         offset = this.#fillHeader(chunk, offset);
-        if (
-          this.#headerFilled < 2 ||
-          this.#headerFilled < headerSize(this.#header[1])
-        ) return;
+        if (this.#headerFilled < 2 || this.#headerFilled < headerSize(this.#header[1])) return;
         header = this.#header;
         at = 0;
         this.#headerFilled = 0;
@@ -184,22 +176,14 @@ export class FrameParser {
     const rsv = (first >> 4) & 0x7;
     const opcode = first & 0x0f;
     const masked = (second & 0x80) !== 0;
-    if ((rsv & ~this.#allowedRsv) !== 0) {
-      throw protocolError("reserved bits set");
-    }
-    if (!KNOWN_OPCODES.has(opcode)) {
-      throw protocolError(`reserved opcode ${opcode}`);
-    }
+    if ((rsv & ~this.#allowedRsv) !== 0) throw protocolError("reserved bits set");
+    if (!KNOWN_OPCODES.has(opcode)) throw protocolError(`reserved opcode ${opcode}`);
     if (isControlOpcode(opcode)) {
       if (!fin) throw protocolError("fragmented control frame");
-      if ((second & 0x7f) > 125) {
-        throw protocolError("control frame over 125 bytes");
-      }
+      if ((second & 0x7f) > 125) throw protocolError("control frame over 125 bytes");
     }
     if (masked !== this.#requireMask) {
-      throw protocolError(
-        this.#requireMask ? "unmasked client frame" : "masked server frame",
-      );
+      throw protocolError(this.#requireMask ? "unmasked client frame" : "masked server frame");
     }
     this.#fin = fin;
     this.#rsv = rsv;
@@ -216,16 +200,12 @@ export class FrameParser {
       length = (header[next] << 8) | header[next + 1];
       next += 2;
     } else if (length7 === 127) {
-      const high = ((header[next] << 24) | (header[next + 1] << 16) |
-        (header[next + 2] << 8) |
+      const high = ((header[next] << 24) | (header[next + 1] << 16) | (header[next + 2] << 8) |
         header[next + 3]) >>> 0;
-      const low = ((header[next + 4] << 24) | (header[next + 5] << 16) |
-        (header[next + 6] << 8) |
+      const low = ((header[next + 4] << 24) | (header[next + 5] << 16) | (header[next + 6] << 8) |
         header[next + 7]) >>> 0;
       // RFC 6455 §5.2: the most significant bit of a 64-bit length MUST be 0.
-      if (high >= 0x8000_0000) {
-        throw protocolError("64-bit length with the top bit set");
-      }
+      if (high >= 0x8000_0000) throw protocolError("64-bit length with the top bit set");
       length = high * 0x1_0000_0000 + low;
       next += 8;
     }
@@ -250,32 +230,19 @@ export class FrameParser {
     return length;
   }
 
-  #continuePayload(
-    chunk: Uint8Array,
-    offset: number,
-    onFrame: (frame: Frame) => void,
-  ): number {
-    const take = Math.min(
-      chunk.length - offset,
-      this.#payloadLength - this.#payloadFilled,
-    );
+  #continuePayload(chunk: Uint8Array, offset: number, onFrame: (frame: Frame) => void): number {
+    const take = Math.min(chunk.length - offset, this.#payloadLength - this.#payloadFilled);
     let payload = this.#payload!;
     if (this.#payloadFilled + take > payload.length) {
       // Growing fourfold keeps the copies to a third of the payload, and what a peer can make us
       // reserve to four times what it sent; the last size is the exact length.
       const grown = allocatePayload(
-        Math.min(
-          this.#payloadLength,
-          Math.max(this.#payloadFilled + take, payload.length * 4),
-        ),
+        Math.min(this.#payloadLength, Math.max(this.#payloadFilled + take, payload.length * 4)),
       );
       grown.set(payload.subarray(0, this.#payloadFilled));
       payload = this.#payload = grown;
     }
-    const piece = payload.subarray(
-      this.#payloadFilled,
-      this.#payloadFilled + take,
-    );
+    const piece = payload.subarray(this.#payloadFilled, this.#payloadFilled + take);
     piece.set(chunk.subarray(offset, offset + take));
     if (this.#masked) applyMask(piece, this.#mask, this.#payloadFilled);
     this.#payloadFilled += take;
@@ -314,10 +281,7 @@ export class FrameParserStream extends TransformStream<Uint8Array, Frame> {
       },
       flush() {
         if (parser.midFrame) {
-          throw new ProtocolError(
-            CloseCode.AbnormalClosure,
-            "the stream ended inside a frame",
-          );
+          throw new ProtocolError(CloseCode.AbnormalClosure, "the stream ended inside a frame");
         }
       },
     });

@@ -37,9 +37,7 @@ export function decodeUtf8(bytes: Uint8Array): string {
   if (bytes.length <= ASCII_FAST_PATH_MAX_BYTES) {
     let ascii = true;
     for (let i = 0; i < bytes.length && ascii; i++) ascii = bytes[i] < 0x80;
-    if (ascii) {
-      return String.fromCharCode.apply(null, bytes as unknown as number[]);
-    }
+    if (ascii) return String.fromCharCode.apply(null, bytes as unknown as number[]);
   }
   try {
     return wholeDecoder.decode(bytes);
@@ -72,10 +70,7 @@ export class Utf8StreamDecoder {
    */
   push(bytes: Uint8Array): string {
     try {
-      this.#decoder ??= new TextDecoder("utf-8", {
-        fatal: true,
-        ignoreBOM: true,
-      });
+      this.#decoder ??= new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
       return this.#decoder.decode(bytes, { stream: true });
     } catch {
       throw invalidUtf8();

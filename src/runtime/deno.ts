@@ -21,10 +21,7 @@ import type { Listener, NetAddress, Transport } from "../transport.ts";
  * ```
  */
 export function listen(address: NetAddress): Listener {
-  const listener = Deno.listen({
-    hostname: address.hostname,
-    port: address.port,
-  });
+  const listener = Deno.listen({ hostname: address.hostname, port: address.port });
   return {
     addr: { hostname: listener.addr.hostname, port: listener.addr.port },
     async accept(): Promise<Transport> {
