@@ -57,12 +57,6 @@ export interface ParsedHead<Head> {
   rest: Uint8Array;
 }
 
-/** What {@linkcode RequestHeadParser.push} returns once the head is complete. */
-export type ParsedRequest = ParsedHead<RequestHead>;
-
-/** What {@linkcode ResponseHeadParser.push} returns once the head is complete. */
-export type ParsedResponse = ParsedHead<ResponseHead>;
-
 /** Options of {@linkcode HeadParser}. */
 export interface HeadParserOptions {
   /** The largest head in bytes, start line and headers. @default {16 KiB} */
