@@ -4,11 +4,12 @@
  * request the client sends, pings, masked frames, the end of TCP, every failed handshake).
  */
 
-import { assert, assertEquals, assertInstanceOf, assertRejects } from "@std/assert";
+import { assert, assertEquals, assertInstanceOf, assertRejects, assertThrows } from "@std/assert";
 import {
   type CloseInfo,
   connect,
   ConnectionClosedError,
+  type ConnectOptions,
   type Message,
   Opcode,
   UpgradeFailedError,
@@ -45,17 +46,18 @@ function ended(connection: WebSocketConnection, timeoutMs?: number): Promise<Clo
   return withTimeout(connection.closed, "the connection's end", timeoutMs);
 }
 
-/** Runs `use` on a client connection, closing it (and waiting for its end) afterwards. */
-async function using(
-  connection: WebSocketConnection,
-  use: (connection: WebSocketConnection) => Promise<void>,
-): Promise<void> {
-  try {
-    await use(connection);
-  } finally {
-    if (connection.state === "open") connection.close();
-    await ended(connection);
-  }
+/** Connects; `await using` closes the connection if it is open and waits for its end. */
+async function open(
+  url: string,
+  options?: ConnectOptions,
+): Promise<WebSocketConnection & AsyncDisposable> {
+  const connection = await connect(url, options);
+  return Object.assign(connection, {
+    async [Symbol.asyncDispose]() {
+      if (connection.state === "open") connection.close();
+      await ended(connection);
+    },
+  });
 }
 
 /** A server hook for the first connection it opens. */
@@ -68,40 +70,37 @@ function firstConnection() {
 
 Deno.test("connect: echoes text messages of every length-field size", async () => {
   await using server = startServer({}, echo);
-  await using(await connect(server.url()), async (connection) => {
-    const messages = ["", "hello", "héllo wörld ✓ 𝄞", "a".repeat(125), "b".repeat(126)];
-    messages.push("c".repeat(65535), "d".repeat(65536));
-    for (const message of messages) {
-      await connection.send(message);
-      assertEquals(await next(connection), message);
-    }
-  });
+  await using connection = await open(server.url());
+  const messages = ["", "hello", "héllo wörld ✓ 𝄞", "a".repeat(125), "b".repeat(126)];
+  messages.push("c".repeat(65535), "d".repeat(65536));
+  for (const message of messages) {
+    await connection.send(message);
+    assertEquals(await next(connection), message);
+  }
 });
 
 Deno.test("connect: echoes binary messages byte for byte, 1 MiB included", async () => {
   await using server = startServer({}, echo);
-  await using(await connect(server.url()), async (connection) => {
-    for (const length of [0, 1, 125, 126, 65535, 65536, MiB]) {
-      const sent = patternBytes(length, length);
-      await connection.send(sent);
-      assertEquals(firstDifference(await nextBytes(connection, 10_000), sent), -1, `${length} B`);
-    }
-  });
+  await using connection = await open(server.url());
+  for (const length of [0, 1, 125, 126, 65535, 65536, MiB]) {
+    const sent = patternBytes(length, length);
+    await connection.send(sent);
+    assertEquals(firstDifference(await nextBytes(connection, 10_000), sent), -1, `${length} B`);
+  }
 });
 
 Deno.test("connect: many messages arrive in the order they were sent", async () => {
   await using server = startServer({}, echo);
-  await using(await connect(server.url()), async (connection) => {
-    const count = 2000;
-    for (let i = 0; i < count; i++) connection.send(i % 2 ? `${i}` : new Uint8Array([i & 0xff]));
-    const received: Message[] = [];
-    for (let i = 0; i < count; i++) received.push(await next(connection));
-    const expected = Array.from(
-      { length: count },
-      (_, i) => i % 2 ? `${i}` : new Uint8Array([i & 0xff]),
-    );
-    assertEquals(received, expected);
-  });
+  await using connection = await open(server.url());
+  const count = 2000;
+  for (let i = 0; i < count; i++) connection.send(i % 2 ? `${i}` : new Uint8Array([i & 0xff]));
+  const received: Message[] = [];
+  for (let i = 0; i < count; i++) received.push(await next(connection));
+  const expected = Array.from(
+    { length: count },
+    (_, i) => i % 2 ? `${i}` : new Uint8Array([i & 0xff]),
+  );
+  assertEquals(received, expected);
 });
 
 Deno.test("connect: the client's close code and reason reach the server", async () => {
@@ -164,20 +163,21 @@ Deno.test("connect: a handler gets each message and its replies go back", async 
     return `${Number(message) + 1}`;
   });
   const seen: Message[] = [];
-  const connection = await connect(server.url(), {
+  const owners: WebSocketConnection[] = [];
+  await using connection = await open(server.url(), {
     handler: (message, own) => {
-      assertEquals(own.state, "open");
       seen.push(message);
+      owners.push(own);
       return `${Number(message) + 1}`;
     },
   });
-  await using(connection, async () => {
-    await withTimeout(done.promise, "the exchange");
-    assertEquals(seen, ["1", "3", "5"]);
-    assertEquals(heard, ["2", "4", "6"]);
-    const error = await assertRejects(() => connection.receive());
-    assertInstanceOf(error, TypeError);
-  });
+  await withTimeout(done.promise, "the exchange");
+  assertEquals(seen, ["1", "3", "5"]);
+  assertEquals(heard, ["2", "4", "6"]);
+  assert(owners.every((own) => own === connection));
+  const error = await assertRejects(() => connection.receive());
+  assertInstanceOf(error, TypeError);
+  assertThrows(() => connection[Symbol.asyncIterator](), TypeError);
 });
 
 Deno.test("connect: a handler that throws closes with 1011 and reaches onError", async () => {
@@ -203,39 +203,37 @@ Deno.test("connect: a handler that throws closes with 1011 and reaches onError",
 Deno.test("connect: the connection tells its URL, request headers, protocol and peer", async () => {
   await using server = startServer({}, echo);
   const url = server.url("/room?id=7");
-  await using(await connect(url, { headers: { "X-Token": "t1" } }), async (connection) => {
-    assertEquals(connection.url.href, url);
-    assertEquals(connection.headers.get("x-token"), "t1");
-    assertEquals(connection.headers.get("host"), `127.0.0.1:${server.port}`);
-    assertEquals(connection.headers.get("sec-websocket-key")?.length, 24);
-    // Our server chooses no subprotocol.
-    assertEquals(connection.protocol, "");
-    assertEquals(connection.remoteAddr.port, server.port);
-    assertEquals(connection.state, "open");
-    assertEquals(connection.bufferedAmount, 0);
-  });
+  await using connection = await open(url, { headers: { "X-Token": "t1" } });
+  assertEquals(connection.url.href, url);
+  assertEquals(connection.headers.get("x-token"), "t1");
+  assertEquals(connection.headers.get("host"), `127.0.0.1:${server.port}`);
+  assertEquals(connection.headers.get("sec-websocket-key")?.length, 24);
+  // Our server chooses no subprotocol.
+  assertEquals(connection.protocol, "");
+  assertEquals(connection.remoteAddr.port, server.port);
+  assertEquals(connection.state, "open");
+  assertEquals(connection.bufferedAmount, 0);
 });
 
 Deno.test("connect: stops reading while 16 messages wait to be received", async () => {
   const first = firstConnection();
   await using server = startServer({ onOpen: first.onOpen }, echo);
-  await using(await connect(server.url()), async (connection) => {
-    const serverSide = await first.connection();
-    const count = 48;
-    for (let i = 0; i < count; i++) serverSide.send(patternBytes(MiB, i));
-    await delay(500);
-    // The client holds about 17 messages and the kernel's buffers a few more: the rest is still
-    // queued at the server. A client reading without bound would have drained it all.
-    assert(
-      serverSide.bufferedAmount > 16 * MiB,
-      `only ${serverSide.bufferedAmount} bytes wait at the server`,
-    );
-    for (let i = 0; i < count; i++) {
-      const received = await nextBytes(connection, 10_000);
-      assertEquals(firstDifference(received, patternBytes(MiB, i)), -1, `message ${i}`);
-    }
-    assertEquals(serverSide.bufferedAmount, 0);
-  });
+  await using connection = await open(server.url());
+  const serverSide = await first.connection();
+  const count = 48;
+  for (let i = 0; i < count; i++) serverSide.send(patternBytes(MiB, i));
+  await delay(500);
+  // The client holds about 17 messages and the kernel's buffers a few more: the rest is still
+  // queued at the server. A client reading without bound would have drained it all.
+  assert(
+    serverSide.bufferedAmount > 16 * MiB,
+    `only ${serverSide.bufferedAmount} bytes wait at the server`,
+  );
+  for (let i = 0; i < count; i++) {
+    const received = await nextBytes(connection, 10_000);
+    assertEquals(firstDifference(received, patternBytes(MiB, i)), -1, `message ${i}`);
+  }
+  assertEquals(serverSide.bufferedAmount, 0);
 });
 
 // Against a raw server, byte by byte.
