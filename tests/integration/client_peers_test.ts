@@ -58,11 +58,19 @@ function startDenoPeer(protocol?: string): EchoPeer {
 
 /** `tests/integration/bun_echo_server.ts` run by `bun`; its closes come as lines on stdout. */
 async function startBunPeer(): Promise<EchoPeer> {
-  const process = new Deno.Command("bun", {
-    args: [new URL("bun_echo_server.ts", import.meta.url).pathname],
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
+  let process: Deno.ChildProcess;
+  try {
+    process = new Deno.Command("bun", {
+      args: [new URL("bun_echo_server.ts", import.meta.url).pathname],
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+    throw new Error(
+      "bun is not on PATH: install it (npm install -g bun); these tests are never skipped",
+    );
+  }
   const lines = process.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let buffered = "";
   const nextLine = async (what: string) => {
