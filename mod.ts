@@ -1,6 +1,7 @@
 /**
  * A WebSocket server (RFC 6455) whose every byte of protocol is its own: the HTTP upgrade, the
- * frame parser, message assembly and the close handshake, over plain TCP.
+ * frame parser, message assembly and the close handshake, over plain TCP; and a client on the
+ * same core.
  *
  * Run it: `deno run --allow-net mod.ts` serves an echo handler and a test page on port 8000.
  *
@@ -13,17 +14,32 @@
  * });
  * ```
  *
+ * @example Connect as a client
+ * ```ts ignore
+ * import { connect } from "jsr:@wsd/server";
+ * const connection = await connect("ws://127.0.0.1:8000/");
+ * await connection.send("hello");
+ * console.log(await connection.receive());
+ * await connection.close();
+ * ```
+ *
  * @module
  */
 
 export { serve } from "./src/server.ts";
 export type { ServeOptions, Server } from "./src/server.ts";
+export { connect, type ConnectOptions } from "./src/client.ts";
 export { WebSocketConnection } from "./src/websocket.ts";
 export type { Handler, Reply, UpgradeRequest } from "./src/websocket.ts";
 export type { Listener, NetAddress, Transport } from "./src/transport.ts";
 export { TEST_PAGE } from "./src/page.ts";
 export { CloseCode, type CloseFrame } from "./src/protocol/close.ts";
-export { ConnectionClosedError, HandshakeError, ProtocolError } from "./src/protocol/errors.ts";
+export {
+  ConnectionClosedError,
+  HandshakeError,
+  ProtocolError,
+  UpgradeFailedError,
+} from "./src/protocol/errors.ts";
 export { encodeFrame, type EncodeFrameOptions, type Frame, Opcode } from "./src/protocol/frame.ts";
 export {
   FrameParser,

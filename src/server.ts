@@ -15,12 +15,7 @@ import {
   isUpgradeRequest,
   validateUpgradeRequest,
 } from "./protocol/handshake.ts";
-import {
-  type ParsedRequest,
-  type RequestHead,
-  RequestHeadParser,
-  requestUrl,
-} from "./protocol/http1.ts";
+import { type RequestHead, RequestHeadParser, requestUrl } from "./protocol/http1.ts";
 import {
   DEFAULT_CLOSE_TIMEOUT_MS,
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
@@ -35,10 +30,16 @@ import {
   hangUp,
   type Listener,
   type NetAddress,
+  readHead,
   type Transport,
   writeAll,
 } from "./transport.ts";
-import { type ConnectionSettings, type Handler, WebSocketConnection } from "./websocket.ts";
+import {
+  type ConnectionSettings,
+  errorReporter,
+  type Handler,
+  WebSocketConnection,
+} from "./websocket.ts";
 
 /** Options of {@linkcode serve}. Every limit's default is documented here. */
 export interface ServeOptions {
@@ -127,23 +128,15 @@ interface Settings extends ConnectionSettings {
  * ```
  */
 export function serve(options: ServeOptions, handler: Handler): Server {
-  const onError = options.onError ??
-    ((error, connection) => console.error(connection ? "handler error:" : "error:", error));
   const settings: Settings = {
+    role: "server",
     maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
     maxHeaderBytes: options.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES,
     handshakeTimeoutMs: options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
     closeTimeoutMs: options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS,
     page: options.page ?? TEST_PAGE,
     handler,
-    // An error hook that throws must not take the server down with it.
-    onError(error, connection) {
-      try {
-        onError(error, connection);
-      } catch (hookError) {
-        console.error("onError threw:", hookError, "while reporting:", error);
-      }
-    },
+    onError: errorReporter(options.onError),
   };
   const listener = listen({ hostname: options.hostname ?? "0.0.0.0", port: options.port ?? 8000 });
   const handshaking = new Set<Transport>();
@@ -266,7 +259,8 @@ async function handleRequest(transport: Transport, settings: Settings): Promise<
   // One read buffer serves the request head, then the WebSocket.
   const buffer = new Uint8Array(MIN_READ_BYTES);
   try {
-    const request = await readRequest(transport, buffer, settings.maxHeaderBytes);
+    const { maxHeaderBytes } = settings;
+    const request = await readHead(transport, buffer, new RequestHeadParser({ maxHeaderBytes }));
     if (request === null) {
       closeQuietly(transport);
       return null;
@@ -302,21 +296,6 @@ async function handleRequest(transport: Transport, settings: Settings): Promise<
   }
   await hangUp(transport, settings.closeTimeoutMs);
   return null;
-}
-
-/** Reads until the request head is complete; null when the client hangs up first. */
-async function readRequest(
-  transport: Transport,
-  buffer: Uint8Array,
-  maxHeaderBytes: number,
-): Promise<ParsedRequest | null> {
-  const parser = new RequestHeadParser({ maxHeaderBytes });
-  while (true) {
-    const count = await transport.read(buffer);
-    if (count === null) return null;
-    const request = parser.push(buffer.subarray(0, count));
-    if (request) return request;
-  }
 }
 
 /** The answer to a request that does not ask for a WebSocket. */

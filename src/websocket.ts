@@ -1,6 +1,7 @@
 /**
- * One open WebSocket on a transport: reads bytes into the protocol core, hands messages to the
- * handler one at a time, writes its replies in order, and carries the close handshake through.
+ * One open WebSocket on a transport, server or client end: reads bytes into the protocol core,
+ * hands messages to the handler (or to `receive()`) one at a time, writes replies in order, and
+ * carries the close handshake through.
  *
  * @module
  */
@@ -18,6 +19,7 @@ import {
 } from "./protocol/limits.ts";
 import type { Message } from "./protocol/message.ts";
 import { Outbox } from "./outbox.ts";
+import { Receiver } from "./receiver.ts";
 import { closeQuietly, hangUp, type NetAddress, type Transport } from "./transport.ts";
 
 /**
@@ -46,47 +48,95 @@ export type Handler = (
   connection: WebSocketConnection,
 ) => Reply | Promise<Reply>;
 
-/** What a {@linkcode WebSocketConnection} needs from the server that runs it. */
+/** What a {@linkcode WebSocketConnection} needs from the server or client that runs it. */
 export interface ConnectionSettings {
+  /**
+   * Which end this is. A client masks what it sends, expects unmasked frames, and leaves ending
+   * TCP to the server (RFC 6455 §5.1, §7.1.1).
+   */
+  role: "server" | "client";
   /** The largest message accepted, in bytes. */
   maxMessageBytes: number;
   /** How long the close handshake and the end of TCP may take, in milliseconds. */
   closeTimeoutMs: number;
-  /** The message handler. */
-  handler: Handler;
+  /** The message handler; without one, messages wait for `receive()` or `for await`. */
+  handler?: Handler;
   /** Hears of a connection's handler errors, and (without a connection) of the server's own. */
   onError: (error: unknown, connection?: WebSocketConnection) => void;
   /** Called once a connection has ended, its transport closed. */
   onEnd?: (connection: WebSocketConnection) => void;
 }
 
-/** The request that opened a connection. */
+/**
+ * The `onError` a connection calls: `onError`, or `console.error` when none is given, guarded so
+ * that a hook that throws is reported rather than taking the connection (or server) down.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { errorReporter } from "./websocket.ts";
+ * const errors: unknown[] = [];
+ * const report = errorReporter((error) => errors.push(error));
+ * report(new Error("a handler failed"));
+ * assertEquals(errors.length, 1);
+ * ```
+ */
+export function errorReporter(
+  onError?: (error: unknown, connection?: WebSocketConnection) => void,
+): ConnectionSettings["onError"] {
+  const hook = onError ??
+    ((error, connection) => console.error(connection ? "handler error:" : "error:", error));
+  return (error, connection) => {
+    try {
+      hook(error, connection);
+    } catch (hookError) {
+      console.error("onError threw:", hookError, "while reporting:", error);
+    }
+  };
+}
+
+/** The request that opened a connection, and the subprotocol agreed on for it. */
 export interface UpgradeRequest {
   /** The request URL, with scheme `ws`. */
   url: URL;
   /** The request's header fields. */
   headers: Headers;
+  /** The subprotocol the server chose from those the request offered. @default {""} (none) */
+  protocol?: string;
 }
 
 /**
- * An open WebSocket, as a handler sees it.
+ * An open WebSocket, as a handler sees it, on a server or a client. Its messages go to the
+ * handler; a connection made without one is read with `receive()` or `for await`.
  *
  * @example Push to a client outside the handler
  * ```ts ignore
  * import { serve } from "../mod.ts";
  * serve({ onOpen: (connection) => connection.send("welcome") }, (message) => message);
  * ```
+ *
+ * @example Read a client connection's messages as they come
+ * ```ts ignore
+ * import { connect } from "../mod.ts";
+ * const connection = await connect("ws://127.0.0.1:8000/");
+ * for await (const message of connection) console.log(message);
+ * ```
  */
-export class WebSocketConnection {
+export class WebSocketConnection implements AsyncIterable<Message> {
   /** The peer's address. */
   readonly remoteAddr: NetAddress;
-  /** The URL the client asked for, with scheme `ws`. */
+  /** The URL of the upgrade request, with scheme `ws`. */
   readonly url: URL;
-  /** The header fields of the client's upgrade request. */
+  /** The header fields of the upgrade request: the client's, on either end. */
   readonly headers: Headers;
+  /** The subprotocol agreed on in the handshake, or "" for none. */
+  readonly protocol: string;
 
   readonly #transport: Transport;
   readonly #settings: ConnectionSettings;
+  readonly #handler: Handler;
+  /** Where messages wait for `receive()`, on a connection without a handler. */
+  readonly #receiver: Receiver | null;
   readonly #core: Connection;
   readonly #outbox: Outbox;
   #inbox: (Message | undefined)[] = [];
@@ -107,9 +157,13 @@ export class WebSocketConnection {
     this.remoteAddr = transport.remoteAddr;
     this.url = request.url;
     this.headers = request.headers;
+    this.protocol = request.protocol ?? "";
     this.#transport = transport;
     this.#settings = settings;
-    this.#core = new Connection({ role: "server", maxMessageBytes: settings.maxMessageBytes });
+    this.#receiver = settings.handler ? null : new Receiver();
+    this.#handler = settings.handler ?? this.#receiver!.offer;
+    const { role, maxMessageBytes } = settings;
+    this.#core = new Connection({ role, maxMessageBytes });
     this.#outbox = new Outbox(transport, () => this.#endTransport());
   }
 
@@ -155,6 +209,38 @@ export class WebSocketConnection {
   }
 
   /**
+   * The next message, on a connection made without a handler: messages that came before the
+   * close are still returned, then it rejects with {@linkcode ConnectionClosedError}. Until a
+   * message is taken it waits in the connection, and while 16 wait, the peer is not read.
+   *
+   * @throws {TypeError} when the connection has a handler, which takes every message.
+   */
+  receive(): Promise<Message> {
+    try {
+      return this.#ownReceiver().receive();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Iterates the messages of a connection made without a handler, as {@linkcode receive} does;
+   * the loop ends once the connection is closed. Leaving the loop early does not close it.
+   *
+   * @throws {TypeError} when the connection has a handler.
+   */
+  [Symbol.asyncIterator](): AsyncIterator<Message> {
+    return this.#ownReceiver().messages();
+  }
+
+  #ownReceiver(): Receiver {
+    if (this.#receiver === null) {
+      throw new TypeError("this connection's messages go to its handler, not to receive()");
+    }
+    return this.#receiver;
+  }
+
+  /**
    * Starts the close handshake (RFC 6455 §7.1.2) after the messages already queued, and
    * resolves with how the connection ended. The peer has `closeTimeoutMs` to answer before TCP
    * is ended anyway. Calling it again just waits.
@@ -185,8 +271,9 @@ export class WebSocketConnection {
       this.#startDeadline();
       if (core.closeSent === null) {
         // Answer the messages that came before the close (or the violation) first, unless the
-        // handler closes meanwhile or time runs out.
-        await this.#handlerIdleOrClosing();
+        // handler closes meanwhile or time runs out. Messages for receive() have no replies to
+        // wait for, and stay readable after the close.
+        if (this.#receiver === null) await this.#handlerIdleOrClosing();
         if (core.closeSent === null && !this.#outbox.broken) {
           const failure = core.failure;
           this.#outbox.enqueue(
@@ -195,8 +282,9 @@ export class WebSocketConnection {
         }
       }
       await this.#outbox.flushed();
-      // RFC 6455 §7.1.1: the server ends TCP first.
-      await hangUp(this.#transport, this.#settings.closeTimeoutMs);
+      // RFC 6455 §7.1.1: the server ends TCP first; the client waits for it to.
+      const { role, closeTimeoutMs } = this.#settings;
+      await hangUp(this.#transport, closeTimeoutMs, role === "server");
     } catch (error) {
       this.#settings.onError(error);
     } finally {
@@ -204,6 +292,9 @@ export class WebSocketConnection {
       this.#endTransport();
       core.receiveEof();
       this.#closed?.resolve(core.closeInfo);
+      // Once the messages already received are handed over, receive() has no more to give.
+      const receiver = this.#receiver;
+      if (receiver) Promise.resolve(this.#pumping).then(() => receiver.end());
       this.#settings.onEnd?.(this);
     }
   }
@@ -276,7 +367,7 @@ export class WebSocketConnection {
   }
 
   #handle(message: Message): Promise<void> | void {
-    const reply = this.#settings.handler(message, this);
+    const reply = this.#handler(message, this);
     if (reply instanceof Promise) return reply.then((value) => this.#sendReply(value, message));
     return this.#sendReply(reply, message);
   }

@@ -65,6 +65,33 @@ export class HandshakeError extends Error {
 }
 
 /**
+ * The server's answer to a client's upgrade request did not open a WebSocket (RFC 6455 §4.1): a
+ * status other than 101, a response that breaks the handshake's rules, a malformed or oversized
+ * response head, or none in time.
+ *
+ * @example
+ * ```ts
+ * import { UpgradeFailedError } from "./errors.ts";
+ * const error = new UpgradeFailedError(404, "the server answered 404 Not Found");
+ * console.log(error.status, error.message);
+ * ```
+ */
+export class UpgradeFailedError extends Error {
+  /** The response's HTTP status, or null when no well-formed response head arrived. */
+  readonly status: number | null;
+  /** The response's header fields; empty when no well-formed response head arrived. */
+  readonly headers: Headers;
+
+  /** Creates the error. */
+  constructor(status: number | null, message: string, headers: Headers = new Headers()) {
+    super(message);
+    this.name = "UpgradeFailedError";
+    this.status = status;
+    this.headers = headers;
+  }
+}
+
+/**
  * A send or close on a connection whose close frame has already been sent, or whose transport
  * has ended.
  *

@@ -33,8 +33,17 @@ export async function computeAcceptKey(key: string): Promise<string> {
   return encodeBase64(digest);
 }
 
-/** Whether a comma-separated header value holds `token`, case-insensitively. */
-function hasToken(value: string | null, token: string): boolean {
+/**
+ * Whether a comma-separated header value holds `token` (given in lower case), case-insensitively.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { hasToken } from "./handshake.ts";
+ * assert(hasToken("keep-alive, Upgrade", "upgrade"));
+ * ```
+ */
+export function hasToken(value: string | null, token: string): boolean {
   if (value === null) return false;
   return value.split(",").some((item) => item.trim().toLowerCase() === token);
 }

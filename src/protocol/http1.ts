@@ -1,11 +1,12 @@
 /**
- * The HTTP/1.1 request head (RFC 9112 §2–§5), parsed incrementally from any split of the bytes.
+ * HTTP/1.1 message heads (RFC 9112 §2–§5), requests and responses alike, parsed incrementally
+ * from any split of the bytes.
  *
  * @module
  */
 
 import { concatBytes } from "./bytes.ts";
-import { HandshakeError } from "./errors.ts";
+import { HandshakeError, UpgradeFailedError } from "./errors.ts";
 import { DEFAULT_MAX_HEADER_BYTES } from "./limits.ts";
 
 /**
@@ -28,21 +29,43 @@ export interface RequestHead {
   headers: Headers;
 }
 
-/** What {@linkcode RequestHeadParser.push} returns once the head is complete. */
-export interface ParsedRequest {
-  /** The request head. */
-  head: RequestHead;
+/**
+ * A parsed status line and header fields.
+ *
+ * @example
+ * ```ts
+ * import type { ResponseHead } from "./http1.ts";
+ * const head: ResponseHead = { version: "HTTP/1.1", status: 101, reason: "Switching Protocols", headers: new Headers() };
+ * ```
+ */
+export interface ResponseHead {
+  /** The protocol version (`HTTP/1.1`). */
+  version: string;
+  /** The three-digit status code. */
+  status: number;
+  /** The reason phrase, possibly empty; it carries no meaning (RFC 9112 §4). */
+  reason: string;
+  /** The header fields; names are case-insensitive. */
+  headers: Headers;
+}
+
+/** What {@linkcode HeadParser.push} returns once the head is complete. */
+export interface ParsedHead<Head> {
+  /** The head. */
+  head: Head;
   /** The bytes that came after the head: the first frames of a WebSocket. */
   rest: Uint8Array;
 }
 
-/** Options of {@linkcode RequestHeadParser}. */
-export interface RequestHeadParserOptions {
-  /** The largest head in bytes, request line and headers; over it: 431. @default {16 KiB} */
+/** Options of {@linkcode HeadParser}. */
+export interface HeadParserOptions {
+  /** The largest head in bytes, start line and headers. @default {16 KiB} */
   maxHeaderBytes?: number;
 }
 
 const REQUEST_LINE = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+) (\S+) (HTTP\/\d\.\d)$/;
+// RFC 9112 §4: the reason phrase may be empty; some servers leave out the space before it too.
+const STATUS_LINE = /^(HTTP\/\d\.\d) (\d{3})(?: (.*))?$/;
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 // RFC 9110 §5.5: field values are visible characters, obs-text, spaces and tabs.
 // deno-lint-ignore no-control-regex -- control characters are exactly what it looks for
@@ -54,6 +77,25 @@ const CR = 0x0d;
 
 function badRequest(message: string): HandshakeError {
   return new HandshakeError(400, message);
+}
+
+function badResponse(message: string): UpgradeFailedError {
+  return new UpgradeFailedError(null, `malformed response: ${message}`);
+}
+
+/**
+ * Whether `text` is an HTTP token (RFC 9110 §5.6.2): a method, a header name, a subprotocol.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { isToken } from "./http1.ts";
+ * assert(isToken("chat.v2"));
+ * assert(!isToken("a b"));
+ * ```
+ */
+export function isToken(text: string): boolean {
+  return TOKEN.test(text);
 }
 
 /** Decodes bytes one to one into code points (ISO-8859-1), as header fields are octets. */
@@ -74,6 +116,32 @@ function findHeadEnd(bytes: Uint8Array, from: number, to: number): number {
   return -1;
 }
 
+/** The lines of a complete head, without their line ends or the blank line that ends it. */
+function headLines(bytes: Uint8Array): string[] {
+  // RFC 9112 §2.2: a bare LF may end a line; the CR before it is optional.
+  const lines = latin1(bytes).split("\n").map((line) =>
+    line.endsWith("\r") ? line.slice(0, -1) : line
+  );
+  while (lines.length > 0 && lines[lines.length - 1] === "") lines.pop();
+  return lines;
+}
+
+/** The header fields of `lines` (RFC 9112 §5); `malformed` makes the error for a bad line. */
+function parseFields(lines: string[], malformed: (message: string) => Error): Headers {
+  const headers = new Headers();
+  for (const line of lines) {
+    const colon = line.indexOf(":");
+    // RFC 9112 §5.2: obsolete line folding is rejected; §5.1: no space before the colon.
+    if (colon <= 0 || !TOKEN.test(line.slice(0, colon))) {
+      throw malformed(`malformed header line ${JSON.stringify(line.slice(0, 40))}`);
+    }
+    const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, "");
+    if (INVALID_VALUE.test(value)) throw malformed("control character in a header value");
+    headers.append(line.slice(0, colon), value);
+  }
+  return headers;
+}
+
 /**
  * Parses a complete request head (without the bytes after it).
  *
@@ -88,51 +156,71 @@ function findHeadEnd(bytes: Uint8Array, from: number, to: number): number {
  * ```
  */
 export function parseRequestHead(bytes: Uint8Array): RequestHead {
-  // RFC 9112 §2.2: a bare LF may end a line; the CR before it is optional.
-  const lines = latin1(bytes).split("\n").map((line) =>
-    line.endsWith("\r") ? line.slice(0, -1) : line
-  );
-  while (lines.length > 0 && lines[lines.length - 1] === "") lines.pop();
-  const requestLine = REQUEST_LINE.exec(lines[0] ?? "");
+  const [first = "", ...fields] = headLines(bytes);
+  const requestLine = REQUEST_LINE.exec(first);
   if (!requestLine) throw badRequest("malformed request line");
-  const headers = new Headers();
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i];
-    const colon = line.indexOf(":");
-    // RFC 9112 §5.2: obsolete line folding is rejected; §5.1: no space before the colon.
-    if (colon <= 0 || !TOKEN.test(line.slice(0, colon))) {
-      throw badRequest(`malformed header line ${JSON.stringify(line.slice(0, 40))}`);
-    }
-    const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, "");
-    if (INVALID_VALUE.test(value)) throw badRequest("control character in a header value");
-    headers.append(line.slice(0, colon), value);
-  }
+  const headers = parseFields(fields, badRequest);
   return { method: requestLine[1], target: requestLine[2], version: requestLine[3], headers };
 }
 
 /**
- * Collects a request head from chunks, however the bytes are split, and returns it with whatever
- * followed it in the last chunk.
+ * Parses a complete response head (without the bytes after it).
  *
- * @example The head and the first frame byte in one read
+ * @throws {UpgradeFailedError} with status null for anything malformed.
+ *
+ * @example
  * ```ts
  * import { assertEquals } from "@std/assert";
- * import { RequestHeadParser } from "./http1.ts";
- * const parser = new RequestHeadParser();
- * assertEquals(parser.push(new TextEncoder().encode("GET / HTTP/1.1\r\nHo")), null);
- * const parsed = parser.push(new TextEncoder().encode("st: a\r\n\r\n!"));
- * assertEquals(parsed?.head.target, "/");
- * assertEquals(parsed?.rest, new Uint8Array([0x21]));
+ * import { parseResponseHead } from "./http1.ts";
+ * const head = parseResponseHead(new TextEncoder().encode("HTTP/1.1 404 Not Found\r\nA: b\r\n\r\n"));
+ * assertEquals([head.status, head.reason, head.headers.get("a")], [404, "Not Found", "b"]);
  * ```
  */
-export class RequestHeadParser {
+export function parseResponseHead(bytes: Uint8Array): ResponseHead {
+  const [first = "", ...fields] = headLines(bytes);
+  const statusLine = STATUS_LINE.exec(first);
+  if (!statusLine) throw badResponse(`status line ${JSON.stringify(first.slice(0, 40))}`);
+  const headers = parseFields(fields, badResponse);
+  return {
+    version: statusLine[1],
+    status: Number(statusLine[2]),
+    reason: statusLine[3] ?? "",
+    headers,
+  };
+}
+
+/**
+ * Collects an HTTP head from chunks, however the bytes are split, and returns it with whatever
+ * followed it in the last chunk. {@linkcode RequestHeadParser} and
+ * {@linkcode ResponseHeadParser} are this with their start line's parser.
+ *
+ * @example A head parser for any start line
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { HeadParser } from "./http1.ts";
+ * const parser = new HeadParser((bytes) => bytes.length, () => new Error("too large"));
+ * assertEquals(parser.push(new TextEncoder().encode("X\r\n\r\n!"))?.head, 5);
+ * ```
+ */
+export class HeadParser<Head> {
+  readonly #parse: (bytes: Uint8Array) => Head;
+  readonly #tooLarge: () => Error;
   readonly #maxHeaderBytes: number;
   /** The head so far, when it did not come in one chunk; it grows up to the limit. */
   #buffer: Uint8Array | null = null;
   #filled = 0;
 
-  /** Creates a parser for one request. */
-  constructor(options: RequestHeadParserOptions = {}) {
+  /**
+   * Creates a parser for one head: `parse` reads a complete head, `tooLarge` makes the error for
+   * a head over the limit.
+   */
+  constructor(
+    parse: (bytes: Uint8Array) => Head,
+    tooLarge: () => Error,
+    options: HeadParserOptions = {},
+  ) {
+    this.#parse = parse;
+    this.#tooLarge = tooLarge;
     this.#maxHeaderBytes = options.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES;
   }
 
@@ -140,15 +228,15 @@ export class RequestHeadParser {
    * Adds bytes; returns the head and the bytes after it once the head is complete, else null.
    * `rest` is a copy, so `chunk` may be reused afterwards.
    *
-   * @throws {HandshakeError} 431 when the head outgrows the limit, 400 when it is malformed.
+   * @throws {Error} `tooLarge()` when the head outgrows the limit, or what `parse` throws.
    */
-  push(chunk: Uint8Array): ParsedRequest | null {
+  push(chunk: Uint8Array): ParsedHead<Head> | null {
     const max = this.#maxHeaderBytes;
     if (this.#filled === 0) {
       // Usually the whole head comes in one read: parse it where it is.
       const end = findHeadEnd(chunk, 0, Math.min(chunk.length, max));
       if (end !== -1) {
-        return { head: parseRequestHead(chunk.subarray(0, end)), rest: chunk.slice(end) };
+        return { head: this.#parse(chunk.subarray(0, end)), rest: chunk.slice(end) };
       }
     }
     const before = this.#filled;
@@ -163,13 +251,69 @@ export class RequestHeadParser {
     this.#filled += taken;
     const end = findHeadEnd(buffer, Math.max(0, before - 2), this.#filled);
     if (end === -1) {
-      if (this.#filled === max) throw new HandshakeError(431, "request header fields too large");
+      if (this.#filled === max) throw this.#tooLarge();
       return null;
     }
-    const head = parseRequestHead(buffer.subarray(0, end));
+    const head = this.#parse(buffer.subarray(0, end));
     // Joining two parts makes a new array, which outlives the caller's reused read buffer.
     const rest = concatBytes([buffer.subarray(end, this.#filled), chunk.subarray(taken)]);
     return { head, rest };
+  }
+}
+
+/**
+ * Collects a request head from chunks: what a server reads first.
+ *
+ * @throws {HandshakeError} from `push`: 431 when the head outgrows the limit, 400 when it is
+ * malformed.
+ *
+ * @example The head and the first frame byte in one read
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { RequestHeadParser } from "./http1.ts";
+ * const parser = new RequestHeadParser();
+ * assertEquals(parser.push(new TextEncoder().encode("GET / HTTP/1.1\r\nHo")), null);
+ * const parsed = parser.push(new TextEncoder().encode("st: a\r\n\r\n!"));
+ * assertEquals(parsed?.head.target, "/");
+ * assertEquals(parsed?.rest, new Uint8Array([0x21]));
+ * ```
+ */
+export class RequestHeadParser extends HeadParser<RequestHead> {
+  /** Creates a parser for one request. */
+  constructor(options: HeadParserOptions = {}) {
+    super(
+      parseRequestHead,
+      () => new HandshakeError(431, "request header fields too large"),
+      options,
+    );
+  }
+}
+
+/**
+ * Collects a response head from chunks: what a client reads after its upgrade request.
+ *
+ * @throws {UpgradeFailedError} from `push`, with status null, when the head outgrows the limit
+ * or is malformed.
+ *
+ * @example The 101 and the server's first byte in one read
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { ResponseHeadParser } from "./http1.ts";
+ * const parser = new ResponseHeadParser();
+ * assertEquals(parser.push(new TextEncoder().encode("HTTP/1.1 101 Switching")), null);
+ * const parsed = parser.push(new TextEncoder().encode(" Protocols\r\n\r\n!"));
+ * assertEquals(parsed?.head.status, 101);
+ * assertEquals(parsed?.rest, new Uint8Array([0x21]));
+ * ```
+ */
+export class ResponseHeadParser extends HeadParser<ResponseHead> {
+  /** Creates a parser for one response. */
+  constructor(options: HeadParserOptions = {}) {
+    super(
+      parseResponseHead,
+      () => new UpgradeFailedError(null, "the response head is larger than maxHeaderBytes"),
+      options,
+    );
   }
 }
 

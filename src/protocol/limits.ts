@@ -12,8 +12,9 @@
 export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
 /**
- * The largest HTTP request head (request line and headers), in bytes; over it the answer is 431.
- * 16 KiB is Node's default (`--max-http-header-size`), which ws inherits; browsers send < 2 KiB.
+ * The largest HTTP head (start line and headers), in bytes: over it a server answers 431, and a
+ * client fails the upgrade. 16 KiB is Node's default (`--max-http-header-size`), which ws
+ * inherits; browsers send < 2 KiB, and a 101 response is smaller still.
  */
 export const DEFAULT_MAX_HEADER_BYTES = 16 * 1024;
 
@@ -25,8 +26,9 @@ export const DEFAULT_MAX_HEADER_BYTES = 16 * 1024;
 export const DEFAULT_CLOSE_TIMEOUT_MS = 10_000;
 
 /**
- * How long a client has to send its request head, in milliseconds, before TCP is ended.
- * python-websockets' `open_timeout` is 10 s; a browser sends the head at once.
+ * How long the opening handshake may take, in milliseconds, before TCP is ended: a server gives a
+ * client this long to send its request head, a client gives a server this long to accept TCP and
+ * answer. python-websockets' `open_timeout` is 10 s; a browser sends the head at once.
  */
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
 

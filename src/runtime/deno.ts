@@ -1,5 +1,5 @@
 /**
- * The Deno adapter: TCP listening through `Deno.listen`.
+ * The Deno adapter: TCP listening through `Deno.listen`, and connecting through `Deno.connect`.
  *
  * @module
  */
@@ -31,4 +31,22 @@ export function listen(address: NetAddress): Listener {
     },
     close: () => listener.close(),
   };
+}
+
+/**
+ * Opens a TCP connection, with Nagle's algorithm off, as accepted ones have it.
+ *
+ * @throws {Deno.errors.ConnectionRefused} when nothing listens there.
+ *
+ * @example
+ * ```ts ignore
+ * import { connect } from "./deno.ts";
+ * const transport = await connect({ hostname: "127.0.0.1", port: 8000 });
+ * transport.close();
+ * ```
+ */
+export async function connect(address: NetAddress): Promise<Transport> {
+  const conn = await Deno.connect({ hostname: address.hostname, port: address.port });
+  conn.setNoDelay(true);
+  return conn;
 }

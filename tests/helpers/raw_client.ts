@@ -1,6 +1,7 @@
 /**
  * A byte-level client for conformance tests: it writes exactly the bytes a test gives it, and
  * reads the server's frames through the library's own `FrameParserStream` over the TCP stream.
+ * Its base, `RawPeer`, is either end of such a connection (`raw_server.ts` is the other).
  */
 
 import { CloseCode, type Frame, FrameParserStream, Opcode } from "../../mod.ts";
@@ -20,43 +21,27 @@ export function upgradeRequest(path = "/", extraHeaders = ""): Uint8Array {
   );
 }
 
-/** What the server did in the end. */
+/** What the peer did in the end. */
 export interface Ending {
-  /** The server's close frame, if it sent one. */
+  /** The peer's close frame, if it sent one. */
   close: { code: number; reason: string } | null;
-  /** Whether the server ended TCP (rather than the test's timeout). */
+  /** Whether the peer ended TCP (rather than the test's timeout). */
   tcpClosed: boolean;
 }
 
-export class RawClient implements AsyncDisposable {
+/**
+ * One end of a TCP connection that writes raw bytes and reads the other end's frames, checked as
+ * `role` requires (a server's reader requires masked frames, a client's unmasked ones).
+ */
+export class RawPeer implements AsyncDisposable {
   readonly conn: Deno.TcpConn;
-  /** The server's HTTP response head. */
-  responseHead = "";
+  readonly #role: "server" | "client";
   #frames: ReadableStreamDefaultReader<Frame> | null = null;
   #closed = false;
 
-  private constructor(conn: Deno.TcpConn) {
+  constructor(conn: Deno.TcpConn, role: "server" | "client") {
     this.conn = conn;
-  }
-
-  /** Connects to 127.0.0.1:port without a handshake. */
-  static async connect(port: number): Promise<RawClient> {
-    return new RawClient(await Deno.connect({ hostname: "127.0.0.1", port }));
-  }
-
-  /** Connects and completes a handshake; `firstBytes` go in the same write as the request. */
-  static async open(port: number, firstBytes: Uint8Array = new Uint8Array()): Promise<RawClient> {
-    const client = await RawClient.connect(port);
-    const request = upgradeRequest();
-    const bytes = new Uint8Array(request.length + firstBytes.length);
-    bytes.set(request);
-    bytes.set(firstBytes, request.length);
-    await client.write(bytes);
-    await client.readResponseHead();
-    if (!client.responseHead.startsWith("HTTP/1.1 101 ")) {
-      throw new Error(`handshake refused: ${client.responseHead}`);
-    }
-    return client;
+    this.#role = role;
   }
 
   async write(bytes: Uint8Array): Promise<void> {
@@ -74,10 +59,10 @@ export class RawClient implements AsyncDisposable {
   }
 
   /**
-   * Reads the HTTP response head one byte at a time, so no frame byte after it is consumed.
-   * Returns the head (status line and headers).
+   * Reads an HTTP head one byte at a time, so no frame byte after it is consumed. Returns the head
+   * (start line and headers).
    */
-  async readResponseHead(): Promise<string> {
+  async readHead(): Promise<string> {
     const byte = new Uint8Array(1);
     let head = "";
     while (!head.endsWith("\r\n\r\n")) {
@@ -85,7 +70,6 @@ export class RawClient implements AsyncDisposable {
       if (count === null) break;
       head += String.fromCharCode(byte[0]);
     }
-    this.responseHead = head;
     return head;
   }
 
@@ -97,9 +81,9 @@ export class RawClient implements AsyncDisposable {
     return text + decoder.decode();
   }
 
-  /** The next frame from the server, or null when TCP ends. */
+  /** The next frame from the peer, or null when TCP ends. */
   async nextFrame(timeoutMs = 5000): Promise<Frame | null> {
-    this.#frames ??= this.conn.readable.pipeThrough(new FrameParserStream({ role: "client" }))
+    this.#frames ??= this.conn.readable.pipeThrough(new FrameParserStream({ role: this.#role }))
       .getReader();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {
@@ -122,7 +106,7 @@ export class RawClient implements AsyncDisposable {
   }
 
   /**
-   * Reads frames until the server's close frame and the end of TCP, answering nothing; skips data
+   * Reads frames until the peer's close frame and the end of TCP, answering nothing; skips data
    * frames before the close.
    */
   async ending(timeoutMs = 5000): Promise<Ending> {
@@ -161,5 +145,41 @@ export class RawClient implements AsyncDisposable {
   [Symbol.asyncDispose](): Promise<void> {
     this.close();
     return Promise.resolve();
+  }
+}
+
+/** A raw client of a server on loopback. */
+export class RawClient extends RawPeer {
+  /** The server's HTTP response head. */
+  responseHead = "";
+
+  private constructor(conn: Deno.TcpConn) {
+    super(conn, "client");
+  }
+
+  /** Connects to 127.0.0.1:port without a handshake. */
+  static async connect(port: number): Promise<RawClient> {
+    return new RawClient(await Deno.connect({ hostname: "127.0.0.1", port }));
+  }
+
+  /** Connects and completes a handshake; `firstBytes` go in the same write as the request. */
+  static async open(port: number, firstBytes: Uint8Array = new Uint8Array()): Promise<RawClient> {
+    const client = await RawClient.connect(port);
+    const request = upgradeRequest();
+    const bytes = new Uint8Array(request.length + firstBytes.length);
+    bytes.set(request);
+    bytes.set(firstBytes, request.length);
+    await client.write(bytes);
+    await client.readResponseHead();
+    if (!client.responseHead.startsWith("HTTP/1.1 101 ")) {
+      throw new Error(`handshake refused: ${client.responseHead}`);
+    }
+    return client;
+  }
+
+  /** Reads the server's response head; see {@linkcode RawPeer.readHead}. */
+  async readResponseHead(): Promise<string> {
+    this.responseHead = await this.readHead();
+    return this.responseHead;
   }
 }

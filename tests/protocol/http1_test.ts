@@ -1,10 +1,13 @@
 import { assertEquals, assertInstanceOf, assertThrows } from "@std/assert";
-import { HandshakeError } from "../../src/protocol/errors.ts";
+import { HandshakeError, UpgradeFailedError } from "../../src/protocol/errors.ts";
 import {
-  type ParsedRequest,
+  type HeadParser,
+  type ParsedHead,
   parseRequestHead,
+  parseResponseHead,
   RequestHeadParser,
   requestUrl,
+  ResponseHeadParser,
 } from "../../src/protocol/http1.ts";
 import { bytewise, concat, splits } from "../helpers/frames.ts";
 
@@ -13,14 +16,21 @@ const REQUEST = "GET /chat?room=1 HTTP/1.1\r\nHost: example.com:8000\r\nUpgrade:
   "Connection: Upgrade\r\nX-Two: a\r\nx-two: b\r\n\r\n";
 const FIRST_FRAME = new Uint8Array([0x81, 0x80, 1, 2, 3, 4]);
 
-/** Feeds pieces until the head is complete; the pieces after it join `rest`, as a server does. */
-function feed(pieces: Uint8Array[], maxHeaderBytes?: number): ParsedRequest {
-  const parser = new RequestHeadParser({ maxHeaderBytes });
+/** Feeds pieces until the head is complete; the pieces after it join `rest`, as a reader does. */
+function feedTo<Head>(parser: HeadParser<Head>, pieces: Uint8Array[]): ParsedHead<Head> {
   for (const [index, piece] of pieces.entries()) {
     const parsed = parser.push(piece);
     if (parsed) return { head: parsed.head, rest: concat(parsed.rest, ...pieces.slice(index + 1)) };
   }
   throw new Error("head not complete");
+}
+
+function feed(pieces: Uint8Array[], maxHeaderBytes?: number) {
+  return feedTo(new RequestHeadParser({ maxHeaderBytes }), pieces);
+}
+
+function feedResponse(pieces: Uint8Array[], maxHeaderBytes?: number) {
+  return feedTo(new ResponseHeadParser({ maxHeaderBytes }), pieces);
 }
 
 Deno.test("http1: parses a request head from every split, keeping the bytes after it", () => {
@@ -94,3 +104,57 @@ Deno.test("http1: forms the request URL from Host and the target", () => {
     assertEquals(error.status, 400);
   }
 });
+
+const RESPONSE = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n" +
+  "Connection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
+const SERVER_FRAME = new Uint8Array([0x81, 0x02, 0x48, 0x69]);
+
+Deno.test("http1: parses a response head from every split, keeping the bytes after it", () => {
+  const bytes = concat(encoder.encode(RESPONSE), SERVER_FRAME);
+  for (const pieces of [...splits(bytes), bytewise(bytes)]) {
+    const { head, rest } = feedResponse(pieces);
+    assertEquals(head.version, "HTTP/1.1");
+    assertEquals(head.status, 101);
+    assertEquals(head.reason, "Switching Protocols");
+    assertEquals(head.headers.get("sec-websocket-accept"), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+    assertEquals(head.headers.get("UPGRADE"), "websocket");
+    assertEquals(rest, SERVER_FRAME);
+  }
+});
+
+Deno.test("http1: a status line may have an empty reason, or none", () => {
+  for (const line of ["HTTP/1.1 101 ", "HTTP/1.1 101"]) {
+    const head = parseResponseHead(encoder.encode(`${line}\r\nUpgrade: websocket\r\n\r\n`));
+    assertEquals([head.status, head.reason], [101, ""]);
+  }
+});
+
+Deno.test("http1: a response head over the limit fails the upgrade, however it arrives", () => {
+  const big = encoder.encode(`HTTP/1.1 101 OK\r\nX-Big: ${"x".repeat(2000)}\r\n\r\n`);
+  for (const pieces of [[big], bytewise(big)]) {
+    const error = assertThrows(() => feedResponse(pieces, 1024));
+    assertInstanceOf(error, UpgradeFailedError);
+    assertEquals(error.status, null);
+  }
+  assertEquals(feedResponse([big], big.length).head.headers.get("x-big")?.length, 2000);
+});
+
+const MALFORMED_RESPONSES = [
+  "GARBAGE\r\n\r\n",
+  "GET / HTTP/1.1\r\n\r\n",
+  "HTTP/1.1 1010 Switching\r\n\r\n",
+  "HTTP/1.1 10 Switching\r\n\r\n",
+  "HTTP/1.1  101 Switching\r\n\r\n",
+  "HTTP/1.1 101 OK\r\nUpgrade : websocket\r\n\r\n",
+  "HTTP/1.1 101 OK\r\nUpgrade: websocket\r\n folded: line\r\n\r\n",
+  "HTTP/1.1 101 OK\r\nUpgrade: web\x00socket\r\n\r\n",
+];
+
+for (const response of MALFORMED_RESPONSES) {
+  Deno.test(`http1: ${JSON.stringify(response)} is a malformed response`, () => {
+    const error = assertThrows(() => feedResponse([encoder.encode(response)]));
+    assertInstanceOf(error, UpgradeFailedError);
+    assertEquals(error.status, null);
+    assertEquals(error.message.startsWith("malformed response: "), true);
+  });
+}

@@ -1,0 +1,157 @@
+/**
+ * `connect()`: opens a WebSocket to a server — TCP, the upgrade request, the checks of the
+ * response (RFC 6455 §4.1) — and runs it from the client's end with the same
+ * `WebSocketConnection` the server runs its connections with.
+ *
+ * @module
+ */
+
+import {
+  generateKey,
+  upgradeRequest,
+  validateUpgradeResponse,
+  webSocketUrl,
+} from "./protocol/client_handshake.ts";
+import { UpgradeFailedError } from "./protocol/errors.ts";
+import { parseRequestHead, ResponseHeadParser } from "./protocol/http1.ts";
+import {
+  DEFAULT_CLOSE_TIMEOUT_MS,
+  DEFAULT_HANDSHAKE_TIMEOUT_MS,
+  DEFAULT_MAX_HEADER_BYTES,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  MIN_READ_BYTES,
+} from "./protocol/limits.ts";
+import { connect as connectTcp } from "./runtime/deno.ts";
+import { closeQuietly, type NetAddress, readHead, type Transport, writeAll } from "./transport.ts";
+import { errorReporter, type Handler, WebSocketConnection } from "./websocket.ts";
+
+/** Options of {@linkcode connect}. Every limit's default is documented here. */
+export interface ConnectOptions {
+  /**
+   * Subprotocols to offer, most preferred first; the server's choice is the connection's
+   * `protocol`. @default {[]}
+   */
+  protocols?: readonly string[];
+  /**
+   * Extra header fields of the upgrade request (`Authorization`, `Origin`, `Cookie` …), sent with
+   * lower-case names; the handshake's own fields cannot be given. @default {{}}
+   */
+  headers?: HeadersInit;
+  /**
+   * Receives each message and returns the replies, as `serve()`'s handler does. Without one,
+   * messages are read with the connection's `receive()` or `for await`.
+   * @default none
+   */
+  handler?: Handler;
+  /**
+   * Hears of the handler's errors; the connection is then closed with 1011.
+   * @default {console.error}
+   */
+  onError?: (error: unknown, connection?: WebSocketConnection) => void;
+  /** The largest message accepted, in bytes; larger ones close with 1009. @default {64 MiB} */
+  maxMessageBytes?: number;
+  /** The largest HTTP response head, in bytes; a larger one fails the upgrade. @default {16 KiB} */
+  maxHeaderBytes?: number;
+  /**
+   * How long connecting, sending the request and receiving the response may take, in
+   * milliseconds. @default {10000}
+   */
+  handshakeTimeoutMs?: number;
+  /**
+   * How long the close handshake, and then the server's ending of TCP, may take before TCP is
+   * ended anyway, in milliseconds. @default {10000}
+   */
+  closeTimeoutMs?: number;
+}
+
+/**
+ * Opens a WebSocket to `url` (`ws://` only for now: there is no TLS yet) and resolves once it is
+ * open. Its messages go to `options.handler`, or wait for `receive()` and `for await`; `send`,
+ * `close`, `closed`, `state`, `bufferedAmount` and `protocol` are the server's connection's.
+ *
+ * @throws {TypeError} for a URL that is not `ws://` (`wss://` included), or an invalid
+ * subprotocol or header.
+ * @throws {UpgradeFailedError} when the server does not answer with a valid `101` in time.
+ * @throws the runtime's error when TCP cannot connect (`Deno.errors.ConnectionRefused` …).
+ *
+ * @example Send, then read the reply
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { connect } from "./client.ts";
+ * import { serve } from "./server.ts";
+ * const server = serve({ port: 0, hostname: "127.0.0.1" }, (message) => `echo: ${message}`);
+ * const connection = await connect(`ws://127.0.0.1:${server.addr.port}/`);
+ * await connection.send("hi");
+ * assertEquals(await connection.receive(), "echo: hi");
+ * await connection.close(1000, "done");
+ * await server.shutdown();
+ * ```
+ */
+export async function connect(
+  url: string | URL,
+  options: ConnectOptions = {},
+): Promise<WebSocketConnection> {
+  const target = webSocketUrl(url);
+  if (target.protocol === "wss:") {
+    throw new TypeError("wss:// is not supported yet: this client has no TLS");
+  }
+  const key = generateKey();
+  const protocols = options.protocols ?? [];
+  const request = upgradeRequest({ url: target, key, protocols, headers: options.headers });
+  const maxHeaderBytes = options.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES;
+  const timeoutMs = options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
+
+  const deadline = Promise.withResolvers<never>();
+  // Every step below races the deadline, so its rejection is always handled.
+  deadline.promise.catch(() => {});
+  const timer = setTimeout(
+    () => deadline.reject(new UpgradeFailedError(null, `no handshake within ${timeoutMs} ms`)),
+    timeoutMs,
+  );
+  const within = <T>(step: Promise<T>) => Promise.race([step, deadline.promise]);
+  const connecting = connectTcp(tcpAddress(target));
+  // One read buffer serves the response head, then the WebSocket.
+  const buffer = new Uint8Array(MIN_READ_BYTES);
+  let transport: Transport | undefined;
+  let opened: { rest: Uint8Array; protocol: string };
+  try {
+    transport = await within(connecting);
+    await within(writeAll(transport, request));
+    const parser = new ResponseHeadParser({ maxHeaderBytes });
+    const response = await within(readHead(transport, buffer, parser));
+    if (response === null) {
+      throw new UpgradeFailedError(null, "the server closed the connection without a response");
+    }
+    const protocol = await within(validateUpgradeResponse(response.head, key, protocols));
+    opened = { rest: response.rest, protocol };
+  } catch (error) {
+    // Ends a read or write still in progress; a connection made after the deadline is unused.
+    if (transport) closeQuietly(transport);
+    else connecting.then(closeQuietly, () => {});
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+
+  const onError = errorReporter(options.onError);
+  const connection = new WebSocketConnection(
+    transport,
+    // The request's header fields as sent, read back.
+    { url: target, headers: parseRequestHead(request).headers, protocol: opened.protocol },
+    {
+      role: "client",
+      maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
+      closeTimeoutMs: options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS,
+      handler: options.handler,
+      onError,
+    },
+  );
+  // It runs on by itself until closed; run() reports its own errors and never rejects.
+  connection.run(opened.rest, buffer);
+  return connection;
+}
+
+/** Where a `ws://` URL's server listens: its host (an IPv6 one without brackets), port 80 unless given. */
+function tcpAddress(url: URL): NetAddress {
+  return { hostname: url.hostname.replace(/^\[(.*)\]$/, "$1"), port: Number(url.port || 80) };
+}
