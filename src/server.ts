@@ -15,7 +15,12 @@ import {
   isUpgradeRequest,
   validateUpgradeRequest,
 } from "./protocol/handshake.ts";
-import { type RequestHead, RequestHeadParser, requestUrl } from "./protocol/http1.ts";
+import {
+  type RequestHead,
+  RequestHeadParser,
+  requestUrl,
+  StoredRequest,
+} from "./protocol/http1.ts";
 import {
   DEFAULT_CLOSE_TIMEOUT_MS,
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
@@ -268,13 +273,11 @@ async function handleRequest(transport: Transport, settings: Settings): Promise<
     const { head, rest } = request;
     if (isUpgradeRequest(head)) {
       const key = validateUpgradeRequest(head);
-      const url = requestUrl(head, "ws");
+      requestUrl(head, "ws"); // 400 for a Host that makes no URL
+      // The connection keeps the head as bytes (the read buffer is reused), not parsed.
+      const upgrade = new StoredRequest(request.bytes.slice(), "ws");
       await writeAll(transport, acceptResponse(await computeAcceptKey(key)));
-      const connection = new WebSocketConnection(
-        transport,
-        { url, headers: head.headers },
-        settings,
-      );
+      const connection = new WebSocketConnection(transport, upgrade, settings);
       return { connection, rest, buffer };
     }
     response = plainResponse(head, settings.page);

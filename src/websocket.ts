@@ -125,13 +125,10 @@ export interface UpgradeRequest {
 export class WebSocketConnection implements AsyncIterable<Message> {
   /** The peer's address. */
   readonly remoteAddr: NetAddress;
-  /** The URL of the upgrade request, with scheme `ws`. */
-  readonly url: URL;
-  /** The header fields of the upgrade request: the client's, on either end. */
-  readonly headers: Headers;
   /** The subprotocol agreed on in the handshake, or "" for none. */
   readonly protocol: string;
 
+  readonly #request: UpgradeRequest;
   readonly #transport: Transport;
   readonly #settings: ConnectionSettings;
   readonly #handler: Handler;
@@ -155,8 +152,7 @@ export class WebSocketConnection implements AsyncIterable<Message> {
   /** Wraps a transport whose handshake is done. Use {@linkcode WebSocketConnection.run} next. */
   constructor(transport: Transport, request: UpgradeRequest, settings: ConnectionSettings) {
     this.remoteAddr = transport.remoteAddr;
-    this.url = request.url;
-    this.headers = request.headers;
+    this.#request = request;
     this.protocol = request.protocol ?? "";
     this.#transport = transport;
     this.#settings = settings;
@@ -174,6 +170,16 @@ export class WebSocketConnection implements AsyncIterable<Message> {
       if (this.#core.state === "closed") this.#closed.resolve(this.#core.closeInfo);
     }
     return this.#closed.promise;
+  }
+
+  /** The URL of the upgrade request, with scheme `ws`. */
+  get url(): URL {
+    return this.#request.url;
+  }
+
+  /** The header fields of the upgrade request: the client's, on either end. */
+  get headers(): Headers {
+    return this.#request.headers;
   }
 
   /** `open`, `closing` once a close frame went either way, `closed` once TCP has ended. */

@@ -55,6 +55,8 @@ export interface ParsedHead<Head> {
   head: Head;
   /** The bytes that came after the head: the first frames of a WebSocket. */
   rest: Uint8Array;
+  /** The head's own bytes: a view, valid only until the chunk or the parser is used again. */
+  bytes: Uint8Array;
 }
 
 /** Options of {@linkcode HeadParser}. */
@@ -236,7 +238,8 @@ export class HeadParser<Head> {
       // Usually the whole head comes in one read: parse it where it is.
       const end = findHeadEnd(chunk, 0, Math.min(chunk.length, max));
       if (end !== -1) {
-        return { head: this.#parse(chunk.subarray(0, end)), rest: chunk.slice(end) };
+        const bytes = chunk.subarray(0, end);
+        return { head: this.#parse(bytes), rest: chunk.slice(end), bytes };
       }
     }
     const before = this.#filled;
@@ -254,10 +257,11 @@ export class HeadParser<Head> {
       if (this.#filled === max) throw this.#tooLarge();
       return null;
     }
-    const head = this.#parse(buffer.subarray(0, end));
+    const bytes = buffer.subarray(0, end);
+    const head = this.#parse(bytes);
     // Joining two parts makes a new array, which outlives the caller's reused read buffer.
     const rest = concatBytes([buffer.subarray(end, this.#filled), chunk.subarray(taken)]);
-    return { head, rest };
+    return { head, rest, bytes };
   }
 }
 
@@ -342,4 +346,47 @@ export function requestUrl(head: RequestHead, scheme: "http" | "ws"): URL {
   );
   if (url === null) throw badRequest("malformed request target");
   return url;
+}
+
+/**
+ * A request kept as the bytes of its head and parsed again on first use. An open connection holds
+ * its request for its whole life but seldom reads it, and parsed headers and a URL take several
+ * times the memory of the bytes.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { StoredRequest } from "./http1.ts";
+ * const bytes = new TextEncoder().encode("GET /chat HTTP/1.1\r\nHost: a:8000\r\n\r\n");
+ * const request = new StoredRequest(bytes, "ws");
+ * assertEquals([request.url.href, request.headers.get("host")], ["ws://a:8000/chat", "a:8000"]);
+ * ```
+ */
+export class StoredRequest {
+  readonly #bytes: Uint8Array;
+  readonly #scheme: "http" | "ws";
+  #head: RequestHead | undefined;
+  #url: URL | undefined;
+
+  /**
+   * Keeps `bytes`, a request head that parses (the caller checked it), which must not change.
+   */
+  constructor(bytes: Uint8Array, scheme: "http" | "ws") {
+    this.#bytes = bytes;
+    this.#scheme = scheme;
+  }
+
+  /** The request's header fields. */
+  get headers(): Headers {
+    return this.#parsed().headers;
+  }
+
+  /** The request's URL; see {@linkcode requestUrl}. */
+  get url(): URL {
+    return this.#url ??= requestUrl(this.#parsed(), this.#scheme);
+  }
+
+  #parsed(): RequestHead {
+    return this.#head ??= parseRequestHead(this.#bytes);
+  }
 }

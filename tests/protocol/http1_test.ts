@@ -8,6 +8,7 @@ import {
   RequestHeadParser,
   requestUrl,
   ResponseHeadParser,
+  StoredRequest,
 } from "../../src/protocol/http1.ts";
 import { bytewise, concat, splits } from "../helpers/frames.ts";
 
@@ -20,7 +21,10 @@ const FIRST_FRAME = new Uint8Array([0x81, 0x80, 1, 2, 3, 4]);
 function feedTo<Head>(parser: HeadParser<Head>, pieces: Uint8Array[]): ParsedHead<Head> {
   for (const [index, piece] of pieces.entries()) {
     const parsed = parser.push(piece);
-    if (parsed) return { head: parsed.head, rest: concat(parsed.rest, ...pieces.slice(index + 1)) };
+    if (parsed) {
+      const rest = concat(parsed.rest, ...pieces.slice(index + 1));
+      return { head: parsed.head, rest, bytes: parsed.bytes.slice() };
+    }
   }
   throw new Error("head not complete");
 }
@@ -158,3 +162,17 @@ for (const response of MALFORMED_RESPONSES) {
     assertEquals(error.message.startsWith("malformed response: "), true);
   });
 }
+
+Deno.test("http1: the head's own bytes come back with it, at every split", () => {
+  const bytes = concat(encoder.encode(REQUEST), FIRST_FRAME);
+  for (const pieces of splits(bytes)) {
+    assertEquals(new TextDecoder().decode(feed(pieces).bytes), REQUEST);
+  }
+});
+
+Deno.test("http1: a stored request parses its bytes on first use, to the same URL and headers", () => {
+  const request = new StoredRequest(encoder.encode(REQUEST), "ws");
+  assertEquals(request.url.href, "ws://example.com:8000/chat?room=1");
+  assertEquals(request.headers.get("x-two"), "a, b");
+  assertEquals(request.headers === request.headers, true);
+});
