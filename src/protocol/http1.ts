@@ -74,6 +74,8 @@ const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const INVALID_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
 // RFC 3986 §3.2.2–§3.2.3: a reg-name or IP literal, then an optional port.
 const HOST = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]+)(:\d*)?$/;
+/** What follows a head that ends its chunk, as it usually does: shared, as it holds nothing. */
+const NOTHING = new Uint8Array(0);
 const LF = 0x0a;
 const CR = 0x0d;
 
@@ -239,7 +241,8 @@ export class HeadParser<Head> {
       const end = findHeadEnd(chunk, 0, Math.min(chunk.length, max));
       if (end !== -1) {
         const bytes = chunk.subarray(0, end);
-        return { head: this.#parse(bytes), rest: chunk.slice(end), bytes };
+        const rest = end === chunk.length ? NOTHING : chunk.slice(end);
+        return { head: this.#parse(bytes), rest, bytes };
       }
     }
     const before = this.#filled;

@@ -71,8 +71,8 @@ export class FrameParser {
   readonly #maxMessageBytes: number;
   readonly #allowedRsv: number;
 
-  /** Header bytes of a header that straddles chunks. */
-  readonly #header = new Uint8Array(14);
+  /** Header bytes of a header that straddles chunks; made the first time one does. */
+  #header: Uint8Array | null = null;
   #headerFilled = 0;
 
   #fin = false;
@@ -134,8 +134,8 @@ export class FrameParser {
         offset += headerSize(chunk[offset + 1]);
       } else {
         offset = this.#fillHeader(chunk, offset);
-        if (this.#headerFilled < 2 || this.#headerFilled < headerSize(this.#header[1])) return;
-        header = this.#header;
+        header = this.#header!;
+        if (this.#headerFilled < 2 || this.#headerFilled < headerSize(header[1])) return;
         at = 0;
         this.#headerFilled = 0;
       }
@@ -157,7 +157,7 @@ export class FrameParser {
 
   /** Copies header bytes into the header buffer; checks the first two as soon as they are in. */
   #fillHeader(chunk: Uint8Array, offset: number): number {
-    const header = this.#header;
+    const header = this.#header ??= new Uint8Array(14);
     while (offset < chunk.length) {
       const needed = this.#headerFilled < 2 ? 2 : headerSize(header[1]);
       if (this.#headerFilled >= needed) break;
