@@ -20,6 +20,7 @@ export { serve } from "./src/server.ts";
 export type { ServeOptions, Server } from "./src/server.ts";
 export { WebSocketConnection } from "./src/websocket.ts";
 export type { Handler, Reply, UpgradeRequest } from "./src/websocket.ts";
+export { ListenError, type ListenFailure } from "./src/transport.ts";
 export type { Listener, NetAddress, Transport } from "./src/transport.ts";
 export { TEST_PAGE } from "./src/page.ts";
 export { CloseCode, type CloseFrame } from "./src/protocol/close.ts";

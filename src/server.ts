@@ -110,7 +110,7 @@ interface Settings extends ConnectionSettings {
 /**
  * Serves WebSockets: every message goes to `handler`, and what it returns is sent back.
  *
- * @throws {Deno.errors.AddrInUse} when the port is taken.
+ * @throws {ListenError} when the address cannot be listened on (the port is taken, say).
  *
  * @example An echo server on a free port
  * ```ts

@@ -4,13 +4,13 @@
  * @module
  */
 
-import type { Listener, NetAddress, Transport } from "../transport.ts";
+import { type Listener, ListenError, type NetAddress, type Transport } from "../transport.ts";
 
 /**
  * Listens on TCP. Accepted connections have Nagle's algorithm off, as replies are small and
  * latency matters.
  *
- * @throws {Deno.errors.AddrInUse} when the port is taken.
+ * @throws {ListenError} when the address cannot be listened on.
  *
  * @example
  * ```ts ignore
@@ -21,7 +21,12 @@ import type { Listener, NetAddress, Transport } from "../transport.ts";
  * ```
  */
 export function listen(address: NetAddress): Listener {
-  const listener = Deno.listen({ hostname: address.hostname, port: address.port });
+  let listener: Deno.TcpListener;
+  try {
+    listener = Deno.listen({ hostname: address.hostname, port: address.port });
+  } catch (error) {
+    throw new ListenError(address, listenFailure(error), error);
+  }
   return {
     addr: { hostname: listener.addr.hostname, port: listener.addr.port },
     async accept(): Promise<Transport> {
@@ -31,4 +36,13 @@ export function listen(address: NetAddress): Listener {
     },
     close: () => listener.close(),
   };
+}
+
+/** Deno's error classes, by name, in the words every adapter uses. */
+function listenFailure(error: unknown): ListenError["failure"] {
+  const name = error instanceof Error ? error.name : "";
+  if (name === "AddrInUse" || name === "AddrNotAvailable") return name;
+  // NotCapable: no --allow-net for this address; PermissionDenied: a port below 1024.
+  if (name === "PermissionDenied" || name === "NotCapable") return "PermissionDenied";
+  return "Other";
 }
