@@ -2,7 +2,8 @@
  * A WebSocket server (RFC 6455) whose every byte of protocol is its own: the HTTP upgrade, the
  * frame parser, message assembly and the close handshake, over plain TCP.
  *
- * Run it: `deno run --allow-net mod.ts` serves an echo handler and a test page on port 8000.
+ * Run it: `deno run --allow-net mod.ts` or `bun mod.ts` serves an echo handler and a test page on
+ * port 8000.
  *
  * @example Serve a handler
  * ```ts ignore
@@ -37,5 +38,6 @@ export { type CloseInfo, Connection, type ConnectionState } from "./src/protocol
 export type { Message } from "./src/protocol/message.ts";
 
 import { main } from "./src/cli.ts";
+import { args, exit } from "./src/runtime/mod.ts";
 
-if (import.meta.main) Deno.exit(await main(Deno.args));
+if (import.meta.main) exit(await main(args()));

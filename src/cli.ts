@@ -1,6 +1,6 @@
 /**
- * The command line: `deno run --allow-net mod.ts [--port N] [--hostname H]` serves an echo
- * handler and the test page.
+ * The command line: `deno run --allow-net mod.ts [--port N] [--hostname H]`, or the same options
+ * after `bun mod.ts`, serves an echo handler and the test page.
  *
  * @module
  */
@@ -10,6 +10,7 @@ import { ListenError } from "./transport.ts";
 
 /** The help text. */
 export const USAGE = `Usage: deno run --allow-net mod.ts [options]
+       bun mod.ts [options]
 
 Serves a WebSocket echo server and its test page.
 

@@ -29,7 +29,7 @@ import {
   MIN_READ_BYTES,
 } from "./protocol/limits.ts";
 import { TEST_PAGE } from "./page.ts";
-import { listen } from "./runtime/deno.ts";
+import { listen } from "./runtime/mod.ts";
 import {
   closeQuietly,
   hangUp,

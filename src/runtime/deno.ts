@@ -1,5 +1,5 @@
 /**
- * The Deno adapter: TCP listening through `Deno.listen`.
+ * The Deno adapter: TCP listening through `Deno.listen`, and the process's arguments and exit.
  *
  * @module
  */
@@ -45,4 +45,30 @@ function listenFailure(error: unknown): ListenError["failure"] {
   // NotCapable: no --allow-net for this address; PermissionDenied: a port below 1024.
   if (name === "PermissionDenied" || name === "NotCapable") return "PermissionDenied";
   return "Other";
+}
+
+/**
+ * The command line's arguments, after the script.
+ *
+ * @example
+ * ```ts ignore
+ * import { args } from "./deno.ts";
+ * console.log(args()); // ["--port", "9000"] for `deno run mod.ts --port 9000`
+ * ```
+ */
+export function args(): string[] {
+  return Deno.args;
+}
+
+/**
+ * Ends the process with `code`.
+ *
+ * @example
+ * ```ts ignore
+ * import { exit } from "./deno.ts";
+ * exit(2);
+ * ```
+ */
+export function exit(code: number): never {
+  Deno.exit(code);
 }
