@@ -5,7 +5,7 @@
 
 import { assertEquals, assertThrows } from "@std/assert";
 import { type CliOptions, parseArgs, USAGE, UsageError } from "../src/cli.ts";
-import { withTimeout } from "./helpers/client.ts";
+import { type Finished, runToEnd } from "./helpers/process.ts";
 import { cliCommand, type Runtime, RUNTIMES } from "./helpers/server.ts";
 
 const DEFAULTS: CliOptions = { port: 8000, hostname: "0.0.0.0", help: false };
@@ -56,31 +56,10 @@ for (const [args, message] of badArgs) {
   });
 }
 
-/** What a finished process printed and how it exited. */
-interface Finished {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `mod.ts ...args` on `runtime` and waits for it to exit; killed after `timeoutMs`. */
-async function runCli(runtime: Runtime, args: string[], timeoutMs = 20_000): Promise<Finished> {
+/** Runs `mod.ts ...args` on `runtime` and waits for it to exit. */
+function runCli(runtime: Runtime, args: string[]): Promise<Finished> {
   const command = cliCommand(runtime, args, { stdin: "null", stdout: "piped", stderr: "piped" });
-  const child = command.spawn();
-  const output = child.output();
-  try {
-    const { code, stdout, stderr } = await withTimeout(
-      output,
-      `${runtime} mod.ts ${args.join(" ")}`,
-      timeoutMs,
-    );
-    const decoder = new TextDecoder();
-    return { code, stdout: decoder.decode(stdout), stderr: decoder.decode(stderr) };
-  } catch (error) {
-    child.kill();
-    await output;
-    throw error;
-  }
+  return runToEnd(command, `${runtime} mod.ts ${args.join(" ")}`);
 }
 
 for (const runtime of RUNTIMES) {
