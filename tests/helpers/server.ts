@@ -8,7 +8,7 @@ import type { Handler } from "../../src/websocket.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 export const IMPORT_MAP = new URL("tests/import_map.json", ROOT).pathname;
-const BUN_OFFLINE = new URL("tests/bun_offline.ts", ROOT).pathname;
+export const BUN_OFFLINE = new URL("tests/bun_offline.ts", ROOT).pathname;
 const MOD = new URL("mod.ts", ROOT).pathname;
 
 /** The runtimes the server is tested on as a process. */
