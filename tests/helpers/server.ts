@@ -8,7 +8,7 @@ import type { Handler } from "../../src/websocket.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 export const IMPORT_MAP = new URL("tests/import_map.json", ROOT).pathname;
-export const BUN_OFFLINE = new URL("tests/bun_offline.ts", ROOT).pathname;
+const BUN_OFFLINE = new URL("tests/bun_offline.ts", ROOT).pathname;
 const MOD = new URL("mod.ts", ROOT).pathname;
 
 /** The runtimes the server is tested on as a process. */
@@ -17,19 +17,33 @@ export const RUNTIMES = ["deno", "bun"] as const;
 export type Runtime = typeof RUNTIMES[number];
 
 /**
- * The command that runs `mod.ts` (the CLI) with `args` on `runtime`, from the repository root,
- * with `@std` served from the npm package `deno-std` as on a machine without JSR: Deno through
+ * The command that runs `script` with `args` on `runtime`, from the repository root, with `@std`
+ * served from the npm package `deno-std` as on a machine without JSR: Deno through
  * `tests/import_map.json`, Bun through `tests/bun_offline.ts`, which reads the same map.
  */
-export function cliCommand(
+export function scriptCommand(
   runtime: Runtime,
+  script: string,
   args: string[],
   options: Omit<Deno.CommandOptions, "args" | "cwd"> = {},
 ): Deno.Command {
   const [program, ...runtimeArgs] = runtime === "deno"
     ? [Deno.execPath(), "run", "--allow-net", `--import-map=${IMPORT_MAP}`]
     : ["bun", `--preload=${BUN_OFFLINE}`];
-  return new Deno.Command(program, { ...options, args: [...runtimeArgs, MOD, ...args], cwd: ROOT });
+  return new Deno.Command(program, {
+    ...options,
+    args: [...runtimeArgs, script, ...args],
+    cwd: ROOT,
+  });
+}
+
+/** The command that runs `mod.ts` (the CLI) with `args` on `runtime`. */
+export function cliCommand(
+  runtime: Runtime,
+  args: string[],
+  options: Omit<Deno.CommandOptions, "args" | "cwd"> = {},
+): Deno.Command {
+  return scriptCommand(runtime, MOD, args, options);
 }
 
 /** A server process. */

@@ -9,17 +9,14 @@ import { assertEquals } from "@std/assert";
 import WebSocket from "ws";
 import { firstDifference, patternBytes, withTimeout } from "../helpers/client.ts";
 import { runToEnd } from "../helpers/process.ts";
-import { testCli } from "../helpers/server.ts";
+import { scriptCommand, testCli } from "../helpers/server.ts";
 import { CLIENT_CLOSE, type EchoReport, MESSAGES } from "./bun_client.ts";
 
 const BUN_CLIENT = new URL("./bun_client.ts", import.meta.url).pathname;
 
 testCli("interop: Bun's WebSocket gets each message echoed and its close back", async (cli) => {
-  const command = new Deno.Command("bun", {
-    args: [BUN_CLIENT, `ws://127.0.0.1:${cli.port}/`],
-    stdout: "piped",
-    stderr: "piped",
-  });
+  const url = `ws://127.0.0.1:${cli.port}/`;
+  const command = scriptCommand("bun", BUN_CLIENT, [url], { stdout: "piped", stderr: "piped" });
   const { code, stdout, stderr } = await runToEnd(command, "the Bun client", 30_000);
   assertEquals({ code, stderr }, { code: 0, stderr: "" });
   const expected: EchoReport = {

@@ -6,16 +6,12 @@
 
 import { assertEquals } from "@std/assert";
 import { runToEnd } from "../helpers/process.ts";
-import { BUN_OFFLINE } from "../helpers/server.ts";
+import { scriptCommand } from "../helpers/server.ts";
 import { CHECKS } from "./bun_checks.ts";
 
 Deno.test("bun adapter: reads, backpressure, half-close, close and listen errors", async (t) => {
   const script = new URL("./bun_checks.ts", import.meta.url).pathname;
-  const command = new Deno.Command("bun", {
-    args: [`--preload=${BUN_OFFLINE}`, script],
-    stdout: "piped",
-    stderr: "piped",
-  });
+  const command = scriptCommand("bun", script, [], { stdout: "piped", stderr: "piped" });
   const { stdout, stderr } = await runToEnd(command, "bun_checks.ts", 60_000);
   const results: { check: string; error?: string }[] = stdout.trim().split("\n").filter(Boolean)
     .map((line) => JSON.parse(line));
