@@ -3,7 +3,8 @@
  * frame parser, message assembly and the close handshake, over plain TCP; and a client on the
  * same core.
  *
- * Run it: `deno run --allow-net mod.ts` serves an echo handler and a test page on port 8000.
+ * Run it: `deno run --allow-net mod.ts` or `bun mod.ts` serves an echo handler and a test page on
+ * port 8000.
  *
  * @example Serve a handler
  * ```ts ignore
@@ -31,6 +32,7 @@ export type { ServeOptions, Server } from "./src/server.ts";
 export { connect, type ConnectOptions } from "./src/client.ts";
 export { WebSocketConnection } from "./src/websocket.ts";
 export type { Handler, Reply, UpgradeRequest } from "./src/websocket.ts";
+export { ListenError, type ListenFailure } from "./src/transport.ts";
 export type { Listener, NetAddress, Transport } from "./src/transport.ts";
 export { TEST_PAGE } from "./src/page.ts";
 export { CloseCode, type CloseFrame } from "./src/protocol/close.ts";
@@ -52,5 +54,6 @@ export { type CloseInfo, Connection, type ConnectionState } from "./src/protocol
 export type { Message } from "./src/protocol/message.ts";
 
 import { main } from "./src/cli.ts";
+import { args, exit } from "./src/runtime/mod.ts";
 
-if (import.meta.main) Deno.exit(await main(Deno.args));
+if (import.meta.main) exit(await main(args()));

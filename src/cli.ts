@@ -1,14 +1,16 @@
 /**
- * The command line: `deno run --allow-net mod.ts [--port N] [--hostname H]` serves an echo
- * handler and the test page.
+ * The command line: `deno run --allow-net mod.ts [--port N] [--hostname H]`, or the same options
+ * after `bun mod.ts`, serves an echo handler and the test page.
  *
  * @module
  */
 
 import { serve } from "./server.ts";
+import { ListenError } from "./transport.ts";
 
 /** The help text. */
 export const USAGE = `Usage: deno run --allow-net mod.ts [options]
+       bun mod.ts [options]
 
 Serves a WebSocket echo server and its test page.
 
@@ -121,15 +123,8 @@ export async function main(args: readonly string[]): Promise<number> {
   try {
     server = serve({ port: options.port, hostname: options.hostname }, (message) => message);
   } catch (error) {
-    const name = error instanceof Error ? error.name : "";
-    const reason = name === "AddrInUse"
-      ? "the address is already in use"
-      : name === "PermissionDenied" || name === "NotCapable"
-      ? "permission denied"
-      : name === "AddrNotAvailable"
-      ? "no such address on this machine"
-      : String(error);
-    console.error(`error: cannot listen on ${options.hostname}:${options.port}: ${reason}`);
+    if (!(error instanceof ListenError)) throw error;
+    console.error(`error: ${error.message}`);
     return 1;
   }
   const url = displayUrl(server.addr.hostname, server.addr.port);

@@ -21,7 +21,7 @@ import {
   DEFAULT_MAX_MESSAGE_BYTES,
   MIN_READ_BYTES,
 } from "./protocol/limits.ts";
-import { connect as connectTcp } from "./runtime/deno.ts";
+import { connect as connectTcp } from "./runtime/mod.ts";
 import { closeQuietly, type NetAddress, readHead, type Transport, writeAll } from "./transport.ts";
 import { errorReporter, type Handler, WebSocketConnection } from "./websocket.ts";
 
@@ -72,7 +72,7 @@ export interface ConnectOptions {
  * @throws {TypeError} for a URL that is not `ws://` (`wss://` included), or an invalid
  * subprotocol or header.
  * @throws {UpgradeFailedError} when the server does not answer with a valid `101` in time.
- * @throws the runtime's error when TCP cannot connect (`Deno.errors.ConnectionRefused` …).
+ * @throws the runtime's error when TCP cannot connect (on Deno, `Deno.errors.ConnectionRefused` …).
  *
  * @example Send, then read the reply
  * ```ts

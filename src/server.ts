@@ -29,7 +29,7 @@ import {
   MIN_READ_BYTES,
 } from "./protocol/limits.ts";
 import { TEST_PAGE } from "./page.ts";
-import { listen } from "./runtime/deno.ts";
+import { listen } from "./runtime/mod.ts";
 import {
   closeQuietly,
   hangUp,
@@ -116,7 +116,7 @@ interface Settings extends ConnectionSettings {
 /**
  * Serves WebSockets: every message goes to `handler`, and what it returns is sent back.
  *
- * @throws {Deno.errors.AddrInUse} when the port is taken.
+ * @throws {ListenError} when the address cannot be listened on (the port is taken, say).
  *
  * @example An echo server on a free port
  * ```ts

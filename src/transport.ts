@@ -1,7 +1,7 @@
 /**
  * What the server and the client need from a runtime's TCP: a byte stream they can read, write
- * and end, and a listener that yields them. A runtime adapter provides these; `Deno.TcpConn`
- * already is one.
+ * and end, a listener that yields them, and the one error a listener fails with. A runtime
+ * adapter provides these; `Deno.TcpConn` already is a transport.
  *
  * @module
  */
@@ -43,7 +43,7 @@ export interface Transport {
  *
  * @example
  * ```ts ignore
- * import { listen } from "./runtime/deno.ts";
+ * import { listen } from "./runtime/mod.ts";
  * const listener = listen({ hostname: "127.0.0.1", port: 0 });
  * const transport = await listener.accept();
  * ```
@@ -55,6 +55,44 @@ export interface Listener {
   accept(): Promise<Transport>;
   /** Stops listening. */
   close(): void;
+}
+
+/** Why a listener could not be opened, named alike on every runtime. */
+export type ListenFailure = "AddrInUse" | "PermissionDenied" | "AddrNotAvailable" | "Other";
+
+const LISTEN_FAILURE_TEXT: Record<Exclude<ListenFailure, "Other">, string> = {
+  AddrInUse: "the address is already in use",
+  PermissionDenied: "permission denied",
+  AddrNotAvailable: "no such address on this machine",
+};
+
+/**
+ * A listener that could not be opened. Every runtime adapter throws this, so that callers need
+ * not know one runtime's error names from another's; the runtime's own error is the `cause`.
+ *
+ * @example
+ * ```ts
+ * import { ListenError } from "./transport.ts";
+ * const error = new ListenError({ hostname: "127.0.0.1", port: 8000 }, "AddrInUse");
+ * console.log(error.message); // "cannot listen on 127.0.0.1:8000: the address is already in use"
+ * ```
+ */
+export class ListenError extends Error {
+  /** What went wrong; "Other" for anything else, whose text is the cause's message. */
+  readonly failure: ListenFailure;
+  /** The address asked for. */
+  readonly address: NetAddress;
+
+  /** Creates the error; `cause` is the runtime's own error. */
+  constructor(address: NetAddress, failure: ListenFailure, cause?: unknown) {
+    const text = failure === "Other"
+      ? cause instanceof Error ? cause.message : String(cause)
+      : LISTEN_FAILURE_TEXT[failure];
+    super(`cannot listen on ${address.hostname}:${address.port}: ${text}`, { cause });
+    this.name = "ListenError";
+    this.failure = failure;
+    this.address = address;
+  }
 }
 
 /**

@@ -1,13 +1,13 @@
 /**
  * The command line: `parseArgs` on a table of good and bad arguments, and `mod.ts` run as a real
- * process for its exit codes and what it prints.
+ * process, on Deno and on Bun, for its exit codes and what it prints.
  */
 
 import { assertEquals, assertThrows } from "@std/assert";
 import { type CliOptions, parseArgs, USAGE, UsageError } from "../src/cli.ts";
-import { withTimeout } from "./helpers/client.ts";
+import { type Finished, runToEnd } from "./helpers/process.ts";
+import { cliCommand, type Runtime, RUNTIMES } from "./helpers/server.ts";
 
-const ROOT = new URL("../", import.meta.url);
 const DEFAULTS: CliOptions = { port: 8000, hostname: "0.0.0.0", help: false };
 
 const goodArgs: [args: string[], expected: CliOptions][] = [
@@ -56,71 +56,44 @@ for (const [args, message] of badArgs) {
   });
 }
 
-/** What a finished process printed and how it exited. */
-interface Finished {
-  code: number;
-  stdout: string;
-  stderr: string;
+/** Runs `mod.ts ...args` on `runtime` and waits for it to exit. */
+function runCli(runtime: Runtime, args: string[]): Promise<Finished> {
+  const command = cliCommand(runtime, args, { stdin: "null", stdout: "piped", stderr: "piped" });
+  return runToEnd(command, `${runtime} mod.ts ${args.join(" ")}`);
 }
 
-/**
- * Runs `deno run --allow-net --import-map=tests/import_map.json mod.ts ...args` from the
- * repository root and waits for it to exit; killed after `timeoutMs`.
- */
-async function runCli(args: string[], timeoutMs = 20_000): Promise<Finished> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-net", "--import-map=tests/import_map.json", "mod.ts", ...args],
-    cwd: ROOT,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const output = child.output();
-  try {
-    const { code, stdout, stderr } = await withTimeout(
-      output,
-      `mod.ts ${args.join(" ")}`,
-      timeoutMs,
-    );
-    const decoder = new TextDecoder();
-    return { code, stdout: decoder.decode(stdout), stderr: decoder.decode(stderr) };
-  } catch (error) {
-    child.kill();
-    await output;
-    throw error;
+for (const runtime of RUNTIMES) {
+  Deno.test(`[${runtime}] cli: an unknown argument exits 2 with one error line on stderr`, async () => {
+    assertEquals(await runCli(runtime, ["--bogus"]), {
+      code: 2,
+      stdout: "",
+      stderr: "error: unknown argument --bogus (see --help)\n",
+    });
+  });
+
+  Deno.test(`[${runtime}] cli: a bad port exits 2 with one error line on stderr`, async () => {
+    assertEquals(await runCli(runtime, ["--port", "70000"]), {
+      code: 2,
+      stdout: "",
+      stderr: "error: --port must be a whole number from 0 to 65535, not 70000 (see --help)\n",
+    });
+  });
+
+  for (const flag of ["--help", "-h"]) {
+    Deno.test(`[${runtime}] cli: ${flag} exits 0 printing the usage`, async () => {
+      const finished = await runCli(runtime, [flag]);
+      assertEquals(finished, { code: 0, stdout: `${USAGE}\n`, stderr: "" });
+      assertEquals(finished.stdout.split("\n")[0], "Usage: deno run --allow-net mod.ts [options]");
+    });
   }
-}
 
-Deno.test("cli: an unknown argument exits 2 with one error line on stderr", async () => {
-  assertEquals(await runCli(["--bogus"]), {
-    code: 2,
-    stdout: "",
-    stderr: "error: unknown argument --bogus (see --help)\n",
-  });
-});
-
-Deno.test("cli: a bad port exits 2 with one error line on stderr", async () => {
-  assertEquals(await runCli(["--port", "70000"]), {
-    code: 2,
-    stdout: "",
-    stderr: "error: --port must be a whole number from 0 to 65535, not 70000 (see --help)\n",
-  });
-});
-
-for (const flag of ["--help", "-h"]) {
-  Deno.test(`cli: ${flag} exits 0 printing the usage`, async () => {
-    const finished = await runCli([flag]);
-    assertEquals(finished, { code: 0, stdout: `${USAGE}\n`, stderr: "" });
-    assertEquals(finished.stdout.split("\n")[0], "Usage: deno run --allow-net mod.ts [options]");
+  Deno.test(`[${runtime}] cli: a port already taken exits 1 with one error line and no stack trace`, async () => {
+    using taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = taken.addr.port;
+    assertEquals(await runCli(runtime, ["--hostname", "127.0.0.1", "--port", String(port)]), {
+      code: 1,
+      stdout: "",
+      stderr: `error: cannot listen on 127.0.0.1:${port}: the address is already in use\n`,
+    });
   });
 }
-
-Deno.test("cli: a port already taken exits 1 with one error line and no stack trace", async () => {
-  using taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = taken.addr.port;
-  assertEquals(await runCli(["--hostname", "127.0.0.1", "--port", String(port)]), {
-    code: 1,
-    stdout: "",
-    stderr: `error: cannot listen on 127.0.0.1:${port}: the address is already in use\n`,
-  });
-});

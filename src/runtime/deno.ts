@@ -1,16 +1,17 @@
 /**
- * The Deno adapter: TCP listening through `Deno.listen`, and connecting through `Deno.connect`.
+ * The Deno adapter: TCP listening through `Deno.listen`, connecting through `Deno.connect`, and the
+ * process's arguments and exit.
  *
  * @module
  */
 
-import type { Listener, NetAddress, Transport } from "../transport.ts";
+import { type Listener, ListenError, type NetAddress, type Transport } from "../transport.ts";
 
 /**
  * Listens on TCP. Accepted connections have Nagle's algorithm off, as replies are small and
  * latency matters.
  *
- * @throws {Deno.errors.AddrInUse} when the port is taken.
+ * @throws {ListenError} when the address cannot be listened on.
  *
  * @example
  * ```ts ignore
@@ -21,7 +22,12 @@ import type { Listener, NetAddress, Transport } from "../transport.ts";
  * ```
  */
 export function listen(address: NetAddress): Listener {
-  const listener = Deno.listen({ hostname: address.hostname, port: address.port });
+  let listener: Deno.TcpListener;
+  try {
+    listener = Deno.listen({ hostname: address.hostname, port: address.port });
+  } catch (error) {
+    throw new ListenError(address, listenFailure(error), error);
+  }
   return {
     addr: { hostname: listener.addr.hostname, port: listener.addr.port },
     async accept(): Promise<Transport> {
@@ -49,4 +55,39 @@ export async function connect(address: NetAddress): Promise<Transport> {
   const conn = await Deno.connect({ hostname: address.hostname, port: address.port });
   conn.setNoDelay(true);
   return conn;
+}
+
+/** Deno's error classes, by name, in the words every adapter uses. */
+function listenFailure(error: unknown): ListenError["failure"] {
+  const name = error instanceof Error ? error.name : "";
+  if (name === "AddrInUse" || name === "AddrNotAvailable") return name;
+  // NotCapable: no --allow-net for this address; PermissionDenied: a port below 1024.
+  if (name === "PermissionDenied" || name === "NotCapable") return "PermissionDenied";
+  return "Other";
+}
+
+/**
+ * The command line's arguments, after the script.
+ *
+ * @example
+ * ```ts ignore
+ * import { args } from "./deno.ts";
+ * console.log(args()); // ["--port", "9000"] for `deno run mod.ts --port 9000`
+ * ```
+ */
+export function args(): string[] {
+  return Deno.args;
+}
+
+/**
+ * Ends the process with `code`.
+ *
+ * @example
+ * ```ts ignore
+ * import { exit } from "./deno.ts";
+ * exit(2);
+ * ```
+ */
+export function exit(code: number): never {
+  Deno.exit(code);
 }

@@ -15,16 +15,13 @@ import {
   INVALID_CLOSE_CODES,
   VALID_CLOSE_CODES,
 } from "../helpers/frames.ts";
-import { startCli } from "../helpers/server.ts";
+import { testCli } from "../helpers/server.ts";
 import { type Chops, exchange, serverFrame } from "./support.ts";
 
 const NORMAL = closePayload(1000);
 const BIG_TEXT = "*".repeat(256 * 1024);
 
-Deno.test("conformance: close (Autobahn 7.x) on the CLI echo server", async (t) => {
-  await using server = await startCli();
-  const port = server.port;
-
+testCli("conformance: close (Autobahn 7.x)", async ({ port }, t) => {
   const ordering: {
     id: string;
     name: string;

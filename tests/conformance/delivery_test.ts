@@ -23,7 +23,7 @@ import {
   RawClient,
   upgradeRequest,
 } from "../helpers/raw_client.ts";
-import { startCli } from "../helpers/server.ts";
+import { testCli } from "../helpers/server.ts";
 import {
   closeHandshake,
   exchange,
@@ -124,10 +124,7 @@ function paddedRequest(length: number): string {
   });
 }
 
-Deno.test("conformance: delivery and handshake (D.x, H.x) on the CLI echo server", async (t) => {
-  await using server = await startCli();
-  const port = server.port;
-
+testCli("conformance: delivery and handshake (D.x, H.x)", async ({ port }, t) => {
   await t.step("D.1.1 frames in the same write as the request are answered", async () => {
     await using client = await openClient(
       port,

@@ -8,7 +8,7 @@
 
 import { CloseCode, Opcode } from "../../mod.ts";
 import { chunks, closePayload, fragments, frame, letters, patterned } from "../helpers/frames.ts";
-import { startCli } from "../helpers/server.ts";
+import { testCli } from "../helpers/server.ts";
 import {
   type Chops,
   closeHandshake,
@@ -30,10 +30,7 @@ const ALPHABET_1000 = letters(1000);
  */
 const THREE_WAYS: Chops[] = ["one write", "byte by byte", "frame by frame"];
 
-Deno.test("conformance: fragmentation (Autobahn 5.x) on the CLI echo server", async (t) => {
-  await using server = await startCli();
-  const port = server.port;
-
+testCli("conformance: fragmentation (Autobahn 5.x)", async ({ port }, t) => {
   const threeWayCases = [
     {
       id: 3,

@@ -7,7 +7,7 @@
 
 import { CloseCode, Opcode } from "../../mod.ts";
 import { bytesOf, frame, letters, patterned } from "../helpers/frames.ts";
-import { startCli } from "../helpers/server.ts";
+import { testCli } from "../helpers/server.ts";
 import { type Chops, exchange, serverFrame } from "./support.ts";
 
 /** Autobahn 1.1.1–1.1.7: the edges of the 7-bit, 16-bit and 64-bit length encodings. */
@@ -25,10 +25,7 @@ const NAMES: Record<number, string> = {
   [Opcode.Ping]: "ping",
 };
 
-Deno.test("conformance: framing (Autobahn 1.x, 3.x, 4.x) on the CLI echo server", async (t) => {
-  await using server = await startCli();
-  const port = server.port;
-
+testCli("conformance: framing (Autobahn 1.x, 3.x, 4.x)", async ({ port }, t) => {
   for (const [group, opcode] of [["1.1", Opcode.Text], ["1.2", Opcode.Binary]] as const) {
     const cases: { length: number; chops: Chops }[] = [
       ...LENGTHS.map((length) => ({ length, chops: "one write" as Chops })),

@@ -7,7 +7,7 @@
 
 import { CloseCode, Opcode } from "../../mod.ts";
 import { fragments, frame, patterned } from "../helpers/frames.ts";
-import { startCli } from "../helpers/server.ts";
+import { testCli } from "../helpers/server.ts";
 import {
   closeHandshake,
   exchange,
@@ -21,10 +21,7 @@ import {
 const LIMIT = 64 * 1024 * 1024;
 const KiB = 1024;
 
-Deno.test("conformance: message size limit (Autobahn 9.x) on the CLI echo server", async (t) => {
-  await using server = await startCli();
-  const port = server.port;
-
+testCli("conformance: message size limit (Autobahn 9.x)", async ({ port }, t) => {
   // Only headers (and small fragments) are sent: the server must judge on the declared length.
   const overLimit = [
     {

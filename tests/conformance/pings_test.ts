@@ -8,7 +8,7 @@
 
 import { CloseCode, Opcode } from "../../mod.ts";
 import { concat, frame } from "../helpers/frames.ts";
-import { startCli } from "../helpers/server.ts";
+import { testCli } from "../helpers/server.ts";
 import {
   type Chops,
   closeHandshake,
@@ -19,10 +19,7 @@ import {
   serverFrame,
 } from "./support.ts";
 
-Deno.test("conformance: pings (Autobahn 2.x) on the CLI echo server", async (t) => {
-  await using server = await startCli();
-  const port = server.port;
-
+testCli("conformance: pings (Autobahn 2.x)", async ({ port }, t) => {
   const pongCases: { id: string; name: string; payload: Uint8Array; chops: Chops }[] = [
     { id: "2.1", name: "an empty ping", payload: new Uint8Array(), chops: "one write" },
     {

@@ -8,7 +8,7 @@
 
 import { CloseCode, Opcode } from "../../mod.ts";
 import { bytesOf, bytewise, concat, fragments, frame } from "../helpers/frames.ts";
-import { startCli } from "../helpers/server.ts";
+import { testCli } from "../helpers/server.ts";
 import { type Chops, exchange, serverFrame } from "./support.ts";
 
 const KOSME = "κόσμε";
@@ -137,10 +137,7 @@ function deliveries(bytes: Uint8Array): { how: string; send: Uint8Array[]; chops
   ];
 }
 
-Deno.test("conformance: UTF-8 (Autobahn 6.x) on the CLI echo server", async (t) => {
-  await using server = await startCli();
-  const port = server.port;
-
+testCli("conformance: UTF-8 (Autobahn 6.x)", async ({ port }, t) => {
   for (const { id, name, bytes } of VALID) {
     await t.step(
       `${id} ${name} is echoed byte for byte: as one frame, written byte by byte, in 1-byte ` +

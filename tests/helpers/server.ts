@@ -8,6 +8,43 @@ import type { Handler } from "../../src/websocket.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 export const IMPORT_MAP = new URL("tests/import_map.json", ROOT).pathname;
+const BUN_OFFLINE = new URL("tests/bun_offline.ts", ROOT).pathname;
+const MOD = new URL("mod.ts", ROOT).pathname;
+
+/** The runtimes the server is tested on as a process. */
+export const RUNTIMES = ["deno", "bun"] as const;
+/** One of {@linkcode RUNTIMES}. */
+export type Runtime = typeof RUNTIMES[number];
+
+/**
+ * The command that runs `script` with `args` on `runtime`, from the repository root, with `@std`
+ * served from the npm package `deno-std` as on a machine without JSR: Deno through
+ * `tests/import_map.json`, Bun through `tests/bun_offline.ts`, which reads the same map.
+ */
+export function scriptCommand(
+  runtime: Runtime,
+  script: string,
+  args: string[],
+  options: Omit<Deno.CommandOptions, "args" | "cwd"> = {},
+): Deno.Command {
+  const [program, ...runtimeArgs] = runtime === "deno"
+    ? [Deno.execPath(), "run", "--allow-net", `--import-map=${IMPORT_MAP}`]
+    : ["bun", `--preload=${BUN_OFFLINE}`];
+  return new Deno.Command(program, {
+    ...options,
+    args: [...runtimeArgs, script, ...args],
+    cwd: ROOT,
+  });
+}
+
+/** The command that runs `mod.ts` (the CLI) with `args` on `runtime`. */
+export function cliCommand(
+  runtime: Runtime,
+  args: string[],
+  options: Omit<Deno.CommandOptions, "args" | "cwd"> = {},
+): Deno.Command {
+  return scriptCommand(runtime, MOD, args, options);
+}
 
 /** A server process. */
 export interface ServerProcess extends AsyncDisposable {
@@ -17,23 +54,19 @@ export interface ServerProcess extends AsyncDisposable {
   output(): string;
 }
 
-/** Starts `mod.ts` (the CLI) with `args` on 127.0.0.1 and a free port, and waits until it listens. */
-export async function startCli(args: string[] = []): Promise<ServerProcess> {
-  const process = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net",
-      `--import-map=${IMPORT_MAP}`,
-      new URL("mod.ts", ROOT).pathname,
-      "--hostname",
-      "127.0.0.1",
-      "--port",
-      "0",
-      ...args,
-    ],
+/**
+ * Starts `mod.ts` (the CLI) on `runtime` with `args` on 127.0.0.1 and a free port, and waits
+ * until it listens.
+ */
+export async function startCli(
+  runtime: Runtime = "deno",
+  args: string[] = [],
+): Promise<ServerProcess> {
+  const command = cliCommand(runtime, ["--hostname", "127.0.0.1", "--port", "0", ...args], {
     stdout: "piped",
     stderr: "inherit",
-  }).spawn();
+  });
+  const process = command.spawn();
   let output = "";
   const reader = process.stdout.pipeThrough(new TextDecoderStream()).getReader();
   const deadline = setTimeout(() => process.kill(), 20_000);
@@ -68,6 +101,22 @@ export async function startCli(args: string[] = []): Promise<ServerProcess> {
       await drained;
     },
   };
+}
+
+/**
+ * Registers the test once per runtime, named `[deno] name` and `[bun] name`, each run against
+ * the CLI started on that runtime and stopped afterwards.
+ */
+export function testCli(
+  name: string,
+  fn: (cli: ServerProcess, t: Deno.TestContext) => void | Promise<void>,
+): void {
+  for (const runtime of RUNTIMES) {
+    Deno.test(`[${runtime}] ${name}`, async (t) => {
+      await using cli = await startCli(runtime);
+      await fn(cli, t);
+    });
+  }
 }
 
 /** An in-process server, shut down on dispose. */

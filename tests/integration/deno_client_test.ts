@@ -1,5 +1,5 @@
 /**
- * The CLI as a real process (`deno run mod.ts`), against Deno's own `WebSocket` and `fetch`: echo
+ * The CLI as a real process, on Deno and on Bun, against Deno's own `WebSocket` and `fetch`: echo
  * of every size, many clients at once, the close handshake, and the HTTP side (test page, 404,
  * HEAD).
  */
@@ -13,20 +13,18 @@ import {
   TestClient,
   withTimeout,
 } from "../helpers/client.ts";
-import { startCli } from "../helpers/server.ts";
+import { testCli } from "../helpers/server.ts";
 
 const MiB = 1024 * 1024;
 
-Deno.test("cli: prints the URL it listens on", async () => {
-  await using cli = await startCli();
+testCli("cli: prints the URL it listens on", (cli) => {
   assertEquals(
     cli.output(),
     `Listening on http://127.0.0.1:${cli.port}/ (WebSocket: ws://127.0.0.1:${cli.port}/)\n`,
   );
 });
 
-Deno.test("cli: echoes text messages unchanged, at every length-field boundary", async () => {
-  await using cli = await startCli();
+testCli("cli: echoes text messages unchanged, at every length-field boundary", async (cli) => {
   await using client = await TestClient.open(`ws://127.0.0.1:${cli.port}/`);
   const messages = [
     "",
@@ -41,19 +39,20 @@ Deno.test("cli: echoes text messages unchanged, at every length-field boundary",
   assertEquals(await client.collect(messages.length), messages);
 });
 
-Deno.test("cli: echoes binary messages byte-identical, at every length-field boundary", async () => {
-  await using cli = await startCli();
-  await using client = await TestClient.open(`ws://127.0.0.1:${cli.port}/`);
-  const lengths = [0, 1, 125, 126, 127, 65535, 65536];
-  for (const length of lengths) client.send(patternBytes(length, length));
-  for (const length of lengths) {
-    assertEquals(firstDifference(await client.nextBytes(), patternBytes(length, length)), -1);
-  }
-});
+testCli(
+  "cli: echoes binary messages byte-identical at every length-field boundary",
+  async (cli) => {
+    await using client = await TestClient.open(`ws://127.0.0.1:${cli.port}/`);
+    const lengths = [0, 1, 125, 126, 127, 65535, 65536];
+    for (const length of lengths) client.send(patternBytes(length, length));
+    for (const length of lengths) {
+      assertEquals(firstDifference(await client.nextBytes(), patternBytes(length, length)), -1);
+    }
+  },
+);
 
 for (const size of [1 * MiB, 16 * MiB]) {
-  Deno.test(`cli: echoes a ${size / MiB} MiB binary message byte-identical`, async () => {
-    await using cli = await startCli();
+  testCli(`cli: echoes a ${size / MiB} MiB binary message byte-identical`, async (cli) => {
     await using client = await TestClient.open(`ws://127.0.0.1:${cli.port}/`);
     const sent = patternBytes(size, 42);
     client.send(sent);
@@ -63,8 +62,7 @@ for (const size of [1 * MiB, 16 * MiB]) {
   });
 }
 
-Deno.test("cli: echoes a 1 MiB text message of multi-byte characters unchanged", async () => {
-  await using cli = await startCli();
+testCli("cli: echoes a 1 MiB text message of multi-byte characters unchanged", async (cli) => {
   await using client = await TestClient.open(`ws://127.0.0.1:${cli.port}/`);
   // 2-, 3- and 4-byte UTF-8 sequences: 9 bytes per repeat.
   const text = "é€𝄞".repeat(Math.ceil(MiB / 9));
@@ -73,8 +71,7 @@ Deno.test("cli: echoes a 1 MiB text message of multi-byte characters unchanged",
   assert(received === text, `got ${typeof received} of length ${received.length}`);
 });
 
-Deno.test("cli: 100 concurrent clients each get their own 20 echoes, in order", async () => {
-  await using cli = await startCli();
+testCli("cli: 100 concurrent clients each get their own 20 echoes, in order", async (cli) => {
   await using clients = await openMany(`ws://127.0.0.1:${cli.port}/`, 100);
   const expected = (i: number) => Array.from({ length: 20 }, (_, j) => `client ${i} message ${j}`);
   clients.forEach((client, i) => expected(i).forEach((message) => client.send(message)));
@@ -88,8 +85,7 @@ for (
     "private ✓",
   ]] as const
 ) {
-  Deno.test(`cli: a client close with ${code} comes back with the same code and reason, clean`, async () => {
-    await using cli = await startCli();
+  testCli(`cli: a client close with ${code} comes back with its code and reason`, async (cli) => {
     await using client = await TestClient.open(`ws://127.0.0.1:${cli.port}/`);
     client.send("before closing");
     assertEquals(await client.next(), "before closing");
@@ -97,8 +93,7 @@ for (
   });
 }
 
-Deno.test("cli: 10000 small messages from one client are all echoed in order", async () => {
-  await using cli = await startCli();
+testCli("cli: 10000 small messages from one client are all echoed in order", async (cli) => {
   await using client = await TestClient.open(`ws://127.0.0.1:${cli.port}/`);
   const count = 10_000;
   const sent = Array.from(
@@ -118,8 +113,7 @@ async function fetchText(port: number, path: string, method = "GET") {
   return { response, body: await withTimeout(response.text(), `${method} ${path} body`) };
 }
 
-Deno.test("cli: GET / serves the test page as HTML", async () => {
-  await using cli = await startCli();
+testCli("cli: GET / serves the test page as HTML", async (cli) => {
   const { response, body } = await fetchText(cli.port, "/");
   assertEquals(response.status, 200);
   assertEquals(response.headers.get("content-type"), "text/html; charset=utf-8");
@@ -127,15 +121,13 @@ Deno.test("cli: GET / serves the test page as HTML", async () => {
   assertEquals(body, TEST_PAGE);
 });
 
-Deno.test("cli: GET of any other path is 404", async () => {
-  await using cli = await startCli();
+testCli("cli: GET of any other path is 404", async (cli) => {
   const { response, body } = await fetchText(cli.port, "/nope");
   assertEquals(response.status, 404);
   assertEquals(body, "not found\n");
 });
 
-Deno.test("cli: HEAD / has the page's headers and no body", async () => {
-  await using cli = await startCli();
+testCli("cli: HEAD / has the page's headers and no body", async (cli) => {
   const { response, body } = await fetchText(cli.port, "/", "HEAD");
   assertEquals(response.status, 200);
   assertEquals(response.headers.get("content-type"), "text/html; charset=utf-8");

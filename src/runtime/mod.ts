@@ -1,0 +1,86 @@
+/**
+ * The runtime this process runs on, picked once at start-up: Bun's adapter when the `Bun`
+ * global exists, Deno's otherwise. Code outside `src/runtime/` reaches the runtime only through
+ * here; each adapter exports the same functions, so adding one (say `connect`) means adding it
+ * to {@linkcode RuntimeAdapter} and to every adapter.
+ *
+ * @module
+ */
+
+import type { Listener, NetAddress, Transport } from "../transport.ts";
+import * as bun from "./bun.ts";
+import * as deno from "./deno.ts";
+
+/**
+ * What every runtime adapter provides: an adapter is a module exporting these functions.
+ *
+ * @example
+ * ```ts ignore
+ * import type { RuntimeAdapter } from "./mod.ts";
+ * import * as deno from "./deno.ts";
+ * const adapter: RuntimeAdapter = deno;
+ * ```
+ */
+export interface RuntimeAdapter {
+  /** Listens on TCP; throws a `ListenError` when it cannot. */
+  listen(address: NetAddress): Listener;
+  /** Opens a TCP connection, with Nagle's algorithm off. */
+  connect(address: NetAddress): Promise<Transport>;
+  /** The command line's arguments, after the script. */
+  args(): string[];
+  /** Ends the process with `code`. */
+  exit(code: number): never;
+}
+
+const adapter: RuntimeAdapter = "Bun" in globalThis ? bun : deno;
+
+/**
+ * Listens on TCP through this runtime's adapter, with Nagle's algorithm off on accepted
+ * connections.
+ *
+ * @throws {ListenError} when the address cannot be listened on.
+ *
+ * @example
+ * ```ts ignore
+ * import { listen } from "./mod.ts";
+ * const listener = listen({ hostname: "127.0.0.1", port: 0 });
+ * const transport = await listener.accept();
+ * ```
+ */
+export const listen: RuntimeAdapter["listen"] = adapter.listen;
+
+/**
+ * Opens a TCP connection through this runtime's adapter, with Nagle's algorithm off.
+ *
+ * @throws the runtime's own error when nothing listens there.
+ *
+ * @example
+ * ```ts ignore
+ * import { connect } from "./mod.ts";
+ * const transport = await connect({ hostname: "127.0.0.1", port: 8000 });
+ * transport.close();
+ * ```
+ */
+export const connect: RuntimeAdapter["connect"] = adapter.connect;
+
+/**
+ * The command line's arguments, after the script.
+ *
+ * @example
+ * ```ts
+ * import { args } from "./mod.ts";
+ * console.log(args());
+ * ```
+ */
+export const args: RuntimeAdapter["args"] = adapter.args;
+
+/**
+ * Ends the process with `code`.
+ *
+ * @example
+ * ```ts ignore
+ * import { exit } from "./mod.ts";
+ * exit(0);
+ * ```
+ */
+export const exit: RuntimeAdapter["exit"] = adapter.exit;

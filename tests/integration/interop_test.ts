@@ -1,0 +1,82 @@
+/**
+ * Clients we did not write, besides Deno's own `WebSocket` (`deno_client_test.ts` runs that one
+ * against the server on both runtimes): Bun's `WebSocket`, run as a Bun process, and the `ws`
+ * npm package's client, run in this process; each against the CLI on Deno and on Bun.
+ */
+
+import { assertEquals } from "@std/assert";
+// @ts-types="@types/ws"
+import WebSocket from "ws";
+import { firstDifference, patternBytes, withTimeout } from "../helpers/client.ts";
+import { runToEnd } from "../helpers/process.ts";
+import { scriptCommand, testCli } from "../helpers/server.ts";
+import { CLIENT_CLOSE, type EchoReport, MESSAGES } from "./bun_client.ts";
+
+const BUN_CLIENT = new URL("./bun_client.ts", import.meta.url).pathname;
+
+testCli("interop: Bun's WebSocket gets each message echoed and its close back", async (cli) => {
+  const url = `ws://127.0.0.1:${cli.port}/`;
+  const command = scriptCommand("bun", BUN_CLIENT, [url], { stdout: "piped", stderr: "piped" });
+  const { code, stdout, stderr } = await runToEnd(command, "the Bun client", 30_000);
+  assertEquals({ code, stderr }, { code: 0, stderr: "" });
+  const expected: EchoReport = {
+    echoes: MESSAGES.map((message) => ({
+      type: typeof message === "string" ? "text" : "binary",
+      length: message.length,
+      identical: true,
+    })),
+    close: { ...CLIENT_CLOSE, wasClean: true },
+  };
+  assertEquals(JSON.parse(stdout), expected);
+});
+
+testCli(
+  "interop: the ws client gets echoes, a pong for its ping, and its close back",
+  async (cli) => {
+    const socket = new WebSocket(`ws://127.0.0.1:${cli.port}/`);
+    try {
+      const received: (string | Uint8Array)[] = [];
+      let onMessage = () => {};
+      socket.on("message", (data, isBinary) => {
+        received.push(isBinary ? new Uint8Array(data as Uint8Array) : String(data));
+        onMessage();
+      });
+      const receivedAll = (count: number) =>
+        withTimeout(
+          new Promise<void>((resolve) => {
+            onMessage = () => received.length >= count && resolve();
+            onMessage();
+          }),
+          `${count} messages from the server`,
+        );
+      const pong = new Promise<Uint8Array>((resolve) => {
+        socket.once("pong", (data) => resolve(new Uint8Array(data)));
+      });
+      const closed = new Promise<{ code: number; reason: string }>((resolve) => {
+        socket.once("close", (code, reason) => resolve({ code, reason: String(reason) }));
+      });
+      await withTimeout(
+        new Promise((resolve, reject) => {
+          socket.once("open", resolve);
+          socket.once("error", reject);
+        }),
+        "opening the ws client",
+      );
+
+      const sent = ["ws says ✓", patternBytes(1000, 5), patternBytes(1024 * 1024, 6)];
+      for (const message of sent) socket.send(message, { binary: typeof message !== "string" });
+      socket.ping(new Uint8Array([1, 2, 3, 4]));
+      assertEquals(await withTimeout(pong, "the pong"), new Uint8Array([1, 2, 3, 4]));
+      await receivedAll(sent.length);
+      assertEquals(received[0], sent[0]);
+      for (const i of [1, 2]) {
+        assertEquals(firstDifference(received[i] as Uint8Array, sent[i] as Uint8Array), -1);
+      }
+
+      socket.close(4002, "ws bye");
+      assertEquals(await withTimeout(closed, "the close"), { code: 4002, reason: "ws bye" });
+    } finally {
+      socket.terminate();
+    }
+  },
+);
