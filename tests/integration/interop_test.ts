@@ -9,15 +9,18 @@ import { assertEquals } from "@std/assert";
 import WebSocket from "ws";
 import { firstDifference, patternBytes, withTimeout } from "../helpers/client.ts";
 import { runToEnd } from "../helpers/process.ts";
-import { scriptCommand, testCli } from "../helpers/server.ts";
-import { CLIENT_CLOSE, type EchoReport, MESSAGES } from "./bun_client.ts";
+import { type Runtime, RUNTIMES, scriptCommand, startCli, testCli } from "../helpers/server.ts";
+import { CLIENT_CLOSE, type ClientKind, type EchoReport, MESSAGES } from "./echo_client.ts";
 
-const BUN_CLIENT = new URL("./bun_client.ts", import.meta.url).pathname;
+const ECHO_CLIENT = new URL("./echo_client.ts", import.meta.url).pathname;
 
-testCli("interop: Bun's WebSocket gets each message echoed and its close back", async (cli) => {
-  const url = `ws://127.0.0.1:${cli.port}/`;
-  const command = scriptCommand("bun", BUN_CLIENT, [url], { stdout: "piped", stderr: "piped" });
-  const { code, stdout, stderr } = await runToEnd(command, "the Bun client", 30_000);
+/** Runs `echo_client.ts` as a `kind` client on `runtime` against `port`; checks its report. */
+async function assertEchoClient(runtime: Runtime, kind: ClientKind, port: number): Promise<void> {
+  const command = scriptCommand(runtime, ECHO_CLIENT, [kind, `ws://127.0.0.1:${port}/`], {
+    stdout: "piped",
+    stderr: "piped",
+  });
+  const { code, stdout, stderr } = await runToEnd(command, `the ${runtime} client`, 30_000);
   assertEquals({ code, stderr }, { code: 0, stderr: "" });
   const expected: EchoReport = {
     echoes: MESSAGES.map((message) => ({
@@ -28,7 +31,23 @@ testCli("interop: Bun's WebSocket gets each message echoed and its close back", 
     close: { ...CLIENT_CLOSE, wasClean: true },
   };
   assertEquals(JSON.parse(stdout), expected);
+}
+
+testCli("interop: Bun's WebSocket gets each message echoed and its close back", (cli) => {
+  return assertEchoClient("bun", "websocket", cli.port);
 });
+
+// Our own client and server, each on the runtime the other is not.
+for (const serverRuntime of RUNTIMES) {
+  const clientRuntime = RUNTIMES.find((runtime) => runtime !== serverRuntime)!;
+  Deno.test(
+    `interop: connect() on ${clientRuntime} gets each message echoed by the server on ${serverRuntime}, and its close back`,
+    async () => {
+      await using cli = await startCli(serverRuntime);
+      await assertEchoClient(clientRuntime, "connect", cli.port);
+    },
+  );
+}
 
 testCli(
   "interop: the ws client gets echoes, a pong for its ping, and its close back",
