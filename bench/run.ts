@@ -38,6 +38,19 @@ const SERVERS: ServerSpec[] = [
     mode: "ws",
   },
   {
+    name: "ours (Bun)",
+    command: [
+      "bun",
+      `--preload=${ROOT}tests/bun_offline.ts`,
+      `${ROOT}mod.ts`,
+      "--hostname",
+      "127.0.0.1",
+      "--port",
+      "0",
+    ],
+    mode: "ws",
+  },
+  {
     name: "Deno built-in",
     command: [
       "deno",
@@ -279,12 +292,16 @@ async function main() {
   } catch {
     await run(["npm", "install", "--prefix", BENCH, "--no-audit", "--no-fund"]);
   }
+  try {
+    // Ours under Bun takes @std from deno-std there, as on a machine without JSR.
+    await Deno.stat(`${ROOT}tests/node_modules/deno-std`);
+  } catch {
+    await run(["npm", "ci", "--prefix", `${ROOT}tests`, "--no-audit", "--no-fund"]);
+  }
   const available: ServerSpec[] = [];
   for (const spec of SERVERS.filter((s) => options.servers.includes(s.name))) {
     if (await has(spec.command[0])) available.push(spec);
-    else {console.error(
-        `skipping ${spec.name}: ${spec.command[0]} is not installed`,
-      );}
+    else console.error(`skipping ${spec.name}: ${spec.command[0]} is not installed`);
   }
   const chosen = cells().filter((cell) => options.cells.includes(cell.id));
   const results = new Map<string, LoadResult[]>();
@@ -381,8 +398,8 @@ async function main() {
   };
   let table = `| cell | ${
     names.join(" | ")
-  } | ours ÷ Deno | ours ÷ Bun | ours p50/p99 µs | errors/lost |\n`;
-  table += `|${"---|".repeat(names.length + 5)}\n`;
+  } | ours ÷ Deno | ours ÷ Bun | ours (Bun) ÷ Bun | ours p50/p99 µs | errors/lost |\n`;
+  table += `|${"---|".repeat(names.length + 6)}\n`;
   for (const cell of chosen) {
     const cols = names.map((name) => {
       const list = results.get(key(name, cell.id));
@@ -390,6 +407,7 @@ async function main() {
     });
     const ours = results.get(key("ours (Deno)", cell.id));
     const oursRate = ours ? median(ours.map((r) => r.msgs_per_s)) : 0;
+    const oursOnBun = results.get(key("ours (Bun)", cell.id));
     const all = [...results.entries()].filter(([k]) => k.endsWith(`|${cell.id}`)).flatMap(([, v]) =>
       v
     );
@@ -398,6 +416,8 @@ async function main() {
     table += `| ${cell.id} | ${cols.join(" | ")} | ${
       ours ? ratio(oursRate, "Deno built-in", cell.id) : "–"
     } | ${ours ? ratio(oursRate, "Bun built-in", cell.id) : "–"} | ${
+      oursOnBun ? ratio(median(oursOnBun.map((r) => r.msgs_per_s)), "Bun built-in", cell.id) : "–"
+    } | ${
       ours
         ? `${Math.round(median(ours.map((r) => r.p50_us)))}/${
           Math.round(median(ours.map((r) => r.p99_us)))
