@@ -62,15 +62,20 @@ export interface ConnectOptions {
    * ended anyway, in milliseconds. @default {10000}
    */
   closeTimeoutMs?: number;
+  /**
+   * For `wss://`: certificate authorities to trust besides the system's, PEM (a private CA, or a
+   * self-signed server certificate). The server's certificate must also be for the URL's host.
+   * @default {[]}
+   */
+  caCerts?: readonly string[];
 }
 
 /**
- * Opens a WebSocket to `url` (`ws://` only for now: there is no TLS yet) and resolves once it is
- * open. Its messages go to `options.handler`, or wait for `receive()` and `for await`; `send`,
+ * Opens a WebSocket to `url` (`ws://`, or `wss://` over TLS) and resolves once it is open. Its messages go to `options.handler`, or wait for `receive()` and `for await`; `send`,
  * `close`, `closed`, `state`, `bufferedAmount` and `protocol` are the server's connection's.
  *
- * @throws {TypeError} for a URL that is not `ws://` (`wss://` included), or an invalid
- * subprotocol or header.
+ * @throws {TypeError} for a URL that is not `ws://` or `wss://`, or an invalid subprotocol or
+ * header.
  * @throws {UpgradeFailedError} when the server does not answer with a valid `101` in time.
  * @throws the runtime's error when TCP cannot connect (on Deno, `Deno.errors.ConnectionRefused` …).
  *
@@ -92,9 +97,6 @@ export async function connect(
   options: ConnectOptions = {},
 ): Promise<WebSocketConnection> {
   const target = webSocketUrl(url);
-  if (target.protocol === "wss:") {
-    throw new TypeError("wss:// is not supported yet: this client has no TLS");
-  }
   const key = generateKey();
   const protocols = options.protocols ?? [];
   const request = upgradeRequest({ url: target, key, protocols, headers: options.headers });
@@ -109,7 +111,8 @@ export async function connect(
     timeoutMs,
   );
   const within = <T>(step: Promise<T>) => Promise.race([step, deadline.promise]);
-  const connecting = connectTcp(tcpAddress(target));
+  const tls = target.protocol === "wss:" ? { caCerts: options.caCerts } : undefined;
+  const connecting = connectTcp(tcpAddress(target), tls);
   // One read buffer serves the response head, then the WebSocket.
   const buffer = new Uint8Array(MIN_READ_BYTES);
   let transport: Transport | undefined;
@@ -151,7 +154,11 @@ export async function connect(
   return connection;
 }
 
-/** Where a `ws://` URL's server listens: its host (an IPv6 one without brackets), port 80 unless given. */
+/**
+ * Where a URL's server listens: its host (an IPv6 one without brackets), and its port, else 443
+ * for `wss://` and 80 for `ws://`.
+ */
 function tcpAddress(url: URL): NetAddress {
-  return { hostname: url.hostname.replace(/^\[(.*)\]$/, "$1"), port: Number(url.port || 80) };
+  const port = Number(url.port || (url.protocol === "wss:" ? 443 : 80));
+  return { hostname: url.hostname.replace(/^\[(.*)\]$/, "$1"), port };
 }

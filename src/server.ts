@@ -52,6 +52,13 @@ export interface ServeOptions {
   port?: number;
   /** The interface to listen on. @default {"0.0.0.0"} */
   hostname?: string;
+  /**
+   * The TLS certificate chain, PEM. With `key`, the server speaks TLS: `wss://` and `https://`.
+   * @default none: plain TCP
+   */
+  cert?: string;
+  /** The TLS private key, PEM; given with `cert`. @default none */
+  key?: string;
   /** The largest message accepted, in bytes; larger ones close with 1009. @default {64 MiB} */
   maxMessageBytes?: number;
   /** The largest HTTP request head, in bytes; larger ones get 431. @default {16 KiB} */
@@ -108,6 +115,8 @@ export interface Server {
 
 /** What every connection of one server shares: options resolved to their defaults. */
 interface Settings extends ConnectionSettings {
+  /** `wss` over TLS, `ws` over plain TCP: the scheme of the connections' URLs. */
+  scheme: "ws" | "wss";
   maxHeaderBytes: number;
   handshakeTimeoutMs: number;
   page: string | false;
@@ -133,7 +142,13 @@ interface Settings extends ConnectionSettings {
  * ```
  */
 export function serve(options: ServeOptions, handler: Handler): Server {
+  const { cert, key } = options;
+  if ((cert === undefined) !== (key === undefined)) {
+    throw new TypeError("TLS needs both cert and key");
+  }
+  const tls = cert !== undefined && key !== undefined ? { cert, key } : undefined;
   const settings: Settings = {
+    scheme: tls ? "wss" : "ws",
     role: "server",
     maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
     maxHeaderBytes: options.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES,
@@ -143,7 +158,10 @@ export function serve(options: ServeOptions, handler: Handler): Server {
     handler,
     onError: errorReporter(options.onError),
   };
-  const listener = listen({ hostname: options.hostname ?? "0.0.0.0", port: options.port ?? 8000 });
+  const listener = listen(
+    { hostname: options.hostname ?? "0.0.0.0", port: options.port ?? 8000 },
+    tls,
+  );
   const handshaking = new Set<Transport>();
   const open = new Set<WebSocketConnection>();
   let stopping = false;
@@ -273,9 +291,9 @@ async function handleRequest(transport: Transport, settings: Settings): Promise<
     const { head, rest } = request;
     if (isUpgradeRequest(head)) {
       const key = validateUpgradeRequest(head);
-      requestUrl(head, "ws"); // 400 for a Host that makes no URL
+      requestUrl(head, settings.scheme); // 400 for a Host that makes no URL
       // The connection keeps the head as bytes (the read buffer is reused), not parsed.
-      const upgrade = new StoredRequest(request.bytes.slice(), "ws");
+      const upgrade = new StoredRequest(request.bytes.slice(), settings.scheme);
       await writeAll(transport, acceptResponse(await computeAcceptKey(key)));
       const connection = new WebSocketConnection(transport, upgrade, settings);
       return { connection, rest, buffer };

@@ -17,6 +17,37 @@ export interface NetAddress {
 }
 
 /**
+ * A server's TLS certificate chain and private key, both PEM-encoded.
+ *
+ * @example
+ * ```ts ignore
+ * import type { TlsCertificate } from "./transport.ts";
+ * const tls: TlsCertificate = { cert: Deno.readTextFileSync("cert.pem"), key: Deno.readTextFileSync("key.pem") };
+ * ```
+ */
+export interface TlsCertificate {
+  /** The certificate chain, PEM. */
+  cert: string;
+  /** The private key, PEM. */
+  key: string;
+}
+
+/**
+ * How a client checks a TLS server's certificate: it must be for the host connected to, and
+ * signed by one of the system's certificate authorities or of `caCerts`.
+ *
+ * @example
+ * ```ts ignore
+ * import type { TlsClientOptions } from "./transport.ts";
+ * const tls: TlsClientOptions = { caCerts: [Deno.readTextFileSync("ca.pem")] };
+ * ```
+ */
+export interface TlsClientOptions {
+  /** Certificate authorities to trust besides the system's, PEM. */
+  caCerts?: readonly string[];
+}
+
+/**
  * One connection's byte stream, accepted or opened.
  *
  * @example `Deno.TcpConn` fits as it is

@@ -324,6 +324,9 @@ export class ResponseHeadParser extends HeadParser<ResponseHead> {
   }
 }
 
+/** The scheme of a request's URL: plain HTTP or WebSocket, over TCP or over TLS. */
+export type UrlScheme = "http" | "https" | "ws" | "wss";
+
 /**
  * The request's URL, from its target and `Host` (RFC 9112 §3.2–§3.3).
  *
@@ -338,7 +341,7 @@ export class ResponseHeadParser extends HeadParser<ResponseHead> {
  * assertEquals(url.href, "ws://example.com:8000/chat?room=1");
  * ```
  */
-export function requestUrl(head: RequestHead, scheme: "http" | "ws"): URL {
+export function requestUrl(head: RequestHead, scheme: UrlScheme): URL {
   const host = head.headers.get("host");
   if (!host || !HOST.test(host)) throw badRequest("missing or malformed Host header");
   // The absolute form (RFC 9112 §3.2.2) carries its own scheme and host; keep path and query.
@@ -367,14 +370,14 @@ export function requestUrl(head: RequestHead, scheme: "http" | "ws"): URL {
  */
 export class StoredRequest {
   readonly #bytes: Uint8Array;
-  readonly #scheme: "http" | "ws";
+  readonly #scheme: UrlScheme;
   #head: RequestHead | undefined;
   #url: URL | undefined;
 
   /**
    * Keeps `bytes`, a request head that parses (the caller checked it), which must not change.
    */
-  constructor(bytes: Uint8Array, scheme: "http" | "ws") {
+  constructor(bytes: Uint8Array, scheme: UrlScheme) {
     this.#bytes = bytes;
     this.#scheme = scheme;
   }

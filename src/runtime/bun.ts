@@ -13,7 +13,14 @@
  */
 
 import { MAX_UNREAD_BYTES } from "../protocol/limits.ts";
-import { type Listener, ListenError, type NetAddress, type Transport } from "../transport.ts";
+import {
+  type Listener,
+  ListenError,
+  type NetAddress,
+  type TlsCertificate,
+  type TlsClientOptions,
+  type Transport,
+} from "../transport.ts";
 
 /** The part of Bun's TCP socket used here (`Socket` in the `bun-types` package). */
 interface BunSocket {
@@ -41,6 +48,8 @@ interface BunSocketHandlers {
   /** The peer sent FIN. */
   end(socket: BunSocket): void;
   close(socket: BunSocket, error?: Error): void;
+  /** A TLS handshake is over: `success`, or the reason the certificate was refused. */
+  handshake?(socket: BunSocket, success: boolean, authorizationError: Error | null): void;
 }
 
 interface BunTcpOptions {
@@ -49,6 +58,14 @@ interface BunTcpOptions {
   /** Without it, Bun ends both directions when the peer ends its own, and closeWrite() would too. */
   allowHalfOpen: true;
   socket: BunSocketHandlers;
+  /** TLS: a server's certificate and key, or what a client trusts and checks. */
+  tls?: {
+    cert?: string;
+    key?: string;
+    ca?: string[];
+    serverName?: string;
+    rejectUnauthorized?: boolean;
+  };
 }
 
 declare const Bun: {
@@ -90,15 +107,28 @@ class SocketTransport implements Transport {
     socket.data = this;
   }
 
-  /** The handlers that give each socket a transport, handed to `onOpen`. */
-  static handlers(onOpen: (transport: SocketTransport) => void): BunSocketHandlers {
+  /**
+   * The handlers that give each socket a transport, handed to `onOpen`; `onHandshake` hears how a
+   * client's TLS handshake ended.
+   */
+  static handlers(
+    onOpen: (transport: SocketTransport) => void,
+    onHandshake?: (error: Error | null) => void,
+  ): BunSocketHandlers {
     return {
       binaryType: "uint8array",
       open: (socket) => onOpen(new SocketTransport(socket)),
       data: (socket, chunk) => socket.data.#receive(chunk),
       drain: (socket) => socket.data.#drained(),
       end: (socket) => socket.data.#ended("eof"),
-      close: (socket, error) => socket.data.#ended(error ?? "eof"),
+      close: (socket, error) => {
+        socket.data.#ended(error ?? "eof");
+        onHandshake?.(error ?? new Error("the connection closed during the TLS handshake"));
+      },
+      handshake: (_socket, success, authorizationError) =>
+        onHandshake?.(
+          success ? null : authorizationError ?? new Error("the TLS handshake failed"),
+        ),
     };
   }
 
@@ -222,7 +252,7 @@ function listenFailure(error: unknown): ListenError["failure"] {
  * listener.close();
  * ```
  */
-export function listen(address: NetAddress): Listener {
+export function listen(address: NetAddress, tls?: TlsCertificate): Listener {
   const accepted: SocketTransport[] = [];
   let waiting: { resolve(transport: Transport): void; reject(error: Error): void } | null = null;
   let closed = false;
@@ -239,6 +269,7 @@ export function listen(address: NetAddress): Listener {
       port: address.port,
       allowHalfOpen: true,
       socket: SocketTransport.handlers(onOpen),
+      tls: tls ? { cert: tls.cert, key: tls.key } : undefined,
     });
   } catch (error) {
     throw new ListenError(address, listenFailure(error), error);
@@ -264,7 +295,8 @@ export function listen(address: NetAddress): Listener {
 }
 
 /**
- * Opens a TCP connection, with Nagle's algorithm off.
+ * Opens a TCP connection, with Nagle's algorithm off; with `tls`, a TLS connection whose
+ * certificate has been checked by the time this resolves.
  *
  * @example
  * ```ts ignore
@@ -273,14 +305,22 @@ export function listen(address: NetAddress): Listener {
  * transport.close();
  * ```
  */
-export async function connect(address: NetAddress): Promise<Transport> {
+export async function connect(address: NetAddress, tls?: TlsClientOptions): Promise<Transport> {
+  const handshake = Promise.withResolvers<void>();
   const socket = await Bun.connect({
     hostname: address.hostname,
     port: address.port,
     allowHalfOpen: true,
     // Bun opens the socket, which gives it its transport, before the promise resolves.
-    socket: SocketTransport.handlers(() => {}),
+    socket: SocketTransport.handlers(
+      () => {},
+      tls ? (error) => error ? handshake.reject(error) : handshake.resolve() : undefined,
+    ),
+    tls: tls
+      ? { ca: tls.caCerts ? [...tls.caCerts] : undefined, serverName: address.hostname }
+      : undefined,
   });
+  if (tls) await handshake.promise;
   return socket.data;
 }
 

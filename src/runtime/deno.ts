@@ -5,11 +5,18 @@
  * @module
  */
 
-import { type Listener, ListenError, type NetAddress, type Transport } from "../transport.ts";
+import {
+  type Listener,
+  ListenError,
+  type NetAddress,
+  type TlsCertificate,
+  type TlsClientOptions,
+  type Transport,
+} from "../transport.ts";
 
 /**
- * Listens on TCP. Accepted connections have Nagle's algorithm off, as replies are small and
- * latency matters.
+ * Listens on TCP, or on TLS over TCP with `tls`. Accepted TCP connections have Nagle's algorithm
+ * off, as replies are small and latency matters.
  *
  * @throws {ListenError} when the address cannot be listened on.
  *
@@ -21,10 +28,13 @@ import { type Listener, ListenError, type NetAddress, type Transport } from "../
  * listener.close();
  * ```
  */
-export function listen(address: NetAddress): Listener {
-  let listener: Deno.TcpListener;
+export function listen(address: NetAddress, tls?: TlsCertificate): Listener {
+  let listener: Deno.Listener<Deno.TcpConn | Deno.TlsConn, Deno.NetAddr>;
   try {
-    listener = Deno.listen({ hostname: address.hostname, port: address.port });
+    const { hostname, port } = address;
+    listener = tls
+      ? Deno.listenTls({ hostname, port, cert: tls.cert, key: tls.key })
+      : Deno.listen({ hostname, port });
   } catch (error) {
     throw new ListenError(address, listenFailure(error), error);
   }
@@ -32,7 +42,7 @@ export function listen(address: NetAddress): Listener {
     addr: { hostname: listener.addr.hostname, port: listener.addr.port },
     async accept(): Promise<Transport> {
       const conn = await listener.accept();
-      conn.setNoDelay(true);
+      if ("setNoDelay" in conn) conn.setNoDelay(true);
       return conn;
     },
     close: () => listener.close(),
@@ -40,9 +50,11 @@ export function listen(address: NetAddress): Listener {
 }
 
 /**
- * Opens a TCP connection, with Nagle's algorithm off, as accepted ones have it.
+ * Opens a TCP connection, with Nagle's algorithm off, as accepted ones have it; with `tls`, a
+ * TLS connection whose certificate has been checked by the time this resolves.
  *
- * @throws {Deno.errors.ConnectionRefused} when nothing listens there.
+ * @throws {Deno.errors.ConnectionRefused} when nothing listens there; with `tls`, the error of a
+ * certificate that does not check out.
  *
  * @example
  * ```ts ignore
@@ -51,9 +63,21 @@ export function listen(address: NetAddress): Listener {
  * transport.close();
  * ```
  */
-export async function connect(address: NetAddress): Promise<Transport> {
-  const conn = await Deno.connect({ hostname: address.hostname, port: address.port });
-  conn.setNoDelay(true);
+export async function connect(address: NetAddress, tls?: TlsClientOptions): Promise<Transport> {
+  const { hostname, port } = address;
+  if (tls === undefined) {
+    const conn = await Deno.connect({ hostname, port });
+    conn.setNoDelay(true);
+    return conn;
+  }
+  const caCerts = tls.caCerts ? [...tls.caCerts] : undefined;
+  const conn = await Deno.connectTls({ hostname, port, caCerts });
+  try {
+    await conn.handshake();
+  } catch (error) {
+    conn.close();
+    throw error;
+  }
   return conn;
 }
 

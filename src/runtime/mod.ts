@@ -7,7 +7,13 @@
  * @module
  */
 
-import type { Listener, NetAddress, Transport } from "../transport.ts";
+import type {
+  Listener,
+  NetAddress,
+  TlsCertificate,
+  TlsClientOptions,
+  Transport,
+} from "../transport.ts";
 import * as bun from "./bun.ts";
 import * as deno from "./deno.ts";
 
@@ -22,10 +28,10 @@ import * as deno from "./deno.ts";
  * ```
  */
 export interface RuntimeAdapter {
-  /** Listens on TCP; throws a `ListenError` when it cannot. */
-  listen(address: NetAddress): Listener;
-  /** Opens a TCP connection, with Nagle's algorithm off. */
-  connect(address: NetAddress): Promise<Transport>;
+  /** Listens on TCP, or TLS with a certificate; throws a `ListenError` when it cannot. */
+  listen(address: NetAddress, tls?: TlsCertificate): Listener;
+  /** Opens a TCP connection, with Nagle's algorithm off; with `tls`, a checked TLS one. */
+  connect(address: NetAddress, tls?: TlsClientOptions): Promise<Transport>;
   /** The command line's arguments, after the script. */
   args(): string[];
   /** Ends the process with `code`. */
