@@ -5,6 +5,7 @@
  * @module
  */
 
+import { onStopSignal } from "./runtime/mod.ts";
 import { serve } from "./server.ts";
 import { ListenError } from "./transport.ts";
 
@@ -96,8 +97,8 @@ function displayUrl(hostname: string, port: number): string {
 }
 
 /**
- * Runs the command line and resolves with the process exit code: 0 after the server stops,
- * 1 when it cannot listen, 2 for a bad command line.
+ * Runs the command line and resolves with the process exit code: 0 after the server stops (on
+ * SIGINT or SIGTERM it shuts down gracefully), 1 when it cannot listen, 2 for a bad command line.
  *
  * @example
  * ```ts
@@ -129,6 +130,12 @@ export async function main(args: readonly string[]): Promise<number> {
   }
   const url = displayUrl(server.addr.hostname, server.addr.port);
   console.log(`Listening on ${url} (WebSocket: ${url.replace("http", "ws")})`);
+  // SIGINT or SIGTERM: close every connection with 1001, wait for their close handshakes, exit 0.
+  const stopListening = onStopSignal(() => {
+    console.log("Shutting down");
+    server.shutdown();
+  });
   await server.finished;
+  stopListening();
   return 0;
 }

@@ -76,7 +76,13 @@ declare const Bun: {
   readonly argv: string[];
 };
 
-declare const process: { exit(code: number): never };
+declare const process: {
+  exit(code: number): never;
+  on(signal: string, handler: () => void): void;
+  off(signal: string, handler: () => void): void;
+};
+
+const STOP_SIGNALS = ["SIGINT", "SIGTERM"];
 
 /** A read waiting for data. */
 interface PendingRead {
@@ -322,6 +328,24 @@ export async function connect(address: NetAddress, tls?: TlsClientOptions): Prom
   });
   if (tls) await handshake.promise;
   return socket.data;
+}
+
+/**
+ * Calls `handler` on SIGINT and SIGTERM, which then no longer end the process; returns the
+ * function that stops listening for them.
+ *
+ * @example
+ * ```ts ignore
+ * import { onStopSignal } from "./bun.ts";
+ * const stopListening = onStopSignal(() => console.log("stopping"));
+ * stopListening();
+ * ```
+ */
+export function onStopSignal(handler: () => void): () => void {
+  for (const signal of STOP_SIGNALS) process.on(signal, handler);
+  return () => {
+    for (const signal of STOP_SIGNALS) process.off(signal, handler);
+  };
 }
 
 /**

@@ -91,6 +91,25 @@ function listenFailure(error: unknown): ListenError["failure"] {
 }
 
 /**
+ * Calls `handler` on SIGINT and SIGTERM, which then no longer end the process; returns the
+ * function that stops listening for them.
+ *
+ * @example
+ * ```ts ignore
+ * import { onStopSignal } from "./deno.ts";
+ * const stopListening = onStopSignal(() => console.log("stopping"));
+ * stopListening();
+ * ```
+ */
+export function onStopSignal(handler: () => void): () => void {
+  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+  for (const signal of signals) Deno.addSignalListener(signal, handler);
+  return () => {
+    for (const signal of signals) Deno.removeSignalListener(signal, handler);
+  };
+}
+
+/**
  * The command line's arguments, after the script.
  *
  * @example

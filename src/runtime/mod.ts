@@ -36,6 +36,8 @@ export interface RuntimeAdapter {
   args(): string[];
   /** Ends the process with `code`. */
   exit(code: number): never;
+  /** Calls `handler` on SIGINT and SIGTERM instead of ending; returns how to stop listening. */
+  onStopSignal(handler: () => void): () => void;
 }
 
 const adapter: RuntimeAdapter = "Bun" in globalThis ? bun : deno;
@@ -90,3 +92,16 @@ export const args: RuntimeAdapter["args"] = adapter.args;
  * ```
  */
 export const exit: RuntimeAdapter["exit"] = adapter.exit;
+
+/**
+ * Calls `handler` on SIGINT and SIGTERM, which then no longer end the process; returns the
+ * function that stops listening for them.
+ *
+ * @example
+ * ```ts ignore
+ * import { onStopSignal } from "./mod.ts";
+ * const stopListening = onStopSignal(() => console.log("stopping"));
+ * stopListening();
+ * ```
+ */
+export const onStopSignal: RuntimeAdapter["onStopSignal"] = adapter.onStopSignal;

@@ -124,6 +124,11 @@ export class TestClient implements AsyncDisposable {
     return withTimeout(collected, `${count} messages`, timeoutMs);
   }
 
+  /** Takes every message received and not yet taken. */
+  takeAll(): ClientMessage[] {
+    return this.#received.splice(0);
+  }
+
   /** Closes with `code` and `reason` and waits for the close event. */
   close(code?: number, reason?: string, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<ClientClose> {
     this.socket.close(code, reason);
