@@ -10,46 +10,25 @@
  * --out FILE (bench/results.md).
  */
 
-const BENCH = new URL(".", import.meta.url).pathname;
-const ROOT = new URL("..", import.meta.url).pathname;
-const LOADGEN = `${BENCH}.build/loadgen`;
-
-interface ServerSpec {
-  name: string;
-  command: string[];
-  /** Whether the load generator speaks WebSocket to it, or raw bytes. */
-  mode: "ws" | "raw";
-}
+import {
+  BENCH,
+  buildLoadgen,
+  has,
+  installBunDependencies,
+  listenOverflows,
+  loadgen,
+  type LoadResult,
+  OURS,
+  pin,
+  rssKiB,
+  run,
+  type ServerSpec,
+  startServer,
+  stopServer,
+} from "./support.ts";
 
 const SERVERS: ServerSpec[] = [
-  {
-    name: "ours (Deno)",
-    command: [
-      "deno",
-      "run",
-      "--allow-net",
-      `--import-map=${ROOT}tests/import_map.json`,
-      `${ROOT}mod.ts`,
-      "--hostname",
-      "127.0.0.1",
-      "--port",
-      "0",
-    ],
-    mode: "ws",
-  },
-  {
-    name: "ours (Bun)",
-    command: [
-      "bun",
-      `--preload=${ROOT}tests/bun_offline.ts`,
-      `${ROOT}mod.ts`,
-      "--hostname",
-      "127.0.0.1",
-      "--port",
-      "0",
-    ],
-    mode: "ws",
-  },
+  ...OURS,
   {
     name: "Deno built-in",
     command: [
@@ -114,17 +93,6 @@ function cells(): Cell[] {
   return all;
 }
 
-interface LoadResult {
-  messages: number;
-  msgs_per_s: number;
-  mb_per_s: number;
-  p50_us: number;
-  p99_us: number;
-  verify_errors: number;
-  lost_connections: number;
-  connect_ms: number;
-}
-
 function parseOptions(args: string[]) {
   const options = {
     reps: 3,
@@ -154,126 +122,6 @@ function parseOptions(args: string[]) {
   return options;
 }
 
-async function run(
-  command: string[],
-  options: Deno.CommandOptions = {},
-): Promise<string> {
-  const output = await new Deno.Command(command[0], {
-    args: command.slice(1),
-    ...options,
-  }).output();
-  if (!output.success) {
-    throw new Error(
-      `${command.join(" ")} failed:\n${new TextDecoder().decode(output.stderr)}`,
-    );
-  }
-  return new TextDecoder().decode(output.stdout);
-}
-
-async function has(program: string): Promise<boolean> {
-  try {
-    await run(["sh", "-c", `command -v ${program}`]);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const pin = await has("taskset");
-
-/** Wraps a command to raise its descriptor limit and pin it to `core`. */
-function wrap(command: string[], core: number): string[] {
-  const quoted = command.map((part) => `'${part.replaceAll("'", "'\\''")}'`)
-    .join(" ");
-  return [
-    "bash",
-    "-c",
-    `ulimit -n $(ulimit -Hn); exec ${pin ? `taskset -c ${core} ` : ""}${quoted}`,
-  ];
-}
-
-interface RunningServer {
-  spec: ServerSpec;
-  port: number;
-  pid: number;
-  process: Deno.ChildProcess;
-}
-
-async function startServer(spec: ServerSpec): Promise<RunningServer> {
-  const [program, ...args] = wrap(spec.command, 0);
-  const process = new Deno.Command(program, {
-    args,
-    stdout: "piped",
-    stderr: "inherit",
-    cwd: BENCH,
-  }).spawn();
-  const reader = process.stdout.pipeThrough(new TextDecoderStream())
-    .getReader();
-  let seen = "";
-  const timer = setTimeout(() => process.kill(), 20_000);
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`${spec.name} exited before listening: ${seen}`);
-    seen += value;
-    const match = /ready (\d+)/.exec(seen) ??
-      /Listening on http:\/\/[^:]+:(\d+)\//.exec(seen);
-    if (match) {
-      clearTimeout(timer);
-      // Keep reading so the server never blocks on a full pipe.
-      (async () => {
-        while (!(await reader.read()).done);
-      })();
-      return { spec, port: Number(match[1]), pid: process.pid, process };
-    }
-  }
-}
-
-async function stopServer(server: RunningServer): Promise<void> {
-  try {
-    server.process.kill("SIGKILL");
-  } catch {
-    // Gone already.
-  }
-  await server.process.status;
-}
-
-async function loadgen(
-  server: RunningServer,
-  args: string[],
-): Promise<LoadResult> {
-  const command = wrap([
-    LOADGEN,
-    "--port",
-    String(server.port),
-    "--mode",
-    server.spec.mode,
-    ...args,
-  ], 1);
-  const output = await new Deno.Command(command[0], { args: command.slice(1) })
-    .output();
-  const line = new TextDecoder().decode(output.stdout).trim().split("\n").pop() ?? "";
-  if (!line.startsWith("{")) {
-    throw new Error(
-      `loadgen printed nothing: ${new TextDecoder().decode(output.stderr)}`,
-    );
-  }
-  return JSON.parse(line);
-}
-
-/** Resident memory of a process and its children, in KiB (the server is bash → exec → runtime). */
-async function rssKiB(pid: number): Promise<number> {
-  const status = await Deno.readTextFile(`/proc/${pid}/status`);
-  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-}
-
-async function listenOverflows(): Promise<number> {
-  const text = await Deno.readTextFile("/proc/net/netstat");
-  const lines = text.split("\n").filter((line) => line.startsWith("TcpExt:"));
-  const names = lines[0].split(/\s+/);
-  const values = lines[1].split(/\s+/);
-  return Number(values[names.indexOf("ListenOverflows")]);
-}
-
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
@@ -285,19 +133,13 @@ const format = (n: number) =>
 
 async function main() {
   const options = parseOptions(Deno.args);
-  await Deno.mkdir(`${BENCH}.build`, { recursive: true });
-  await run(["cc", "-O2", "-Wall", "-o", LOADGEN, `${BENCH}loadgen.c`]);
+  await buildLoadgen();
   try {
     await Deno.stat(`${BENCH}node_modules/ws`);
   } catch {
     await run(["npm", "install", "--prefix", BENCH, "--no-audit", "--no-fund"]);
   }
-  try {
-    // Ours under Bun takes @std from deno-std there, as on a machine without JSR.
-    await Deno.stat(`${ROOT}tests/node_modules/deno-std`);
-  } catch {
-    await run(["npm", "ci", "--prefix", `${ROOT}tests`, "--no-audit", "--no-fund"]);
-  }
+  await installBunDependencies();
   const available: ServerSpec[] = [];
   for (const spec of SERVERS.filter((s) => options.servers.includes(s.name))) {
     if (await has(spec.command[0])) available.push(spec);
