@@ -25,6 +25,7 @@ import {
   DEFAULT_CLOSE_TIMEOUT_MS,
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
   DEFAULT_MAX_HEADER_BYTES,
+  DEFAULT_MAX_HEADER_COUNT,
   DEFAULT_MAX_MESSAGE_BYTES,
   MIN_READ_BYTES,
 } from "./protocol/limits.ts";
@@ -56,6 +57,11 @@ export interface ServeOptions {
   maxMessageBytes?: number;
   /** The largest HTTP request head, in bytes; larger ones get 431. @default {16 KiB} */
   maxHeaderBytes?: number;
+  /**
+   * The most header fields a request may have; more get 431, refused before any field is parsed.
+   * @default {100}
+   */
+  maxHeaderCount?: number;
   /**
    * How long the close handshake may take before TCP is ended anyway, and how long an HTTP
    * response waits for the client to hang up, in milliseconds. @default {10000}
@@ -109,6 +115,7 @@ export interface Server {
 /** What every connection of one server shares: options resolved to their defaults. */
 interface Settings extends ConnectionSettings {
   maxHeaderBytes: number;
+  maxHeaderCount: number;
   handshakeTimeoutMs: number;
   page: string | false;
 }
@@ -137,6 +144,7 @@ export function serve(options: ServeOptions, handler: Handler): Server {
     role: "server",
     maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
     maxHeaderBytes: options.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES,
+    maxHeaderCount: options.maxHeaderCount ?? DEFAULT_MAX_HEADER_COUNT,
     handshakeTimeoutMs: options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
     closeTimeoutMs: options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS,
     page: options.page ?? TEST_PAGE,
@@ -264,8 +272,9 @@ async function handleRequest(transport: Transport, settings: Settings): Promise<
   // One read buffer serves the request head, then the WebSocket.
   const buffer = new Uint8Array(MIN_READ_BYTES);
   try {
-    const { maxHeaderBytes } = settings;
-    const request = await readHead(transport, buffer, new RequestHeadParser({ maxHeaderBytes }));
+    const { maxHeaderBytes, maxHeaderCount } = settings;
+    const parser = new RequestHeadParser({ maxHeaderBytes, maxHeaderCount });
+    const request = await readHead(transport, buffer, parser);
     if (request === null) {
       closeQuietly(transport);
       return null;

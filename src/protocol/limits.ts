@@ -19,6 +19,15 @@ export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_MAX_HEADER_BYTES = 16 * 1024;
 
 /**
+ * The most header fields an HTTP head may have: over it a server answers 431, and a client fails
+ * the upgrade. A flood of tiny fields fits in 16 KiB yet costs far more to parse and store than
+ * its bytes (the crash behind CVE-2024-37890 in ws came from one). 100 is the limit of Python's
+ * `http.client` and `http.server`; python-websockets allows 128, tungstenite 124, Node 2000.
+ * Browsers send about 15.
+ */
+export const DEFAULT_MAX_HEADER_COUNT = 100;
+
+/**
  * How long to wait for the peer's close frame after sending ours, and for the peer to end TCP
  * after the close handshake, before ending TCP anyway. python-websockets' `close_timeout` is
  * 10 s; ws waits 30 s.
