@@ -104,6 +104,22 @@ export function isToken(text: string): boolean {
   return TOKEN.test(text);
 }
 
+/**
+ * Whether `text` may be a header field's value (RFC 9110 §5.5): no control characters but tab,
+ * so no CR or LF can end the line early and start a field of its own.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { isFieldValue } from "./http1.ts";
+ * assert(isFieldValue("max-age=60; path=/"));
+ * assert(!isFieldValue("a\r\nSet-Cookie: b"));
+ * ```
+ */
+export function isFieldValue(text: string): boolean {
+  return !INVALID_VALUE.test(text);
+}
+
 /** Decodes bytes one to one into code points (ISO-8859-1), as header fields are octets. */
 function latin1(bytes: Uint8Array): string {
   let text = "";
