@@ -8,11 +8,11 @@
 import { CloseCode } from "./protocol/close.ts";
 import { HandshakeError } from "./protocol/errors.ts";
 import {
-  acceptResponse,
   computeAcceptKey,
   handshakeErrorResponse,
   httpResponse,
   isUpgradeRequest,
+  offeredSubprotocols,
   validateUpgradeRequest,
 } from "./protocol/handshake.ts";
 import {
@@ -40,15 +40,20 @@ import {
   type Transport,
   writeAll,
 } from "./transport.ts";
+import { answerUpgrade, type PendingUpgrade, type UpgradeHook } from "./upgrade.ts";
 import {
   type ConnectionSettings,
   errorReporter,
   type Handler,
+  type UpgradeRequest,
   WebSocketConnection,
 } from "./websocket.ts";
 
-/** Options of {@linkcode serve}. Every limit's default is documented here. */
-export interface ServeOptions {
+/**
+ * Options of {@linkcode serve}. Every limit's default is documented here. `Data` is the type of
+ * each connection's `data`, as `onUpgrade` attaches it.
+ */
+export interface ServeOptions<Data = undefined> {
   /** The TCP port; 0 picks a free one. @default {8000} */
   port?: number;
   /** The interface to listen on. @default {"0.0.0.0"} */
@@ -78,15 +83,24 @@ export interface ServeOptions {
    */
   handshakeTimeoutMs?: number;
   /**
+   * Decides each valid upgrade request before it is accepted, within `handshakeTimeoutMs`: it
+   * sees the URL, headers, client address and offered subprotocols, and may refuse (throwing a
+   * `HandshakeError`), or accept choosing a subprotocol, adding response headers and attaching
+   * the connection's `data`. See {@linkcode UpgradeHook}. @default none: every valid request is
+   * accepted, with no subprotocol
+   */
+  onUpgrade?: UpgradeHook<Data>;
+  /**
    * Called once each WebSocket is open, before its first message. If it throws or rejects, the
    * error goes to `onError` and the connection is closed with 1011.
    */
-  onOpen?: (connection: WebSocketConnection) => void | Promise<void>;
+  onOpen?: (connection: WebSocketConnection<Data>) => void | Promise<void>;
   /**
-   * Hears of errors: a handler's (with its connection, which is then closed with 1011), and the
-   * server's own unexpected ones. @default {console.error}
+   * Hears of errors: a handler's (with its connection, which is then closed with 1011),
+   * `onUpgrade`'s (the client got 500), and the server's own unexpected ones.
+   * @default {console.error}
    */
-  onError?: (error: unknown, connection?: WebSocketConnection) => void;
+  onError?: (error: unknown, connection?: WebSocketConnection<Data>) => void;
 }
 
 /**
@@ -113,11 +127,12 @@ export interface Server {
 }
 
 /** What every connection of one server shares: options resolved to their defaults. */
-interface Settings extends ConnectionSettings {
+interface Settings<Data> extends ConnectionSettings {
   maxHeaderBytes: number;
   maxHeaderCount: number;
   handshakeTimeoutMs: number;
   page: string | false;
+  onUpgrade?: UpgradeHook<Data>;
 }
 
 /**
@@ -139,8 +154,11 @@ interface Settings extends ConnectionSettings {
  * console.log(reply); // "hi"
  * ```
  */
-export function serve(options: ServeOptions, handler: Handler): Server {
-  const settings: Settings = {
+export function serve<Data = undefined>(
+  options: ServeOptions<Data>,
+  handler: Handler<Data>,
+): Server {
+  const settings: Settings<Data> = {
     role: "server",
     maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
     maxHeaderBytes: options.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES,
@@ -148,11 +166,13 @@ export function serve(options: ServeOptions, handler: Handler): Server {
     handshakeTimeoutMs: options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
     closeTimeoutMs: options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS,
     page: options.page ?? TEST_PAGE,
-    handler,
-    onError: errorReporter(options.onError),
+    onUpgrade: options.onUpgrade,
+    // Every connection of this server carries Data; the settings they share need not know it.
+    handler: handler as Handler,
+    onError: errorReporter(options.onError as ConnectionSettings["onError"]),
   };
   const listener = listen({ hostname: options.hostname ?? "0.0.0.0", port: options.port ?? 8000 });
-  const handshaking = new Set<Transport>();
+  const handshaking = new Set<HandshakeDeadline>();
   const open = new Set<WebSocketConnection>();
   let stopping = false;
   // Transports not yet ended, and a promise made once shutdown waits for them.
@@ -166,7 +186,7 @@ export function serve(options: ServeOptions, handler: Handler): Server {
     ended();
   };
 
-  const onUpgraded = (connection: WebSocketConnection) => {
+  const onUpgraded = (connection: WebSocketConnection<Data>) => {
     open.add(connection);
     if (stopping) {
       connection.close(CloseCode.GoingAway, "server shutting down");
@@ -188,14 +208,16 @@ export function serve(options: ServeOptions, handler: Handler): Server {
   // end through onEnd, so an idle connection holds no waiting function of the server's.
   const onTransport = async (transport: Transport) => {
     active++;
-    handshaking.add(transport);
-    let upgraded: Upgraded | null = null;
+    const deadline = new HandshakeDeadline(transport, settings.handshakeTimeoutMs);
+    handshaking.add(deadline);
+    let upgraded: Upgraded<Data> | null = null;
     try {
-      upgraded = await handleRequest(transport, settings);
+      upgraded = await handleRequest(transport, settings, deadline);
     } catch (error) {
       settings.onError(error);
     } finally {
-      handshaking.delete(transport);
+      deadline.clear();
+      handshaking.delete(deadline);
     }
     if (upgraded === null) return ended();
     const { connection, rest, buffer } = upgraded;
@@ -218,8 +240,11 @@ export function serve(options: ServeOptions, handler: Handler): Server {
       if (!stopping) {
         stopping = true;
         listener.close();
-        // Requests still arriving get no answer: the server is going away.
-        for (const transport of handshaking) closeQuietly(transport);
+        // Requests still arriving, or waiting for onUpgrade, get no answer: the server is going
+        // away.
+        for (const deadline of handshaking) {
+          deadline.cut(new HandshakeError(503, "server shutting down"));
+        }
         for (const connection of open) {
           connection.close(CloseCode.GoingAway, "server shutting down");
         }
@@ -232,7 +257,7 @@ export function serve(options: ServeOptions, handler: Handler): Server {
 /** Accepts until the listener is closed; a failed accept (out of descriptors) is reported, not fatal. */
 async function acceptLoop(
   listener: Listener,
-  settings: Settings,
+  settings: ConnectionSettings,
   stopping: () => boolean,
   onTransport: (transport: Transport) => void,
 ): Promise<void> {
@@ -253,8 +278,8 @@ async function acceptLoop(
 }
 
 /** A request that became a WebSocket, ready to run. */
-interface Upgraded {
-  connection: WebSocketConnection;
+interface Upgraded<Data> {
+  connection: WebSocketConnection<Data>;
   /** The bytes that followed the request head. */
   rest: Uint8Array;
   /** The read buffer, handed on to the connection. */
@@ -262,12 +287,61 @@ interface Upgraded {
 }
 
 /**
+ * The deadline of one opening handshake. A client that opens TCP and then dribbles or stops, or
+ * an `onUpgrade` that never settles, gets `handshakeTimeoutMs`, no more: then, or when the server
+ * shuts down, the transport is closed and `expired` rejects, which ends the wait for the hook.
+ */
+class HandshakeDeadline {
+  readonly #transport: Transport;
+  readonly #expired = Promise.withResolvers<never>();
+  readonly #timer: ReturnType<typeof setTimeout>;
+
+  constructor(transport: Transport, timeoutMs: number) {
+    this.#transport = transport;
+    // Only a wait for onUpgrade listens; an expiry at any other time is no error.
+    this.#expired.promise.catch(() => {});
+    this.#timer = setTimeout(() => {
+      this.cut(new Error(`onUpgrade did not settle within handshakeTimeoutMs (${timeoutMs} ms)`));
+    }, timeoutMs);
+  }
+
+  /** Rejects once the time is up or the handshake is cut. */
+  get expired(): Promise<never> {
+    return this.#expired.promise;
+  }
+
+  /** Ends the handshake now: closes the transport, and rejects `expired` with `reason`. */
+  cut(reason: Error): void {
+    this.clear();
+    closeQuietly(this.#transport);
+    this.#expired.reject(reason);
+  }
+
+  /** Stops the clock: the request is answered. */
+  clear(): void {
+    clearTimeout(this.#timer);
+  }
+}
+
+/** The request of an accepted upgrade, kept as bytes, and the subprotocol chosen for it. */
+class AcceptedRequest extends StoredRequest implements UpgradeRequest {
+  readonly protocol: string;
+
+  constructor(bytes: Uint8Array, protocol: string) {
+    super(bytes, "ws");
+    this.protocol = protocol;
+  }
+}
+
+/**
  * Answers one TCP connection's request: a WebSocket handshake is accepted and the connection
  * returned, anything else is answered and the transport ended (null).
  */
-async function handleRequest(transport: Transport, settings: Settings): Promise<Upgraded | null> {
-  // A client that opens TCP and then dribbles or stops gets handshakeTimeoutMs, no more.
-  const timer = setTimeout(() => closeQuietly(transport), settings.handshakeTimeoutMs);
+async function handleRequest<Data>(
+  transport: Transport,
+  settings: Settings<Data>,
+  deadline: HandshakeDeadline,
+): Promise<Upgraded<Data> | null> {
   let response: Uint8Array;
   // One read buffer serves the request head, then the WebSocket.
   const buffer = new Uint8Array(MIN_READ_BYTES);
@@ -280,16 +354,36 @@ async function handleRequest(transport: Transport, settings: Settings): Promise<
       return null;
     }
     const { head, rest } = request;
-    if (isUpgradeRequest(head)) {
+    if (!isUpgradeRequest(head)) {
+      response = plainResponse(head, settings.page);
+    } else {
       const key = validateUpgradeRequest(head);
-      requestUrl(head, "ws"); // 400 for a Host that makes no URL
+      const pending: PendingUpgrade = {
+        url: requestUrl(head, "ws"), // 400 for a Host that makes no URL
+        headers: head.headers,
+        remoteAddr: transport.remoteAddr,
+        protocols: offeredSubprotocols(head.headers),
+      };
       // The connection keeps the head as bytes (the read buffer is reused), not parsed.
-      const upgrade = new StoredRequest(request.bytes.slice(), "ws");
-      await writeAll(transport, acceptResponse(await computeAcceptKey(key)));
-      const connection = new WebSocketConnection(transport, upgrade, settings);
-      return { connection, rest, buffer };
+      const bytes = request.bytes.slice();
+      const { response: answer, accepted } = await answerUpgrade(
+        pending,
+        await computeAcceptKey(key),
+        settings.onUpgrade,
+        deadline.expired,
+        settings.onError,
+      );
+      response = answer;
+      if (accepted !== null) {
+        deadline.clear();
+        await writeAll(transport, response);
+        const upgrade = new AcceptedRequest(bytes, accepted.protocol);
+        const connection = new WebSocketConnection<Data>(transport, upgrade, settings);
+        // What onUpgrade attached, typed Data by serve()'s signature; undefined if nothing.
+        connection.data = accepted.data as Data;
+        return { connection, rest, buffer };
+      }
     }
-    response = plainResponse(head, settings.page);
   } catch (error) {
     // A transport that failed mid-handshake (reset, timed out) has no one left to answer.
     if (!(error instanceof HandshakeError)) {
@@ -298,7 +392,7 @@ async function handleRequest(transport: Transport, settings: Settings): Promise<
     }
     response = handshakeErrorResponse(error);
   } finally {
-    clearTimeout(timer);
+    deadline.clear();
   }
   try {
     await writeAll(transport, response);

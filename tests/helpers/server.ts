@@ -128,7 +128,10 @@ export interface TestServer extends AsyncDisposable {
 }
 
 /** Starts `serve()` on 127.0.0.1 with a free port. */
-export function startServer(options: ServeOptions, handler: Handler): TestServer {
+export function startServer<Data = undefined>(
+  options: ServeOptions<Data>,
+  handler: Handler<Data>,
+): TestServer {
   const server = serve({ hostname: "127.0.0.1", port: 0, ...options }, handler);
   return {
     server,
