@@ -24,6 +24,7 @@ import {
 import {
   DEFAULT_CLOSE_TIMEOUT_MS,
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
+  DEFAULT_MAX_CONNECTIONS,
   DEFAULT_MAX_HEADER_BYTES,
   DEFAULT_MAX_HEADER_COUNT,
   DEFAULT_MAX_MESSAGE_BYTES,
@@ -62,6 +63,16 @@ export interface ServeOptions<Data = undefined> {
   maxMessageBytes?: number;
   /** The largest HTTP request head, in bytes; larger ones get 431. @default {16 KiB} */
   maxHeaderBytes?: number;
+  /**
+   * The most WebSockets open at once. Over it, an upgrade request is refused with 503 before
+   * `onUpgrade` runs, with no `Retry-After` (a slot frees whenever any connection ends, which
+   * cannot be foretold), and the server goes on serving everything else. An upgrade takes its
+   * slot once its request is found valid, so requests being decided by `onUpgrade` count too and
+   * the limit holds however many arrive at once; the slot is freed when the request is refused,
+   * or once the connection's TCP has ended. Requests still arriving and plain HTTP take none:
+   * `handshakeTimeoutMs` bounds those. `Infinity` lifts the limit. @default {10000}
+   */
+  maxConnections?: number;
   /**
    * The most header fields a request may have; more get 431, refused before any field is parsed.
    * @default {100}
@@ -128,6 +139,7 @@ export interface Server {
 
 /** What every connection of one server shares: options resolved to their defaults. */
 interface Settings<Data> extends ConnectionSettings {
+  maxConnections: number;
   maxHeaderBytes: number;
   maxHeaderCount: number;
   handshakeTimeoutMs: number;
@@ -161,6 +173,7 @@ export function serve<Data = undefined>(
   const settings: Settings<Data> = {
     role: "server",
     maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
+    maxConnections: options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
     maxHeaderBytes: options.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES,
     maxHeaderCount: options.maxHeaderCount ?? DEFAULT_MAX_HEADER_COUNT,
     handshakeTimeoutMs: options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
@@ -181,8 +194,22 @@ export function serve<Data = undefined>(
   const ended = () => {
     if (--active === 0) allEnded?.resolve();
   };
+  // WebSockets open or being decided, against maxConnections.
+  let slotsTaken = 0;
+  const slots: Slots = {
+    take() {
+      if (slotsTaken >= settings.maxConnections) {
+        throw new HandshakeError(503, "too many connections");
+      }
+      slotsTaken++;
+    },
+    release() {
+      slotsTaken--;
+    },
+  };
   settings.onEnd = (connection) => {
     open.delete(connection);
+    slots.release();
     ended();
   };
 
@@ -212,7 +239,7 @@ export function serve<Data = undefined>(
     handshaking.add(deadline);
     let upgraded: Upgraded<Data> | null = null;
     try {
-      upgraded = await handleRequest(transport, settings, deadline);
+      upgraded = await handleRequest(transport, settings, deadline, slots);
     } catch (error) {
       settings.onError(error);
     } finally {
@@ -323,6 +350,14 @@ class HandshakeDeadline {
   }
 }
 
+/** The server's count of WebSockets, open or being decided, against `maxConnections`. */
+interface Slots {
+  /** Takes a slot for an upgrade request. @throws {HandshakeError} 503 when none is left. */
+  take(): void;
+  /** Gives a slot back: the request was refused, or its connection has ended. */
+  release(): void;
+}
+
 /** The request of an accepted upgrade, kept as bytes, and the subprotocol chosen for it. */
 class AcceptedRequest extends StoredRequest implements UpgradeRequest {
   readonly protocol: string;
@@ -341,6 +376,7 @@ async function handleRequest<Data>(
   transport: Transport,
   settings: Settings<Data>,
   deadline: HandshakeDeadline,
+  slots: Slots,
 ): Promise<Upgraded<Data> | null> {
   let response: Uint8Array;
   // One read buffer serves the request head, then the WebSocket.
@@ -366,22 +402,30 @@ async function handleRequest<Data>(
       };
       // The connection keeps the head as bytes (the read buffer is reused), not parsed.
       const bytes = request.bytes.slice();
-      const { response: answer, accepted } = await answerUpgrade(
-        pending,
-        await computeAcceptKey(key),
-        settings.onUpgrade,
-        deadline.expired,
-        settings.onError,
-      );
-      response = answer;
-      if (accepted !== null) {
-        deadline.clear();
-        await writeAll(transport, response);
-        const upgrade = new AcceptedRequest(bytes, accepted.protocol);
-        const connection = new WebSocketConnection<Data>(transport, upgrade, settings);
-        // What onUpgrade attached, typed Data by serve()'s signature; undefined if nothing.
-        connection.data = accepted.data as Data;
-        return { connection, rest, buffer };
+      slots.take();
+      let upgraded = false;
+      try {
+        const { response: answer, accepted } = await answerUpgrade(
+          pending,
+          await computeAcceptKey(key),
+          settings.onUpgrade,
+          deadline.expired,
+          settings.onError,
+        );
+        response = answer;
+        if (accepted !== null) {
+          deadline.clear();
+          await writeAll(transport, response);
+          const upgrade = new AcceptedRequest(bytes, accepted.protocol);
+          const connection = new WebSocketConnection<Data>(transport, upgrade, settings);
+          // What onUpgrade attached, typed Data by serve()'s signature; undefined if nothing.
+          connection.data = accepted.data as Data;
+          upgraded = true;
+          return { connection, rest, buffer };
+        }
+      } finally {
+        // An upgraded connection gives its slot back once it has ended (onEnd).
+        if (!upgraded) slots.release();
       }
     }
   } catch (error) {
