@@ -243,7 +243,6 @@ export function serve<Data = undefined>(
     } catch (error) {
       settings.onError(error);
     } finally {
-      deadline.clear();
       handshaking.delete(deadline);
     }
     if (upgraded === null) return ended();
