@@ -32,6 +32,8 @@ export type { ServeOptions, Server } from "./src/server.ts";
 export { connect, type ConnectOptions } from "./src/client.ts";
 export { WebSocketConnection } from "./src/websocket.ts";
 export type { Handler, Reply, UpgradeRequest } from "./src/websocket.ts";
+export type { PendingUpgrade, UpgradeAcceptance, UpgradeHook } from "./src/upgrade.ts";
+export { allowOrigins, type AllowOriginsOptions } from "./src/origin.ts";
 export { ListenError, type ListenFailure } from "./src/transport.ts";
 export type { Listener, NetAddress, Transport } from "./src/transport.ts";
 export { TEST_PAGE } from "./src/page.ts";

@@ -1,10 +1,15 @@
 /**
- * The command line: `deno run --allow-net mod.ts [--port N] [--hostname H]`, or the same options
- * after `bun mod.ts`, serves an echo handler and the test page.
+ * The command line: `deno run --allow-net mod.ts [--port N] [--hostname H] [limits]`, or the same
+ * options after `bun mod.ts`, serves an echo handler and the test page.
  *
  * @module
  */
 
+import {
+  DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_MAX_HEADER_BYTES,
+  DEFAULT_MAX_MESSAGE_BYTES,
+} from "./protocol/limits.ts";
 import { onStopSignal } from "./runtime/mod.ts";
 import { serve } from "./server.ts";
 import { ListenError } from "./transport.ts";
@@ -16,9 +21,12 @@ export const USAGE = `Usage: deno run --allow-net mod.ts [options]
 Serves a WebSocket echo server and its test page.
 
 Options:
-  --port <port>          TCP port to listen on, 0 for any free one (default: 8000)
-  --hostname <address>   interface to listen on (default: 0.0.0.0, all interfaces)
-  -h, --help             print this help and exit
+  --port <port>                 TCP port to listen on, 0 for any free one (default: 8000)
+  --hostname <address>          interface to listen on (default: 0.0.0.0, all interfaces)
+  --max-connections <count>     most WebSockets open at once; over it, 503 (default: ${DEFAULT_MAX_CONNECTIONS})
+  --max-message-bytes <bytes>   largest message; over it, close 1009 (default: ${DEFAULT_MAX_MESSAGE_BYTES}, 64 MiB)
+  --max-header-bytes <bytes>    largest request head; over it, 431 (default: ${DEFAULT_MAX_HEADER_BYTES}, 16 KiB)
+  -h, --help                    print this help and exit
 `;
 
 /** What the command line asks for. */
@@ -27,9 +35,30 @@ export interface CliOptions {
   port: number;
   /** The interface to listen on. */
   hostname: string;
+  /** The most WebSockets open at once. */
+  maxConnections: number;
+  /** The largest message, in bytes. */
+  maxMessageBytes: number;
+  /** The largest request head, in bytes. */
+  maxHeaderBytes: number;
   /** Whether only the help was asked for. */
   help: boolean;
 }
+
+/** The options that take a whole number: the field it sets, and its range. */
+const NUMBER_OPTIONS = new Map<
+  string,
+  {
+    field: "port" | "maxConnections" | "maxMessageBytes" | "maxHeaderBytes";
+    min: number;
+    max: number;
+  }
+>([
+  ["--port", { field: "port", min: 0, max: 65535 }],
+  ["--max-connections", { field: "maxConnections", min: 1, max: Number.MAX_SAFE_INTEGER }],
+  ["--max-message-bytes", { field: "maxMessageBytes", min: 1, max: Number.MAX_SAFE_INTEGER }],
+  ["--max-header-bytes", { field: "maxHeaderBytes", min: 1, max: Number.MAX_SAFE_INTEGER }],
+]);
 
 /**
  * A command line that cannot be run: a one-line message, and exit code 2.
@@ -51,37 +80,48 @@ export class UsageError extends Error {
 /**
  * Parses the arguments. Options take their value as the next argument or after `=`.
  *
- * @throws {UsageError} for an unknown option, a missing value, or a bad port.
+ * @throws {UsageError} for an unknown option, a missing value, or a number out of its range.
  *
  * @example
  * ```ts
  * import { assertEquals } from "@std/assert";
  * import { parseArgs } from "./cli.ts";
- * assertEquals(parseArgs(["--port=9000"]), { port: 9000, hostname: "0.0.0.0", help: false });
+ * const options = parseArgs(["--port=9000", "--max-connections", "100"]);
+ * assertEquals([options.port, options.maxConnections], [9000, 100]);
  * ```
  */
 export function parseArgs(args: readonly string[]): CliOptions {
-  const options: CliOptions = { port: 8000, hostname: "0.0.0.0", help: false };
+  const options: CliOptions = {
+    port: 8000,
+    hostname: "0.0.0.0",
+    maxConnections: DEFAULT_MAX_CONNECTIONS,
+    maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
+    maxHeaderBytes: DEFAULT_MAX_HEADER_BYTES,
+    help: false,
+  };
   for (let i = 0; i < args.length; i++) {
     const [name, inlineValue] = args[i].split(/=(.*)/s, 2);
     if (name === "-h" || name === "--help") {
       options.help = true;
       continue;
     }
-    if (name !== "--port" && name !== "--hostname") {
+    const number = NUMBER_OPTIONS.get(name);
+    if (name !== "--hostname" && number === undefined) {
       throw new UsageError(`unknown argument ${args[i]}`);
     }
     const value = inlineValue ?? args[++i];
     if (value === undefined || value === "") throw new UsageError(`${name} needs a value`);
-    if (name === "--hostname") {
+    if (number === undefined) {
       options.hostname = value;
       continue;
     }
-    const port = Number(value);
-    if (!/^\d+$/.test(value) || port > 65535) {
-      throw new UsageError(`--port must be a whole number from 0 to 65535, not ${value}`);
+    const { field, min, max } = number;
+    const parsed = Number(value);
+    if (!/^\d+$/.test(value) || parsed < min || parsed > max) {
+      const range = max === Number.MAX_SAFE_INTEGER ? `of ${min} or more` : `from ${min} to ${max}`;
+      throw new UsageError(`${name} must be a whole number ${range}, not ${value}`);
     }
-    options.port = port;
+    options[field] = parsed;
   }
   return options;
 }
@@ -122,7 +162,11 @@ export async function main(args: readonly string[]): Promise<number> {
   }
   let server;
   try {
-    server = serve({ port: options.port, hostname: options.hostname }, (message) => message);
+    const { port, hostname, maxConnections, maxMessageBytes, maxHeaderBytes } = options;
+    server = serve(
+      { port, hostname, maxConnections, maxMessageBytes, maxHeaderBytes },
+      (message) => message,
+    );
   } catch (error) {
     if (!(error instanceof ListenError)) throw error;
     console.error(`error: ${error.message}`);

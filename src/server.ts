@@ -8,11 +8,11 @@
 import { CloseCode } from "./protocol/close.ts";
 import { HandshakeError } from "./protocol/errors.ts";
 import {
-  acceptResponse,
   computeAcceptKey,
   handshakeErrorResponse,
   httpResponse,
   isUpgradeRequest,
+  offeredSubprotocols,
   validateUpgradeRequest,
 } from "./protocol/handshake.ts";
 import {
@@ -24,7 +24,9 @@ import {
 import {
   DEFAULT_CLOSE_TIMEOUT_MS,
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
+  DEFAULT_MAX_CONNECTIONS,
   DEFAULT_MAX_HEADER_BYTES,
+  DEFAULT_MAX_HEADER_COUNT,
   DEFAULT_MAX_MESSAGE_BYTES,
   MIN_READ_BYTES,
 } from "./protocol/limits.ts";
@@ -39,15 +41,20 @@ import {
   type Transport,
   writeAll,
 } from "./transport.ts";
+import { answerUpgrade, type PendingUpgrade, type UpgradeHook } from "./upgrade.ts";
 import {
   type ConnectionSettings,
   errorReporter,
   type Handler,
+  type UpgradeRequest,
   WebSocketConnection,
 } from "./websocket.ts";
 
-/** Options of {@linkcode serve}. Every limit's default is documented here. */
-export interface ServeOptions {
+/**
+ * Options of {@linkcode serve}. Every limit's default is documented here. `Data` is the type of
+ * each connection's `data`, as `onUpgrade` attaches it.
+ */
+export interface ServeOptions<Data = undefined> {
   /** The TCP port; 0 picks a free one. @default {8000} */
   port?: number;
   /** The interface to listen on. @default {"0.0.0.0"} */
@@ -64,6 +71,21 @@ export interface ServeOptions {
   /** The largest HTTP request head, in bytes; larger ones get 431. @default {16 KiB} */
   maxHeaderBytes?: number;
   /**
+   * The most WebSockets open at once. Over it, an upgrade request is refused with 503 before
+   * `onUpgrade` runs, with no `Retry-After` (a slot frees whenever any connection ends, which
+   * cannot be foretold), and the server goes on serving everything else. An upgrade takes its
+   * slot once its request is found valid, so requests being decided by `onUpgrade` count too and
+   * the limit holds however many arrive at once; the slot is freed when the request is refused,
+   * or once the connection's TCP has ended. Requests still arriving and plain HTTP take none:
+   * `handshakeTimeoutMs` bounds those. `Infinity` lifts the limit. @default {10000}
+   */
+  maxConnections?: number;
+  /**
+   * The most header fields a request may have; more get 431, refused before any field is parsed.
+   * @default {100}
+   */
+  maxHeaderCount?: number;
+  /**
    * How long the close handshake may take before TCP is ended anyway, and how long an HTTP
    * response waits for the client to hang up, in milliseconds. @default {10000}
    */
@@ -79,15 +101,24 @@ export interface ServeOptions {
    */
   handshakeTimeoutMs?: number;
   /**
+   * Decides each valid upgrade request before it is accepted, within `handshakeTimeoutMs`: it
+   * sees the URL, headers, client address and offered subprotocols, and may refuse (throwing a
+   * `HandshakeError`), or accept choosing a subprotocol, adding response headers and attaching
+   * the connection's `data`. See {@linkcode UpgradeHook}. @default none: every valid request is
+   * accepted, with no subprotocol
+   */
+  onUpgrade?: UpgradeHook<Data>;
+  /**
    * Called once each WebSocket is open, before its first message. If it throws or rejects, the
    * error goes to `onError` and the connection is closed with 1011.
    */
-  onOpen?: (connection: WebSocketConnection) => void | Promise<void>;
+  onOpen?: (connection: WebSocketConnection<Data>) => void | Promise<void>;
   /**
-   * Hears of errors: a handler's (with its connection, which is then closed with 1011), and the
-   * server's own unexpected ones. @default {console.error}
+   * Hears of errors: a handler's (with its connection, which is then closed with 1011),
+   * `onUpgrade`'s (the client got 500), and the server's own unexpected ones.
+   * @default {console.error}
    */
-  onError?: (error: unknown, connection?: WebSocketConnection) => void;
+  onError?: (error: unknown, connection?: WebSocketConnection<Data>) => void;
 }
 
 /**
@@ -114,12 +145,15 @@ export interface Server {
 }
 
 /** What every connection of one server shares: options resolved to their defaults. */
-interface Settings extends ConnectionSettings {
+interface Settings<Data> extends ConnectionSettings {
   /** `wss` over TLS, `ws` over plain TCP: the scheme of the connections' URLs. */
   scheme: "ws" | "wss";
+  maxConnections: number;
   maxHeaderBytes: number;
+  maxHeaderCount: number;
   handshakeTimeoutMs: number;
   page: string | false;
+  onUpgrade?: UpgradeHook<Data>;
 }
 
 /**
@@ -141,28 +175,35 @@ interface Settings extends ConnectionSettings {
  * console.log(reply); // "hi"
  * ```
  */
-export function serve(options: ServeOptions, handler: Handler): Server {
+export function serve<Data = undefined>(
+  options: ServeOptions<Data>,
+  handler: Handler<Data>,
+): Server {
   const { cert, key } = options;
   if ((cert === undefined) !== (key === undefined)) {
     throw new TypeError("TLS needs both cert and key");
   }
   const tls = cert !== undefined && key !== undefined ? { cert, key } : undefined;
-  const settings: Settings = {
+  const settings: Settings<Data> = {
     scheme: tls ? "wss" : "ws",
     role: "server",
     maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
+    maxConnections: options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
     maxHeaderBytes: options.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES,
+    maxHeaderCount: options.maxHeaderCount ?? DEFAULT_MAX_HEADER_COUNT,
     handshakeTimeoutMs: options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
     closeTimeoutMs: options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS,
     page: options.page ?? TEST_PAGE,
-    handler,
-    onError: errorReporter(options.onError),
+    onUpgrade: options.onUpgrade,
+    // Every connection of this server carries Data; the settings they share need not know it.
+    handler: handler as Handler,
+    onError: errorReporter(options.onError as ConnectionSettings["onError"]),
   };
   const listener = listen(
     { hostname: options.hostname ?? "0.0.0.0", port: options.port ?? 8000 },
     tls,
   );
-  const handshaking = new Set<Transport>();
+  const handshaking = new Set<HandshakeDeadline>();
   const open = new Set<WebSocketConnection>();
   let stopping = false;
   // Transports not yet ended, and a promise made once shutdown waits for them.
@@ -171,12 +212,26 @@ export function serve(options: ServeOptions, handler: Handler): Server {
   const ended = () => {
     if (--active === 0) allEnded?.resolve();
   };
+  // WebSockets open or being decided, against maxConnections.
+  let slotsTaken = 0;
+  const slots: Slots = {
+    take() {
+      if (slotsTaken >= settings.maxConnections) {
+        throw new HandshakeError(503, "too many connections");
+      }
+      slotsTaken++;
+    },
+    release() {
+      slotsTaken--;
+    },
+  };
   settings.onEnd = (connection) => {
     open.delete(connection);
+    slots.release();
     ended();
   };
 
-  const onUpgraded = (connection: WebSocketConnection) => {
+  const onUpgraded = (connection: WebSocketConnection<Data>) => {
     open.add(connection);
     if (stopping) {
       connection.close(CloseCode.GoingAway, "server shutting down");
@@ -198,14 +253,15 @@ export function serve(options: ServeOptions, handler: Handler): Server {
   // end through onEnd, so an idle connection holds no waiting function of the server's.
   const onTransport = async (transport: Transport) => {
     active++;
-    handshaking.add(transport);
-    let upgraded: Upgraded | null = null;
+    const deadline = new HandshakeDeadline(transport, settings.handshakeTimeoutMs);
+    handshaking.add(deadline);
+    let upgraded: Upgraded<Data> | null = null;
     try {
-      upgraded = await handleRequest(transport, settings);
+      upgraded = await handleRequest(transport, settings, deadline, slots);
     } catch (error) {
       settings.onError(error);
     } finally {
-      handshaking.delete(transport);
+      handshaking.delete(deadline);
     }
     if (upgraded === null) return ended();
     const { connection, rest, buffer } = upgraded;
@@ -228,8 +284,11 @@ export function serve(options: ServeOptions, handler: Handler): Server {
       if (!stopping) {
         stopping = true;
         listener.close();
-        // Requests still arriving get no answer: the server is going away.
-        for (const transport of handshaking) closeQuietly(transport);
+        // Requests still arriving, or waiting for onUpgrade, get no answer: the server is going
+        // away.
+        for (const deadline of handshaking) {
+          deadline.cut(new HandshakeError(503, "server shutting down"));
+        }
         for (const connection of open) {
           connection.close(CloseCode.GoingAway, "server shutting down");
         }
@@ -242,7 +301,7 @@ export function serve(options: ServeOptions, handler: Handler): Server {
 /** Accepts until the listener is closed; a failed accept (out of descriptors) is reported, not fatal. */
 async function acceptLoop(
   listener: Listener,
-  settings: Settings,
+  settings: ConnectionSettings,
   stopping: () => boolean,
   onTransport: (transport: Transport) => void,
 ): Promise<void> {
@@ -263,8 +322,8 @@ async function acceptLoop(
 }
 
 /** A request that became a WebSocket, ready to run. */
-interface Upgraded {
-  connection: WebSocketConnection;
+interface Upgraded<Data> {
+  connection: WebSocketConnection<Data>;
   /** The bytes that followed the request head. */
   rest: Uint8Array;
   /** The read buffer, handed on to the connection. */
@@ -272,33 +331,120 @@ interface Upgraded {
 }
 
 /**
+ * The deadline of one opening handshake. A client that opens TCP and then dribbles or stops, or
+ * an `onUpgrade` that never settles, gets `handshakeTimeoutMs`, no more: then, or when the server
+ * shuts down, the transport is closed and `expired` rejects, which ends the wait for the hook.
+ */
+class HandshakeDeadline {
+  readonly #transport: Transport;
+  readonly #expired = Promise.withResolvers<never>();
+  readonly #timer: ReturnType<typeof setTimeout>;
+
+  constructor(transport: Transport, timeoutMs: number) {
+    this.#transport = transport;
+    // Only a wait for onUpgrade listens; an expiry at any other time is no error.
+    this.#expired.promise.catch(() => {});
+    this.#timer = setTimeout(() => {
+      this.cut(new Error(`onUpgrade did not settle within handshakeTimeoutMs (${timeoutMs} ms)`));
+    }, timeoutMs);
+  }
+
+  /** Rejects once the time is up or the handshake is cut. */
+  get expired(): Promise<never> {
+    return this.#expired.promise;
+  }
+
+  /** Ends the handshake now: closes the transport, and rejects `expired` with `reason`. */
+  cut(reason: Error): void {
+    this.clear();
+    closeQuietly(this.#transport);
+    this.#expired.reject(reason);
+  }
+
+  /** Stops the clock: the request is answered. */
+  clear(): void {
+    clearTimeout(this.#timer);
+  }
+}
+
+/** The server's count of WebSockets, open or being decided, against `maxConnections`. */
+interface Slots {
+  /** Takes a slot for an upgrade request. @throws {HandshakeError} 503 when none is left. */
+  take(): void;
+  /** Gives a slot back: the request was refused, or its connection has ended. */
+  release(): void;
+}
+
+/** The request of an accepted upgrade, kept as bytes, and the subprotocol chosen for it. */
+class AcceptedRequest extends StoredRequest implements UpgradeRequest {
+  readonly protocol: string;
+
+  constructor(bytes: Uint8Array, scheme: "ws" | "wss", protocol: string) {
+    super(bytes, scheme);
+    this.protocol = protocol;
+  }
+}
+
+/**
  * Answers one TCP connection's request: a WebSocket handshake is accepted and the connection
  * returned, anything else is answered and the transport ended (null).
  */
-async function handleRequest(transport: Transport, settings: Settings): Promise<Upgraded | null> {
-  // A client that opens TCP and then dribbles or stops gets handshakeTimeoutMs, no more.
-  const timer = setTimeout(() => closeQuietly(transport), settings.handshakeTimeoutMs);
+async function handleRequest<Data>(
+  transport: Transport,
+  settings: Settings<Data>,
+  deadline: HandshakeDeadline,
+  slots: Slots,
+): Promise<Upgraded<Data> | null> {
   let response: Uint8Array;
   // One read buffer serves the request head, then the WebSocket.
   const buffer = new Uint8Array(MIN_READ_BYTES);
   try {
-    const { maxHeaderBytes } = settings;
-    const request = await readHead(transport, buffer, new RequestHeadParser({ maxHeaderBytes }));
+    const { maxHeaderBytes, maxHeaderCount } = settings;
+    const parser = new RequestHeadParser({ maxHeaderBytes, maxHeaderCount });
+    const request = await readHead(transport, buffer, parser);
     if (request === null) {
       closeQuietly(transport);
       return null;
     }
     const { head, rest } = request;
-    if (isUpgradeRequest(head)) {
+    if (!isUpgradeRequest(head)) {
+      response = plainResponse(head, settings.page);
+    } else {
       const key = validateUpgradeRequest(head);
-      requestUrl(head, settings.scheme); // 400 for a Host that makes no URL
+      const pending: PendingUpgrade = {
+        url: requestUrl(head, settings.scheme), // 400 for a Host that makes no URL
+        headers: head.headers,
+        remoteAddr: transport.remoteAddr,
+        protocols: offeredSubprotocols(head.headers),
+      };
       // The connection keeps the head as bytes (the read buffer is reused), not parsed.
-      const upgrade = new StoredRequest(request.bytes.slice(), settings.scheme);
-      await writeAll(transport, acceptResponse(await computeAcceptKey(key)));
-      const connection = new WebSocketConnection(transport, upgrade, settings);
-      return { connection, rest, buffer };
+      const bytes = request.bytes.slice();
+      slots.take();
+      let upgraded = false;
+      try {
+        const { response: answer, accepted } = await answerUpgrade(
+          pending,
+          await computeAcceptKey(key),
+          settings.onUpgrade,
+          deadline.expired,
+          settings.onError,
+        );
+        response = answer;
+        if (accepted !== null) {
+          deadline.clear();
+          await writeAll(transport, response);
+          const upgrade = new AcceptedRequest(bytes, settings.scheme, accepted.protocol);
+          const connection = new WebSocketConnection<Data>(transport, upgrade, settings);
+          // What onUpgrade attached, typed Data by serve()'s signature; undefined if nothing.
+          connection.data = accepted.data as Data;
+          upgraded = true;
+          return { connection, rest, buffer };
+        }
+      } finally {
+        // An upgraded connection gives its slot back once it has ended (onEnd).
+        if (!upgraded) slots.release();
+      }
     }
-    response = plainResponse(head, settings.page);
   } catch (error) {
     // A transport that failed mid-handshake (reset, timed out) has no one left to answer.
     if (!(error instanceof HandshakeError)) {
@@ -307,7 +453,7 @@ async function handleRequest(transport: Transport, settings: Settings): Promise<
     }
     response = handshakeErrorResponse(error);
   } finally {
-    clearTimeout(timer);
+    deadline.clear();
   }
   try {
     await writeAll(transport, response);

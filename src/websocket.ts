@@ -36,6 +36,7 @@ export type Reply =
 
 /**
  * Receives each message of a connection, in order, one at a time, and returns the replies.
+ * `Data` is the type of the connection's `data`.
  *
  * @example An echo handler
  * ```ts
@@ -43,9 +44,9 @@ export type Reply =
  * const echo: Handler = (message) => message;
  * ```
  */
-export type Handler = (
+export type Handler<Data = unknown> = (
   message: Message,
-  connection: WebSocketConnection,
+  connection: WebSocketConnection<Data>,
 ) => Reply | Promise<Reply>;
 
 /** What a {@linkcode WebSocketConnection} needs from the server or client that runs it. */
@@ -122,11 +123,16 @@ export interface UpgradeRequest {
  * for await (const message of connection) console.log(message);
  * ```
  */
-export class WebSocketConnection implements AsyncIterable<Message> {
+export class WebSocketConnection<Data = unknown> implements AsyncIterable<Message> {
   /** The peer's address. */
   readonly remoteAddr: NetAddress;
   /** The subprotocol agreed on in the handshake, or "" for none. */
   readonly protocol: string;
+  /**
+   * The application's own per-connection value: on a server, what `onUpgrade` attached, and
+   * undefined when it attached nothing; free to replace at any time.
+   */
+  data: Data = undefined as Data;
 
   readonly #request: UpgradeRequest;
   readonly #transport: Transport;

@@ -3,12 +3,21 @@
  * process, on Deno and on Bun, for its exit codes and what it prints.
  */
 
-import { assertEquals, assertThrows } from "@std/assert";
+import { assert, assertEquals, assertThrows } from "@std/assert";
 import { type CliOptions, parseArgs, USAGE, UsageError } from "../src/cli.ts";
+import { delay, TestClient, withTimeout } from "./helpers/client.ts";
 import { type Finished, runToEnd } from "./helpers/process.ts";
-import { cliCommand, type Runtime, RUNTIMES } from "./helpers/server.ts";
+import { RawClient, upgradeRequest } from "./helpers/raw_client.ts";
+import { cliCommand, type Runtime, RUNTIMES, testCli } from "./helpers/server.ts";
 
-const DEFAULTS: CliOptions = { port: 8000, hostname: "0.0.0.0", help: false };
+const DEFAULTS: CliOptions = {
+  port: 8000,
+  hostname: "0.0.0.0",
+  maxConnections: 10_000,
+  maxMessageBytes: 64 * 1024 * 1024,
+  maxHeaderBytes: 16 * 1024,
+  help: false,
+};
 
 const goodArgs: [args: string[], expected: CliOptions][] = [
   [[], DEFAULTS],
@@ -19,10 +28,30 @@ const goodArgs: [args: string[], expected: CliOptions][] = [
   [["--hostname", "::1"], { ...DEFAULTS, hostname: "::1" }],
   [["--hostname=::1"], { ...DEFAULTS, hostname: "::1" }],
   [["--hostname", "127.0.0.1", "--port", "8080"], {
+    ...DEFAULTS,
     port: 8080,
     hostname: "127.0.0.1",
-    help: false,
   }],
+  [["--max-connections", "1"], { ...DEFAULTS, maxConnections: 1 }],
+  [["--max-connections=250000"], { ...DEFAULTS, maxConnections: 250_000 }],
+  [["--max-message-bytes", "1048576"], { ...DEFAULTS, maxMessageBytes: 1_048_576 }],
+  [["--max-header-bytes=8192"], { ...DEFAULTS, maxHeaderBytes: 8192 }],
+  [
+    [
+      "--max-connections",
+      "5",
+      "--max-message-bytes",
+      "1",
+      "--max-header-bytes",
+      "9007199254740991",
+    ],
+    {
+      ...DEFAULTS,
+      maxConnections: 5,
+      maxMessageBytes: 1,
+      maxHeaderBytes: Number.MAX_SAFE_INTEGER,
+    },
+  ],
   [["--port", "1", "--port", "2"], { ...DEFAULTS, port: 2 }],
   [["--help"], { ...DEFAULTS, help: true }],
   [["-h"], { ...DEFAULTS, help: true }],
@@ -47,6 +76,29 @@ const badArgs: [args: string[], message: string][] = [
   [["--port"], "--port needs a value"],
   [["--port="], "--port needs a value"],
   [["--hostname"], "--hostname needs a value"],
+  [["--max-connections", "0"], "--max-connections must be a whole number of 1 or more, not 0"],
+  [["--max-connections", "-5"], "--max-connections must be a whole number of 1 or more, not -5"],
+  [["--max-connections", "ten"], "--max-connections must be a whole number of 1 or more, not ten"],
+  [["--max-connections"], "--max-connections needs a value"],
+  [
+    ["--max-message-bytes", "1.5"],
+    "--max-message-bytes must be a whole number of 1 or more, not 1.5",
+  ],
+  [
+    ["--max-message-bytes", "64MiB"],
+    "--max-message-bytes must be a whole number of 1 or more, not 64MiB",
+  ],
+  [["--max-message-bytes="], "--max-message-bytes needs a value"],
+  [
+    ["--max-header-bytes", "1e4"],
+    "--max-header-bytes must be a whole number of 1 or more, not 1e4",
+  ],
+  [
+    ["--max-header-bytes", "9007199254740992"],
+    "--max-header-bytes must be a whole number of 1 or more, not 9007199254740992",
+  ],
+  [["--max-connection", "5"], "unknown argument --max-connection"],
+  [["--constructor", "5"], "unknown argument --constructor"],
 ];
 
 for (const [args, message] of badArgs) {
@@ -68,6 +120,14 @@ for (const runtime of RUNTIMES) {
       code: 2,
       stdout: "",
       stderr: "error: unknown argument --bogus (see --help)\n",
+    });
+  });
+
+  Deno.test(`[${runtime}] cli: a bad limit exits 2 with one error line on stderr`, async () => {
+    assertEquals(await runCli(runtime, ["--max-connections", "0"]), {
+      code: 2,
+      stdout: "",
+      stderr: "error: --max-connections must be a whole number of 1 or more, not 0 (see --help)\n",
     });
   });
 
@@ -97,3 +157,52 @@ for (const runtime of RUNTIMES) {
     });
   });
 }
+
+testCli(
+  "cli: --max-connections 1 refuses a second WebSocket with 503 and serves it once the first ends",
+  async ({ port }) => {
+    const url = `ws://127.0.0.1:${port}/`;
+    const first = await TestClient.open(url);
+    try {
+      first.send("first");
+      assertEquals(await first.next(), "first");
+      await using raw = await RawClient.connect(port);
+      await raw.write(upgradeRequest());
+      const refusal = await withTimeout(raw.readAll(), "the refusal");
+      assertEquals(refusal.split("\r\n")[0], "HTTP/1.1 503 Service Unavailable");
+      assert(refusal.endsWith("\r\n\r\ntoo many connections\n"), refusal);
+    } finally {
+      await first.close();
+    }
+    // The slot frees once the server has ended TCP, a moment after the client's close event.
+    const deadline = performance.now() + 2000;
+    for (;;) {
+      try {
+        await using second = await TestClient.open(url);
+        second.send("second");
+        assertEquals(await second.next(), "second");
+        break;
+      } catch (error) {
+        if (performance.now() > deadline) throw error;
+        await delay(20);
+      }
+    }
+  },
+  ["--max-connections", "1"],
+);
+
+testCli("cli: --max-message-bytes and --max-header-bytes set the limits", async ({ port }) => {
+  await using client = await TestClient.open(`ws://127.0.0.1:${port}/`);
+  client.send("x".repeat(1000));
+  assertEquals(await client.next(), "x".repeat(1000));
+  client.send("x".repeat(1001));
+  assertEquals(await client.waitClosed(), {
+    code: 1009,
+    reason: "message over 1000 bytes",
+    wasClean: true,
+  });
+  await using raw = await RawClient.connect(port);
+  await raw.write(upgradeRequest("/", `X-Padding: ${"p".repeat(600)}\r\n`));
+  const response = await withTimeout(raw.readAll(), "the 431");
+  assertEquals(response.split("\r\n")[0], "HTTP/1.1 431 Request Header Fields Too Large");
+}, ["--max-message-bytes", "1000", "--max-header-bytes", "512"]);

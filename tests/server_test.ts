@@ -15,7 +15,7 @@ import {
   withTimeout,
 } from "./helpers/client.ts";
 import { closePayload, concat, frame } from "./helpers/frames.ts";
-import { RawClient } from "./helpers/raw_client.ts";
+import { RawClient, upgradeRequest } from "./helpers/raw_client.ts";
 import { startServer } from "./helpers/server.ts";
 
 const echo = (message: Message) => message;
@@ -369,6 +369,18 @@ Deno.test("serve: a message over maxMessageBytes closes with 1009; one at the li
     reason: "message over 1024 bytes",
     wasClean: true,
   });
+});
+
+Deno.test("serve: maxHeaderCount refuses a request of one field more with 431", async () => {
+  // The upgrade request has 5 fields: Host, Upgrade, Connection and the two Sec-WebSocket-*.
+  await using server = startServer({ maxHeaderCount: 5 }, echo);
+  await using refused = await RawClient.connect(server.port);
+  await refused.write(upgradeRequest("/", "X-Sixth: 6\r\n"));
+  const response = await withTimeout(refused.readAll(), "the 431 response");
+  assert(response.startsWith("HTTP/1.1 431 "), response);
+  assert(response.endsWith("\r\n\r\nrequest head with more than 5 header fields\n"), response);
+  await using accepted = await RawClient.open(server.port, frame(Opcode.Text, "five"));
+  assertEquals(await accepted.nextText(), "five");
 });
 
 Deno.test("serve: page false answers GET / with 404", async () => {

@@ -7,7 +7,7 @@
 
 import { encodeBase64 } from "@std/encoding/base64";
 import { HandshakeError } from "./errors.ts";
-import type { RequestHead } from "./http1.ts";
+import { isFieldValue, isToken, type RequestHead } from "./http1.ts";
 
 /** The GUID that RFC 6455 §1.3 appends to the client's key. */
 export const WEBSOCKET_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
@@ -115,36 +115,131 @@ export function validateUpgradeRequest(head: RequestHead): string {
 }
 
 /**
- * The `101 Switching Protocols` response that completes the handshake (RFC 6455 §4.2.2).
+ * The subprotocols a client offers, most preferred first: the comma-separated tokens of
+ * `Sec-WebSocket-Protocol` (RFC 6455 §4.1 item 10, §11.3.4), over however many header lines.
+ * Empty list elements are skipped, as RFC 9110 §5.6.1 asks of a recipient.
+ *
+ * @throws {HandshakeError} 400 for an element that is not a token.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { offeredSubprotocols } from "./handshake.ts";
+ * const headers = new Headers({ "sec-websocket-protocol": "chat.v2, chat" });
+ * assertEquals(offeredSubprotocols(headers), ["chat.v2", "chat"]);
+ * ```
+ */
+export function offeredSubprotocols(headers: Headers): string[] {
+  const value = headers.get("sec-websocket-protocol");
+  if (value === null) return [];
+  const protocols = value.split(",").map((item) => item.replace(/^[ \t]+|[ \t]+$/g, ""))
+    .filter((item) => item !== "");
+  if (!protocols.every(isToken)) throw new HandshakeError(400, "malformed Sec-WebSocket-Protocol");
+  return protocols;
+}
+
+/**
+ * The header lines of `fields`, each checked: a token for a name, a value without control
+ * characters, and a name that `reserved` (given lower-case) does not claim.
+ *
+ * @throws {TypeError} for a field that fails a check.
+ */
+function fieldLines(
+  fields: Iterable<[string, string]>,
+  reserved: (name: string) => boolean,
+): string {
+  let lines = "";
+  for (const [name, value] of fields) {
+    if (!isToken(name)) throw new TypeError(`invalid header name ${JSON.stringify(name)}`);
+    if (!isFieldValue(value)) {
+      throw new TypeError(`the value of header ${name} holds a control character (CR, LF …)`);
+    }
+    if (reserved(name.toLowerCase())) {
+      throw new TypeError(`${name} is set by the server itself and cannot be given`);
+    }
+    lines += `${name}: ${value}\r\n`;
+  }
+  return lines;
+}
+
+/**
+ * Fields a 101 may not be given: the handshake's own (RFC 6455 §4.2.2), and the two a 1xx
+ * response never carries (RFC 9110 §8.6, RFC 9112 §6.1).
+ */
+const isAcceptField = (name: string) =>
+  name.startsWith("sec-websocket-") ||
+  ["upgrade", "connection", "content-length", "transfer-encoding"].includes(name);
+
+/** Options of {@linkcode acceptResponse}. */
+export interface AcceptResponseOptions {
+  /** The subprotocol chosen from those offered; "" for none. @default {""} */
+  protocol?: string;
+  /**
+   * Extra header fields (`Set-Cookie` …); the handshake's own fields, `Content-Length` and
+   * `Transfer-Encoding` cannot be given. They go on the wire with lower-case names.
+   * @default {{}}
+   */
+  headers?: HeadersInit;
+}
+
+/**
+ * The `101 Switching Protocols` response that completes the handshake (RFC 6455 §4.2.2), with
+ * the chosen subprotocol, if any, and extra header fields.
+ *
+ * @throws {TypeError} for a subprotocol that is not a token, or an extra field that is invalid or
+ * may not be given.
  *
  * @example
  * ```ts
  * import { acceptResponse } from "./handshake.ts";
- * const bytes = acceptResponse("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+ * const bytes = acceptResponse("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=", { protocol: "chat" });
  * console.log(new TextDecoder().decode(bytes));
  * ```
  */
-export function acceptResponse(acceptKey: string): Uint8Array {
-  return encoder.encode(
-    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-      `Sec-WebSocket-Accept: ${acceptKey}\r\n\r\n`,
-  );
+export function acceptResponse(acceptKey: string, options: AcceptResponseOptions = {}): Uint8Array {
+  const { protocol = "", headers = {} } = options;
+  let head = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+    `Sec-WebSocket-Accept: ${acceptKey}\r\n`;
+  if (protocol !== "") {
+    if (!isToken(protocol)) throw new TypeError(`invalid subprotocol ${JSON.stringify(protocol)}`);
+    head += `Sec-WebSocket-Protocol: ${protocol}\r\n`;
+  }
+  // Headers checks names and values; fieldLines checks them again, and the names reserved. Sorted
+  // by name (a stable sort keeps repeated fields in order), as runtimes iterate Headers in
+  // different orders and the response should not depend on the runtime.
+  const fields = [...new Headers(headers)].sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0);
+  return encoder.encode(head + fieldLines(fields, isAcceptField) + "\r\n");
 }
 
 const STATUS_TEXT: Record<number, string> = {
   200: "OK",
+  301: "Moved Permanently",
+  302: "Found",
+  303: "See Other",
+  307: "Temporary Redirect",
+  308: "Permanent Redirect",
   400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
   404: "Not Found",
   405: "Method Not Allowed",
   426: "Upgrade Required",
+  429: "Too Many Requests",
   431: "Request Header Fields Too Large",
   500: "Internal Server Error",
   503: "Service Unavailable",
 };
 
+/** Fields {@linkcode httpResponse} sets itself. */
+const isResponseField = (name: string) =>
+  ["content-type", "content-length", "connection", "transfer-encoding"].includes(name);
+
 /** Options of {@linkcode httpResponse}. */
 export interface HttpResponseOptions {
-  /** Extra header fields. */
+  /**
+   * Extra header fields, written as given; `Content-Type`, `Content-Length`, `Connection` and
+   * `Transfer-Encoding` cannot be given.
+   */
   headers?: Readonly<Record<string, string>>;
   /** The body's media type. @default {"text/plain; charset=utf-8"} */
   contentType?: string;
@@ -154,7 +249,10 @@ export interface HttpResponseOptions {
 
 /**
  * A complete HTTP/1.1 response that closes the connection: for the test page, and for every
- * request that cannot become a WebSocket.
+ * request that cannot become a WebSocket. A status without a known reason phrase gets an empty
+ * one (RFC 9112 §4: clients ignore it).
+ *
+ * @throws {TypeError} for an extra header field that is invalid or may not be given.
  *
  * @example
  * ```ts
@@ -169,12 +267,10 @@ export function httpResponse(
   options: HttpResponseOptions = {},
 ): Uint8Array {
   const bodyBytes = encoder.encode(body);
-  let head = `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? ""}\r\n` +
+  const head = `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? ""}\r\n` +
     `Content-Type: ${options.contentType ?? "text/plain; charset=utf-8"}\r\n` +
-    `Content-Length: ${bodyBytes.length}\r\nConnection: close\r\n`;
-  for (const [name, value] of Object.entries(options.headers ?? {})) {
-    head += `${name}: ${value}\r\n`;
-  }
+    `Content-Length: ${bodyBytes.length}\r\nConnection: close\r\n` +
+    fieldLines(Object.entries(options.headers ?? {}), isResponseField);
   const headBytes = encoder.encode(head + "\r\n");
   if (options.omitBody) return headBytes;
   const bytes = new Uint8Array(headBytes.length + bodyBytes.length);
@@ -184,7 +280,12 @@ export function httpResponse(
 }
 
 /**
- * The response for a failed handshake: its status, headers, and message as the body.
+ * The response for a failed handshake: its status, headers, and message as the body. A handshake
+ * is refused with a redirect (RFC 6455 §4.2.2 item 1 allows 3xx), a client error or a server
+ * error: any other status would tell the client something else happened.
+ *
+ * @throws {RangeError} for a status outside 300–599.
+ * @throws {TypeError} for a header field that is invalid or may not be given.
  *
  * @example
  * ```ts
@@ -194,5 +295,9 @@ export function httpResponse(
  * ```
  */
 export function handshakeErrorResponse(error: HandshakeError): Uint8Array {
+  const { status } = error;
+  if (!Number.isInteger(status) || status < 300 || status > 599) {
+    throw new RangeError(`a handshake is refused with a status from 300 to 599, not ${status}`);
+  }
   return httpResponse(error.status, error.message + "\n", { headers: error.headers });
 }

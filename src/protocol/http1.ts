@@ -7,7 +7,7 @@
 
 import { concatBytes } from "./bytes.ts";
 import { HandshakeError, UpgradeFailedError } from "./errors.ts";
-import { DEFAULT_MAX_HEADER_BYTES } from "./limits.ts";
+import { DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_HEADER_COUNT } from "./limits.ts";
 
 /**
  * A parsed request line and header fields.
@@ -63,6 +63,8 @@ export interface ParsedHead<Head> {
 export interface HeadParserOptions {
   /** The largest head in bytes, start line and headers. @default {16 KiB} */
   maxHeaderBytes?: number;
+  /** The most header fields; they are counted before any is parsed. @default {100} */
+  maxHeaderCount?: number;
 }
 
 const REQUEST_LINE = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+) (\S+) (HTTP\/\d\.\d)$/;
@@ -102,6 +104,22 @@ export function isToken(text: string): boolean {
   return TOKEN.test(text);
 }
 
+/**
+ * Whether `text` may be a header field's value (RFC 9110 §5.5): no control characters but tab,
+ * so no CR or LF can end the line early and start a field of its own.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { isFieldValue } from "./http1.ts";
+ * assert(isFieldValue("max-age=60; path=/"));
+ * assert(!isFieldValue("a\r\nSet-Cookie: b"));
+ * ```
+ */
+export function isFieldValue(text: string): boolean {
+  return !INVALID_VALUE.test(text);
+}
+
 /** Decodes bytes one to one into code points (ISO-8859-1), as header fields are octets. */
 function latin1(bytes: Uint8Array): string {
   let text = "";
@@ -118,6 +136,13 @@ function findHeadEnd(bytes: Uint8Array, from: number, to: number): number {
     if (i + 2 < to && bytes[i + 1] === CR && bytes[i + 2] === LF) return i + 3;
   }
   return -1;
+}
+
+/** How many line ends (LF) `bytes` holds from `from` to `to`. */
+function countLineEnds(bytes: Uint8Array, from: number, to: number): number {
+  let count = 0;
+  for (let i = bytes.indexOf(LF, from); i !== -1 && i < to; i = bytes.indexOf(LF, i + 1)) count++;
+  return count;
 }
 
 /** The lines of a complete head, without their line ends or the blank line that ends it. */
@@ -198,41 +223,49 @@ export function parseResponseHead(bytes: Uint8Array): ResponseHead {
  * followed it in the last chunk. {@linkcode RequestHeadParser} and
  * {@linkcode ResponseHeadParser} are this with their start line's parser.
  *
+ * Both limits are checked on the bytes alone, before anything is parsed: the size as bytes
+ * arrive, and the number of header fields by counting line ends, so a flood of fields is refused
+ * as soon as one field too many has ended, complete head or not.
+ *
  * @example A head parser for any start line
  * ```ts
  * import { assertEquals } from "@std/assert";
  * import { HeadParser } from "./http1.ts";
- * const parser = new HeadParser((bytes) => bytes.length, () => new Error("too large"));
+ * const parser = new HeadParser((bytes) => bytes.length, (what) => new Error(`head has ${what}`));
  * assertEquals(parser.push(new TextEncoder().encode("X\r\n\r\n!"))?.head, 5);
  * ```
  */
 export class HeadParser<Head> {
   readonly #parse: (bytes: Uint8Array) => Head;
-  readonly #tooLarge: () => Error;
+  readonly #tooLarge: (what: string) => Error;
   readonly #maxHeaderBytes: number;
+  readonly #maxHeaderCount: number;
   /** The head so far, when it did not come in one chunk; it grows up to the limit. */
   #buffer: Uint8Array | null = null;
   #filled = 0;
+  /** Line ends in the buffer so far. */
+  #lineEnds = 0;
 
   /**
    * Creates a parser for one head: `parse` reads a complete head, `tooLarge` makes the error for
-   * a head over the limit.
+   * a head over a limit from what it has too much of ("more than 16384 bytes").
    */
   constructor(
     parse: (bytes: Uint8Array) => Head,
-    tooLarge: () => Error,
+    tooLarge: (what: string) => Error,
     options: HeadParserOptions = {},
   ) {
     this.#parse = parse;
     this.#tooLarge = tooLarge;
     this.#maxHeaderBytes = options.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES;
+    this.#maxHeaderCount = options.maxHeaderCount ?? DEFAULT_MAX_HEADER_COUNT;
   }
 
   /**
    * Adds bytes; returns the head and the bytes after it once the head is complete, else null.
    * `rest` is a copy, so `chunk` may be reused afterwards.
    *
-   * @throws {Error} `tooLarge()` when the head outgrows the limit, or what `parse` throws.
+   * @throws {Error} `tooLarge()` when the head outgrows a limit, or what `parse` throws.
    */
   push(chunk: Uint8Array): ParsedHead<Head> | null {
     const max = this.#maxHeaderBytes;
@@ -240,6 +273,7 @@ export class HeadParser<Head> {
       // Usually the whole head comes in one read: parse it where it is.
       const end = findHeadEnd(chunk, 0, Math.min(chunk.length, max));
       if (end !== -1) {
+        this.#countFields(countLineEnds(chunk, 0, end), true);
         const bytes = chunk.subarray(0, end);
         const rest = end === chunk.length ? NOTHING : chunk.slice(end);
         return { head: this.#parse(bytes), rest, bytes };
@@ -256,8 +290,10 @@ export class HeadParser<Head> {
     buffer.set(chunk.subarray(0, taken), before);
     this.#filled += taken;
     const end = findHeadEnd(buffer, Math.max(0, before - 2), this.#filled);
+    this.#lineEnds += countLineEnds(buffer, before, end === -1 ? this.#filled : end);
+    this.#countFields(this.#lineEnds, end !== -1);
     if (end === -1) {
-      if (this.#filled === max) throw this.#tooLarge();
+      if (this.#filled === max) throw this.#tooLarge(`more than ${max} bytes`);
       return null;
     }
     const bytes = buffer.subarray(0, end);
@@ -266,13 +302,24 @@ export class HeadParser<Head> {
     const rest = concatBytes([buffer.subarray(end, this.#filled), chunk.subarray(taken)]);
     return { head, rest, bytes };
   }
+
+  /**
+   * Refuses a head with too many header fields, from its line ends alone: the start line ends
+   * with one, every field line ends with one, and a complete head's blank line with the last.
+   */
+  #countFields(lineEnds: number, complete: boolean): void {
+    const fields = lineEnds - (complete ? 2 : 1);
+    if (fields > this.#maxHeaderCount) {
+      throw this.#tooLarge(`more than ${this.#maxHeaderCount} header fields`);
+    }
+  }
 }
 
 /**
  * Collects a request head from chunks: what a server reads first.
  *
- * @throws {HandshakeError} from `push`: 431 when the head outgrows the limit, 400 when it is
- * malformed.
+ * @throws {HandshakeError} from `push`: 431 when the head outgrows either limit, 400 when it
+ * is malformed.
  *
  * @example The head and the first frame byte in one read
  * ```ts
@@ -290,7 +337,7 @@ export class RequestHeadParser extends HeadParser<RequestHead> {
   constructor(options: HeadParserOptions = {}) {
     super(
       parseRequestHead,
-      () => new HandshakeError(431, "request header fields too large"),
+      (what) => new HandshakeError(431, `request head with ${what}`),
       options,
     );
   }
@@ -299,8 +346,8 @@ export class RequestHeadParser extends HeadParser<RequestHead> {
 /**
  * Collects a response head from chunks: what a client reads after its upgrade request.
  *
- * @throws {UpgradeFailedError} from `push`, with status null, when the head outgrows the limit
- * or is malformed.
+ * @throws {UpgradeFailedError} from `push`, with status null, when the head outgrows either
+ * limit or is malformed.
  *
  * @example The 101 and the server's first byte in one read
  * ```ts
@@ -318,7 +365,7 @@ export class ResponseHeadParser extends HeadParser<ResponseHead> {
   constructor(options: HeadParserOptions = {}) {
     super(
       parseResponseHead,
-      () => new UpgradeFailedError(null, "the response head is larger than maxHeaderBytes"),
+      (what) => new UpgradeFailedError(null, `the response head has ${what}`),
       options,
     );
   }

@@ -19,6 +19,25 @@ export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_MAX_HEADER_BYTES = 16 * 1024;
 
 /**
+ * The most header fields an HTTP head may have: over it a server answers 431, and a client fails
+ * the upgrade. A flood of tiny fields fits in 16 KiB yet costs far more to parse and store than
+ * its bytes (the crash behind CVE-2024-37890 in ws came from one). 100 is the limit of Python's
+ * `http.client` and `http.server`; python-websockets allows 128, tungstenite 124, Node 2000.
+ * Browsers send about 15.
+ */
+export const DEFAULT_MAX_HEADER_COUNT = 100;
+
+/**
+ * The most WebSockets a server keeps open at once; over it an upgrade gets 503. ws, uWS,
+ * python-websockets and the runtimes' own servers set no limit and leave it to the process's
+ * file descriptor limit, which on many systems is 1024 by default, or 2^20 once raised: a
+ * default of none lets one client open connections until memory runs out. 10 000 idle
+ * connections take about 180 MiB here (18 KiB each, see the README's benchmark), more than most
+ * single processes serve and far from what exhausts a machine.
+ */
+export const DEFAULT_MAX_CONNECTIONS = 10_000;
+
+/**
  * How long to wait for the peer's close frame after sending ours, and for the peer to end TCP
  * after the close handshake, before ending TCP anyway. python-websockets' `close_timeout` is
  * 10 s; ws waits 30 s.

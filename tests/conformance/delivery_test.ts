@@ -124,6 +124,17 @@ function paddedRequest(length: number): string {
   });
 }
 
+/** The CLI's limit on header fields (the default of `maxHeaderCount`). */
+const MAX_HEADER_COUNT = 100;
+
+/** A valid upgrade request with filler fields up to `count` header fields in all. */
+function requestWithFields(count: number): string {
+  const fields = { ...UPGRADE_FIELDS };
+  const filler = count - Object.keys(fields).length;
+  for (let i = 0; i < filler; i++) fields[`X-Filler-${i}`] = String(i);
+  return httpRequest("GET / HTTP/1.1", fields);
+}
+
 testCli("conformance: delivery and handshake (D.x, H.x)", async ({ port }, t) => {
   await t.step("D.1.1 frames in the same write as the request are answered", async () => {
     await using client = await openClient(
@@ -268,6 +279,11 @@ testCli("conformance: delivery and handshake (D.x, H.x)", async ({ port }, t) =>
       name: "a request head of exactly 16 KiB (the limit)",
       request: paddedRequest(MAX_HEAD_BYTES),
     },
+    {
+      id: "H.1.4",
+      name: "a request of 100 header fields (the limit)",
+      request: requestWithFields(MAX_HEADER_COUNT),
+    },
   ];
   for (const { id, name, request } of acceptances) {
     await t.step(`${id} ${name} gets 101 with the accept key of RFC 6455 §1.3`, async () => {
@@ -373,6 +389,12 @@ testCli("conformance: delivery and handshake (D.x, H.x)", async ({ port }, t) =>
       id: "H.2.13",
       name: "a request head of 16 KiB + 1 byte",
       request: paddedRequest(MAX_HEAD_BYTES + 1),
+      status: 431,
+    },
+    {
+      id: "H.2.14",
+      name: "a request of 101 header fields (the flood of CVE-2024-37890, in small)",
+      request: requestWithFields(MAX_HEADER_COUNT + 1),
       status: 431,
     },
   ];

@@ -69,9 +69,15 @@ export class TestClient implements AsyncDisposable {
     });
   }
 
-  /** Opens a WebSocket to `url` and waits for its open event. */
-  static async open(url: string, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<TestClient> {
-    const client = new TestClient(new WebSocket(url));
+  /** Opens a WebSocket to `url`, offering `protocols`, and waits for its open event. */
+  static async open(
+    url: string,
+    { timeoutMs = DEFAULT_TIMEOUT_MS, protocols = [] }: {
+      timeoutMs?: number;
+      protocols?: string[];
+    } = {},
+  ): Promise<TestClient> {
+    const client = new TestClient(new WebSocket(url, protocols));
     const opened = new Promise<void>((resolve, reject) => {
       client.socket.addEventListener("open", () => resolve());
       client.closed.then((info) =>

@@ -105,15 +105,16 @@ export async function startCli(
 
 /**
  * Registers the test once per runtime, named `[deno] name` and `[bun] name`, each run against
- * the CLI started on that runtime and stopped afterwards.
+ * the CLI started on that runtime with `args` and stopped afterwards.
  */
 export function testCli(
   name: string,
   fn: (cli: ServerProcess, t: Deno.TestContext) => void | Promise<void>,
+  args: string[] = [],
 ): void {
   for (const runtime of RUNTIMES) {
     Deno.test(`[${runtime}] ${name}`, async (t) => {
-      await using cli = await startCli(runtime);
+      await using cli = await startCli(runtime, args);
       await fn(cli, t);
     });
   }
@@ -128,7 +129,10 @@ export interface TestServer extends AsyncDisposable {
 }
 
 /** Starts `serve()` on 127.0.0.1 with a free port. */
-export function startServer(options: ServeOptions, handler: Handler): TestServer {
+export function startServer<Data = undefined>(
+  options: ServeOptions<Data>,
+  handler: Handler<Data>,
+): TestServer {
   const server = serve({ hostname: "127.0.0.1", port: 0, ...options }, handler);
   return {
     server,

@@ -6,6 +6,7 @@ import {
   handshakeErrorResponse,
   httpResponse,
   isUpgradeRequest,
+  offeredSubprotocols,
   validateUpgradeRequest,
 } from "../../src/protocol/handshake.ts";
 import type { RequestHead } from "../../src/protocol/http1.ts";
@@ -123,5 +124,89 @@ Deno.test("handshake: HTTP responses carry length, close, extra headers and the 
   assertEquals(
     decoder.decode(httpResponse(200, "<p>é</p>", { contentType: "text/html", omitBody: true })),
     "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 9\r\nConnection: close\r\n\r\n",
+  );
+});
+
+Deno.test("handshake: reads the offered subprotocols in order, over several lines, skipping empty elements", () => {
+  const offered = (...lines: string[]) => {
+    const headers = new Headers();
+    for (const line of lines) headers.append("sec-websocket-protocol", line);
+    return offeredSubprotocols(headers);
+  };
+  assertEquals(offeredSubprotocols(new Headers()), []);
+  assertEquals(offered("chat"), ["chat"]);
+  assertEquals(offered("v2.chat,chat , \tsuperchat"), ["v2.chat", "chat", "superchat"]);
+  assertEquals(offered("a", "b, c"), ["a", "b", "c"]);
+  assertEquals(offered(", a,,b ,"), ["a", "b"]);
+  assertEquals(offered(""), []);
+  for (const bad of ["a b", "a;b", '"a"', "a/b", "chat, x y"]) {
+    const error = assertThrows(() => offered(bad), HandshakeError, undefined, bad);
+    assertEquals(error.status, 400);
+  }
+});
+
+Deno.test("handshake: a 101 names the chosen subprotocol and carries extra headers", () => {
+  assertEquals(
+    decoder.decode(
+      acceptResponse("n3NQ1Vd3cokG551zg4FLlsPkUmU=", {
+        protocol: "chat.v2",
+        headers: [["Set-Cookie", "a=1"], ["Set-Cookie", "b=2"], ["X-Server", "wsd"]],
+      }),
+    ),
+    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+      "Sec-WebSocket-Accept: n3NQ1Vd3cokG551zg4FLlsPkUmU=\r\nSec-WebSocket-Protocol: chat.v2\r\n" +
+      "set-cookie: a=1\r\nset-cookie: b=2\r\nx-server: wsd\r\n\r\n",
+  );
+  assertEquals(
+    acceptResponse("n3NQ1Vd3cokG551zg4FLlsPkUmU=", { protocol: "", headers: {} }),
+    acceptResponse("n3NQ1Vd3cokG551zg4FLlsPkUmU="),
+  );
+});
+
+const BAD_ACCEPT_OPTIONS: [string, Parameters<typeof acceptResponse>[1]][] = [
+  ["a subprotocol that is not a token", { protocol: "a b" }],
+  ["a value with CR LF", { headers: { "X-A": "1\r\nSet-Cookie: evil=1" } }],
+  ["a value with LF", { headers: { "X-A": "1\nX-B: 2" } }],
+  ["a name that is not a token", { headers: { "X A": "1" } }],
+  ["Sec-WebSocket-Protocol", { headers: { "Sec-WebSocket-Protocol": "chat" } }],
+  ["Sec-WebSocket-Accept", { headers: { "sec-websocket-accept": "x" } }],
+  ["Sec-WebSocket-Extensions", { headers: { "Sec-WebSocket-Extensions": "permessage-deflate" } }],
+  ["Upgrade", { headers: { Upgrade: "h2c" } }],
+  ["Connection", { headers: { Connection: "close" } }],
+  ["Content-Length", { headers: { "Content-Length": "0" } }],
+  ["Transfer-Encoding", { headers: { "Transfer-Encoding": "chunked" } }],
+];
+
+for (const [name, options] of BAD_ACCEPT_OPTIONS) {
+  Deno.test(`handshake: a 101 refuses ${name} with TypeError`, () => {
+    assertThrows(() => acceptResponse("n3NQ1Vd3cokG551zg4FLlsPkUmU=", options), TypeError);
+  });
+}
+
+Deno.test("handshake: a refusal's headers are checked; its status must be 3xx to 5xx", () => {
+  assertEquals(
+    decoder.decode(handshakeErrorResponse(new HandshakeError(403, "no", { "X-Why": "origin" }))),
+    "HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain; charset=utf-8\r\n" +
+      "Content-Length: 3\r\nConnection: close\r\nX-Why: origin\r\n\r\nno\n",
+  );
+  assertEquals(
+    decoder.decode(handshakeErrorResponse(new HandshakeError(418, ""))).split("\r\n")[0],
+    "HTTP/1.1 418 ",
+  );
+  const badHeaders: Record<string, string>[] = [
+    { "X-A": "1\r\nX-B: 2" },
+    { "Content-Length": "9" },
+    { "A B": "1" },
+  ];
+  for (const headers of badHeaders) {
+    assertThrows(() => handshakeErrorResponse(new HandshakeError(403, "no", headers)), TypeError);
+  }
+  for (const status of [101, 200, 299, 600, 403.5, NaN]) {
+    assertThrows(() => handshakeErrorResponse(new HandshakeError(status, "no")), RangeError);
+  }
+  assertEquals(
+    decoder.decode(handshakeErrorResponse(new HandshakeError(302, "", { Location: "/b" })))
+      .split("\r\n")[0],
+    "HTTP/1.1 302 Found",
   );
 });

@@ -29,12 +29,18 @@ function feedTo<Head>(parser: HeadParser<Head>, pieces: Uint8Array[]): ParsedHea
   throw new Error("head not complete");
 }
 
-function feed(pieces: Uint8Array[], maxHeaderBytes?: number) {
-  return feedTo(new RequestHeadParser({ maxHeaderBytes }), pieces);
+function feed(pieces: Uint8Array[], maxHeaderBytes?: number, maxHeaderCount?: number) {
+  return feedTo(new RequestHeadParser({ maxHeaderBytes, maxHeaderCount }), pieces);
 }
 
-function feedResponse(pieces: Uint8Array[], maxHeaderBytes?: number) {
-  return feedTo(new ResponseHeadParser({ maxHeaderBytes }), pieces);
+function feedResponse(pieces: Uint8Array[], maxHeaderBytes?: number, maxHeaderCount?: number) {
+  return feedTo(new ResponseHeadParser({ maxHeaderBytes, maxHeaderCount }), pieces);
+}
+
+/** A head of `start` and `count` header fields (Host first), then the first frame's bytes. */
+function withFields(start: string, count: number, lineEnd = "\r\n"): Uint8Array {
+  const lines = [start, "Host: a", ...Array.from({ length: count - 1 }, (_, i) => `X-${i}: ${i}`)];
+  return concat(encoder.encode(lines.join(lineEnd) + lineEnd + lineEnd), FIRST_FRAME);
 }
 
 Deno.test("http1: parses a request head from every split, keeping the bytes after it", () => {
@@ -67,6 +73,55 @@ Deno.test("http1: answers a head over the limit with 431, however it arrives", (
   }
   // Exactly at the limit is fine.
   assertEquals(feed([big], big.length).head.headers.get("x-big")?.length, 2000);
+});
+
+Deno.test("http1: 100 header fields are fine and 101 get 431, at every split and byte by byte", () => {
+  for (const lineEnd of ["\r\n", "\n"]) {
+    const atLimit = withFields("GET / HTTP/1.1", 100, lineEnd);
+    for (const pieces of [...splits(atLimit), bytewise(atLimit)]) {
+      const { head, rest } = feed(pieces);
+      assertEquals([head.headers.get("host"), head.headers.get("x-98")], ["a", "98"]);
+      assertEquals(rest, FIRST_FRAME);
+    }
+    const overLimit = withFields("GET / HTTP/1.1", 101, lineEnd);
+    for (const pieces of [...splits(overLimit), bytewise(overLimit)]) {
+      const error = assertThrows(() => feed(pieces));
+      assertInstanceOf(error, HandshakeError);
+      assertEquals([error.status, error.message], [
+        431,
+        "request head with more than 100 header fields",
+      ]);
+    }
+  }
+});
+
+Deno.test("http1: a flood of header fields is refused once one too many has ended, before the head does", () => {
+  const parser = new RequestHeadParser({ maxHeaderCount: 3 });
+  const lines = ["GET / HTTP/1.1\r\n", "A: 1\r\n", "B: 2\r\n", "C: 3\r\n"];
+  for (const line of lines) assertEquals(parser.push(encoder.encode(line)), null);
+  // A fourth field with no line end yet could still be the last line: only its end counts.
+  assertEquals(parser.push(encoder.encode("D: 4\r")), null);
+  const error = assertThrows(() => parser.push(encoder.encode("\n")));
+  assertInstanceOf(error, HandshakeError);
+  assertEquals([error.status, error.message], [431, "request head with more than 3 header fields"]);
+});
+
+Deno.test("http1: maxHeaderCount sets the limit; over it a response fails the upgrade", () => {
+  const request = withFields("GET / HTTP/1.1", 5);
+  assertEquals([...feed([request], undefined, 5).head.headers.keys()].length, 5);
+  const error = assertThrows(() => feed([request], undefined, 4));
+  assertInstanceOf(error, HandshakeError);
+  assertEquals(error.status, 431);
+  const response = withFields("HTTP/1.1 101 Switching Protocols", 101);
+  for (const pieces of [[response], bytewise(response)]) {
+    const failure = assertThrows(() => feedResponse(pieces));
+    assertInstanceOf(failure, UpgradeFailedError);
+    assertEquals(
+      [failure.status, failure.message],
+      [null, "the response head has more than 100 header fields"],
+    );
+  }
+  assertEquals([...feedResponse([response], undefined, 101).head.headers.keys()].length, 101);
 });
 
 const MALFORMED = [
