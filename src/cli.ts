@@ -10,7 +10,7 @@ import {
   DEFAULT_MAX_HEADER_BYTES,
   DEFAULT_MAX_MESSAGE_BYTES,
 } from "./protocol/limits.ts";
-import { onStopSignal } from "./runtime/mod.ts";
+import { onStopSignal, readTextFile } from "./runtime/mod.ts";
 import { serve } from "./server.ts";
 import { ListenError } from "./transport.ts";
 
@@ -26,6 +26,7 @@ Options:
   --max-connections <count>     most WebSockets open at once; over it, 503 (default: ${DEFAULT_MAX_CONNECTIONS})
   --max-message-bytes <bytes>   largest message; over it, close 1009 (default: ${DEFAULT_MAX_MESSAGE_BYTES}, 64 MiB)
   --max-header-bytes <bytes>    largest request head; over it, 431 (default: ${DEFAULT_MAX_HEADER_BYTES}, 16 KiB)
+  --cert <file> --key <file>    serve TLS (wss://, https://) with this PEM certificate chain and key
   -h, --help                    print this help and exit
 `;
 
@@ -41,6 +42,10 @@ export interface CliOptions {
   maxMessageBytes: number;
   /** The largest request head, in bytes. */
   maxHeaderBytes: number;
+  /** The file of the TLS certificate chain, PEM; given with `key`. */
+  cert?: string;
+  /** The file of the TLS private key, PEM; given with `cert`. */
+  key?: string;
   /** Whether only the help was asked for. */
   help: boolean;
 }
@@ -58,6 +63,13 @@ const NUMBER_OPTIONS = new Map<
   ["--max-connections", { field: "maxConnections", min: 1, max: Number.MAX_SAFE_INTEGER }],
   ["--max-message-bytes", { field: "maxMessageBytes", min: 1, max: Number.MAX_SAFE_INTEGER }],
   ["--max-header-bytes", { field: "maxHeaderBytes", min: 1, max: Number.MAX_SAFE_INTEGER }],
+]);
+
+/** The options that take text: the field each sets. */
+const TEXT_OPTIONS = new Map<string, "hostname" | "cert" | "key">([
+  ["--hostname", "hostname"],
+  ["--cert", "cert"],
+  ["--key", "key"],
 ]);
 
 /**
@@ -106,13 +118,14 @@ export function parseArgs(args: readonly string[]): CliOptions {
       continue;
     }
     const number = NUMBER_OPTIONS.get(name);
-    if (name !== "--hostname" && number === undefined) {
+    const text = TEXT_OPTIONS.get(name);
+    if (text === undefined && number === undefined) {
       throw new UsageError(`unknown argument ${args[i]}`);
     }
     const value = inlineValue ?? args[++i];
     if (value === undefined || value === "") throw new UsageError(`${name} needs a value`);
     if (number === undefined) {
-      options.hostname = value;
+      options[text!] = value;
       continue;
     }
     const { field, min, max } = number;
@@ -123,22 +136,26 @@ export function parseArgs(args: readonly string[]): CliOptions {
     }
     options[field] = parsed;
   }
+  if ((options.cert === undefined) !== (options.key === undefined)) {
+    throw new UsageError("--cert and --key go together");
+  }
   return options;
 }
 
 /** The URL to print, with `localhost` for the all-interfaces address. */
-function displayUrl(hostname: string, port: number): string {
+function displayUrl(hostname: string, port: number, secure: boolean): string {
   const host = hostname === "0.0.0.0" || hostname === "::"
     ? "localhost"
     : hostname.includes(":")
     ? `[${hostname}]`
     : hostname;
-  return `http://${host}:${port}/`;
+  return `${secure ? "https" : "http"}://${host}:${port}/`;
 }
 
 /**
  * Runs the command line and resolves with the process exit code: 0 after the server stops (on
- * SIGINT or SIGTERM it shuts down gracefully), 1 when it cannot listen, 2 for a bad command line.
+ * SIGINT or SIGTERM it shuts down gracefully), 1 when it cannot listen or read its TLS files, 2 for
+ * a bad command line.
  *
  * @example
  * ```ts
@@ -160,11 +177,20 @@ export async function main(args: readonly string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
+  let tls: { cert: string; key: string } | undefined;
+  if (options.cert !== undefined && options.key !== undefined) {
+    try {
+      tls = { cert: await readTextFile(options.cert), key: await readTextFile(options.key) };
+    } catch (error) {
+      console.error(`error: cannot read the TLS certificate or key: ${(error as Error).message}`);
+      return 1;
+    }
+  }
   let server;
   try {
     const { port, hostname, maxConnections, maxMessageBytes, maxHeaderBytes } = options;
     server = serve(
-      { port, hostname, maxConnections, maxMessageBytes, maxHeaderBytes },
+      { port, hostname, maxConnections, maxMessageBytes, maxHeaderBytes, ...tls },
       (message) => message,
     );
   } catch (error) {
@@ -172,7 +198,7 @@ export async function main(args: readonly string[]): Promise<number> {
     console.error(`error: ${error.message}`);
     return 1;
   }
-  const url = displayUrl(server.addr.hostname, server.addr.port);
+  const url = displayUrl(server.addr.hostname, server.addr.port, tls !== undefined);
   console.log(`Listening on ${url} (WebSocket: ${url.replace("http", "ws")})`);
   // SIGINT or SIGTERM: close every connection with 1001, wait for their close handshakes, exit 0.
   const stopListening = onStopSignal(() => {

@@ -3,7 +3,7 @@
  * process, on Deno and on Bun, for its exit codes and what it prints.
  */
 
-import { assert, assertEquals, assertThrows } from "@std/assert";
+import { assert, assertEquals, assertStringIncludes, assertThrows } from "@std/assert";
 import { type CliOptions, parseArgs, USAGE, UsageError } from "../src/cli.ts";
 import { delay, TestClient, withTimeout } from "./helpers/client.ts";
 import { type Finished, runToEnd } from "./helpers/process.ts";
@@ -53,6 +53,7 @@ const goodArgs: [args: string[], expected: CliOptions][] = [
     },
   ],
   [["--port", "1", "--port", "2"], { ...DEFAULTS, port: 2 }],
+  [["--cert", "c.pem", "--key=k.pem"], { ...DEFAULTS, cert: "c.pem", key: "k.pem" }],
   [["--help"], { ...DEFAULTS, help: true }],
   [["-h"], { ...DEFAULTS, help: true }],
   [["--port", "9000", "-h"], { ...DEFAULTS, port: 9000, help: true }],
@@ -76,6 +77,9 @@ const badArgs: [args: string[], message: string][] = [
   [["--port"], "--port needs a value"],
   [["--port="], "--port needs a value"],
   [["--hostname"], "--hostname needs a value"],
+  [["--cert", "c.pem"], "--cert and --key go together"],
+  [["--key", "k.pem"], "--cert and --key go together"],
+  [["--cert"], "--cert needs a value"],
   [["--max-connections", "0"], "--max-connections must be a whole number of 1 or more, not 0"],
   [["--max-connections", "-5"], "--max-connections must be a whole number of 1 or more, not -5"],
   [["--max-connections", "ten"], "--max-connections must be a whole number of 1 or more, not ten"],
@@ -155,6 +159,14 @@ for (const runtime of RUNTIMES) {
       stdout: "",
       stderr: `error: cannot listen on 127.0.0.1:${port}: the address is already in use\n`,
     });
+  });
+
+  Deno.test(`[${runtime}] cli: a TLS file that cannot be read exits 1 with one error line`, async () => {
+    const missing = "/nonexistent/cert.pem";
+    const finished = await runCli(runtime, ["--port", "0", "--cert", missing, "--key", missing]);
+    assertEquals([finished.code, finished.stdout], [1, ""]);
+    assertEquals(finished.stderr.split("\n").length, 2, finished.stderr);
+    assertStringIncludes(finished.stderr, "error: cannot read the TLS certificate or key: ");
   });
 }
 

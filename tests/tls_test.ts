@@ -3,8 +3,9 @@ import { assertEquals, assertMatch, assertRejects } from "@std/assert";
 import WebSocket from "ws";
 import { connect } from "../mod.ts";
 import { withTimeout } from "./helpers/client.ts";
-import { startServer } from "./helpers/server.ts";
+import { RUNTIMES, startCli, startServer, testCli } from "./helpers/server.ts";
 import { makeCertificates } from "./helpers/tls.ts";
+import { assertEchoClient } from "./integration/echo_check.ts";
 
 const certificates = await makeCertificates();
 const { cert, key, ca } = certificates;
@@ -60,5 +61,36 @@ Deno.test("tls: cert without key is refused before listening", () => {
   }
   assertEquals((error as Error).message, "TLS needs both cert and key");
 });
+
+const CLI_TLS = ["--cert", `${certificates.dir}/cert.pem`, "--key", `${certificates.dir}/key.pem`];
+
+testCli(
+  "tls: the CLI with --cert and --key serves wss:// and the test page over https://",
+  async (cli) => {
+    assertEquals(cli.output().includes(`Listening on https://127.0.0.1:${cli.port}/`), true);
+    const connection = await connect(`wss://localhost:${cli.port}/`, { caCerts: [ca] });
+    await connection.send("secure");
+    assertEquals(await connection.receive(), "secure");
+    await connection.close();
+    const client = Deno.createHttpClient({ caCerts: [ca] });
+    try {
+      const response = await fetch(`https://localhost:${cli.port}/`, { client });
+      assertEquals([response.status, (await response.text()).includes("<html")], [200, true]);
+    } finally {
+      client.close();
+    }
+  },
+  CLI_TLS,
+);
+
+// Our client on each runtime, over TLS, against the server on the other.
+for (const serverRuntime of RUNTIMES) {
+  const clientRuntime = RUNTIMES.find((runtime) => runtime !== serverRuntime)!;
+  Deno.test(`tls: connect() on ${clientRuntime} gets its echoes over wss:// from the server on ${serverRuntime}`, async () => {
+    await using cli = await startCli(serverRuntime, CLI_TLS);
+    const url = `wss://localhost:${cli.port}/`;
+    await assertEchoClient(clientRuntime, "connect", url, `${certificates.dir}/ca.pem`);
+  });
+}
 
 addEventListener("unload", () => Deno.removeSync(certificates.dir, { recursive: true }));

@@ -73,6 +73,7 @@ declare const Bun: {
     options: BunTcpOptions,
   ): { readonly hostname: string; readonly port: number; stop(): void };
   connect(options: BunTcpOptions): Promise<BunSocket>;
+  file(path: string): { text(): Promise<string> };
   readonly argv: string[];
 };
 
@@ -346,6 +347,19 @@ export function onStopSignal(handler: () => void): () => void {
   return () => {
     for (const signal of STOP_SIGNALS) process.off(signal, handler);
   };
+}
+
+/**
+ * Reads a text file.
+ *
+ * @example
+ * ```ts ignore
+ * import { readTextFile } from "./bun.ts";
+ * const cert = await readTextFile("cert.pem");
+ * ```
+ */
+export function readTextFile(path: string): Promise<string> {
+  return Bun.file(path).text();
 }
 
 /**

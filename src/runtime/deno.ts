@@ -110,6 +110,19 @@ export function onStopSignal(handler: () => void): () => void {
 }
 
 /**
+ * Reads a text file.
+ *
+ * @example
+ * ```ts ignore
+ * import { readTextFile } from "./deno.ts";
+ * const cert = await readTextFile("cert.pem");
+ * ```
+ */
+export function readTextFile(path: string): Promise<string> {
+  return Deno.readTextFile(path);
+}
+
+/**
  * The command line's arguments, after the script.
  *
  * @example

@@ -36,6 +36,8 @@ export interface RuntimeAdapter {
   args(): string[];
   /** Ends the process with `code`. */
   exit(code: number): never;
+  /** Reads a text file. */
+  readTextFile(path: string): Promise<string>;
   /** Calls `handler` on SIGINT and SIGTERM instead of ending; returns how to stop listening. */
   onStopSignal(handler: () => void): () => void;
 }
@@ -105,3 +107,14 @@ export const exit: RuntimeAdapter["exit"] = adapter.exit;
  * ```
  */
 export const onStopSignal: RuntimeAdapter["onStopSignal"] = adapter.onStopSignal;
+
+/**
+ * Reads a text file.
+ *
+ * @example
+ * ```ts ignore
+ * import { readTextFile } from "./mod.ts";
+ * const cert = await readTextFile("cert.pem");
+ * ```
+ */
+export const readTextFile: RuntimeAdapter["readTextFile"] = adapter.readTextFile;

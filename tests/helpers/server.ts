@@ -28,7 +28,8 @@ export function scriptCommand(
   options: Omit<Deno.CommandOptions, "args" | "cwd"> = {},
 ): Deno.Command {
   const [program, ...runtimeArgs] = runtime === "deno"
-    ? [Deno.execPath(), "run", "--allow-net", `--import-map=${IMPORT_MAP}`]
+    // --allow-read for the TLS files of --cert and --key, and a client's CA file.
+    ? [Deno.execPath(), "run", "--allow-net", "--allow-read", `--import-map=${IMPORT_MAP}`]
     : ["bun", `--preload=${BUN_OFFLINE}`];
   return new Deno.Command(program, {
     ...options,
@@ -75,7 +76,7 @@ export async function startCli(
     const { value, done } = await reader.read();
     if (done) throw new Error(`the server exited before listening:\n${output}`);
     output += value;
-    const match = /Listening on http:\/\/[^:]+:(\d+)\//.exec(output);
+    const match = /Listening on https?:\/\/[^:]+:(\d+)\//.exec(output);
     if (match) port = Number(match[1]);
   }
   clearTimeout(deadline);

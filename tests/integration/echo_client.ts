@@ -1,12 +1,12 @@
 /**
  * A client of the server, run as its own process on either runtime:
- * `echo_client.ts <websocket|connect> <url>` sends {@linkcode MESSAGES} with the runtime's own
+ * `echo_client.ts <websocket|connect> <url> [ca.pem]` sends {@linkcode MESSAGES} with the runtime's own
  * `WebSocket` or with this library's `connect()`, checks each echo, closes with 4001, and prints
  * one JSON line, an {@linkcode EchoReport}. `interop_test.ts` runs it and checks the report.
  */
 
 import { connect } from "../../mod.ts";
-import { args } from "../../src/runtime/mod.ts";
+import { args, readTextFile } from "../../src/runtime/mod.ts";
 import {
   type ClientClose,
   type ClientMessage,
@@ -49,7 +49,7 @@ interface Session extends AsyncDisposable {
   close(code: number, reason: string): Promise<ClientClose>;
 }
 
-async function open(kind: ClientKind, url: string): Promise<Session> {
+async function open(kind: ClientKind, url: string, caCerts?: string[]): Promise<Session> {
   if (kind === "websocket") {
     const client = await TestClient.open(url);
     return {
@@ -59,7 +59,7 @@ async function open(kind: ClientKind, url: string): Promise<Session> {
       [Symbol.asyncDispose]: () => client[Symbol.asyncDispose](),
     };
   }
-  const connection = await connect(url);
+  const connection = await connect(url, { caCerts });
   return {
     send: (message) => connection.send(message),
     async collect(count) {
@@ -75,9 +75,16 @@ async function open(kind: ClientKind, url: string): Promise<Session> {
   };
 }
 
-/** Sends every message with a client of `kind`, collects the echoes, and closes. */
-export async function exchangeEchoes(kind: ClientKind, url: string): Promise<EchoReport> {
-  await using client = await open(kind, url);
+/**
+ * Sends every message with a client of `kind`, collects the echoes, and closes; `caCerts` are
+ * trusted for `wss://` by `connect()`.
+ */
+export async function exchangeEchoes(
+  kind: ClientKind,
+  url: string,
+  caCerts?: string[],
+): Promise<EchoReport> {
+  await using client = await open(kind, url, caCerts);
   for (const message of MESSAGES) client.send(message);
   const received = await client.collect(MESSAGES.length);
   const echoes = received.map((echo, i) => {
@@ -95,6 +102,7 @@ export async function exchangeEchoes(kind: ClientKind, url: string): Promise<Ech
 }
 
 if (import.meta.main) {
-  const [kind, url] = args();
-  console.log(JSON.stringify(await exchangeEchoes(kind as ClientKind, url)));
+  const [kind, url, caFile] = args();
+  const caCerts = caFile ? [await readTextFile(caFile)] : undefined;
+  console.log(JSON.stringify(await exchangeEchoes(kind as ClientKind, url, caCerts)));
 }

@@ -8,33 +8,11 @@ import { assertEquals } from "@std/assert";
 // @ts-types="@types/ws"
 import WebSocket from "ws";
 import { firstDifference, patternBytes, withTimeout } from "../helpers/client.ts";
-import { runToEnd } from "../helpers/process.ts";
-import { type Runtime, RUNTIMES, scriptCommand, startCli, testCli } from "../helpers/server.ts";
-import { CLIENT_CLOSE, type ClientKind, type EchoReport, MESSAGES } from "./echo_client.ts";
-
-const ECHO_CLIENT = new URL("./echo_client.ts", import.meta.url).pathname;
-
-/** Runs `echo_client.ts` as a `kind` client on `runtime` against `port`; checks its report. */
-async function assertEchoClient(runtime: Runtime, kind: ClientKind, port: number): Promise<void> {
-  const command = scriptCommand(runtime, ECHO_CLIENT, [kind, `ws://127.0.0.1:${port}/`], {
-    stdout: "piped",
-    stderr: "piped",
-  });
-  const { code, stdout, stderr } = await runToEnd(command, `the ${runtime} client`, 30_000);
-  assertEquals({ code, stderr }, { code: 0, stderr: "" });
-  const expected: EchoReport = {
-    echoes: MESSAGES.map((message) => ({
-      type: typeof message === "string" ? "text" : "binary",
-      length: message.length,
-      identical: true,
-    })),
-    close: { ...CLIENT_CLOSE, wasClean: true },
-  };
-  assertEquals(JSON.parse(stdout), expected);
-}
+import { RUNTIMES, startCli, testCli } from "../helpers/server.ts";
+import { assertEchoClient } from "./echo_check.ts";
 
 testCli("interop: Bun's WebSocket gets each message echoed and its close back", (cli) => {
-  return assertEchoClient("bun", "websocket", cli.port);
+  return assertEchoClient("bun", "websocket", `ws://127.0.0.1:${cli.port}/`);
 });
 
 // Our own client and server, each on the runtime the other is not.
@@ -44,7 +22,7 @@ for (const serverRuntime of RUNTIMES) {
     `interop: connect() on ${clientRuntime} gets each message echoed by the server on ${serverRuntime}, and its close back`,
     async () => {
       await using cli = await startCli(serverRuntime);
-      await assertEchoClient(clientRuntime, "connect", cli.port);
+      await assertEchoClient(clientRuntime, "connect", `ws://127.0.0.1:${cli.port}/`);
     },
   );
 }
