@@ -10,8 +10,8 @@ import { CloseCode } from "./protocol/close.ts";
 import { type CloseInfo, Connection, type ConnectionState } from "./protocol/connection.ts";
 import { ConnectionClosedError } from "./protocol/errors.ts";
 import {
-  MAX_BUFFERED_BYTES,
-  MAX_QUEUED_MESSAGES,
+  DEFAULT_MAX_BUFFERED_BYTES,
+  DEFAULT_MAX_QUEUED_MESSAGES,
   MAX_READ_BYTES,
   MIN_READ_BYTES,
   SHRUNK_READ_BYTES,
@@ -313,8 +313,8 @@ export class WebSocketConnection implements AsyncIterable<Message> {
     while (core.closeReceived === null && core.failure === null) {
       // Backpressure: while the peer is not taking our replies, or the handler is behind, stop
       // reading, and TCP flow control slows the peer down.
-      if (this.#outbox.bufferedAmount > MAX_BUFFERED_BYTES) await this.#outbox.flushed();
-      if (this.#inbox.length - this.#inboxHead > MAX_QUEUED_MESSAGES) {
+      if (this.#outbox.bufferedAmount > DEFAULT_MAX_BUFFERED_BYTES) await this.#outbox.flushed();
+      if (this.#inbox.length - this.#inboxHead > DEFAULT_MAX_QUEUED_MESSAGES) {
         await this.#handlerIdleOrClosing();
       }
       let count: number | null;
