@@ -56,6 +56,21 @@ export const DEFAULT_MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 
 // Tuning of the data path: sizes chosen by measurement, not limits a peer can reach.
 
+/**
+ * The deadlines of a server's (or a client's) connections are checked by one shared timer, this
+ * many times per the shortest of them, so each fires at most a tenth late.
+ */
+export const WATCHDOG_CHECKS_PER_DEADLINE = 10;
+
+/** The shortest period between two checks of the deadlines, in milliseconds, for tiny timeouts. */
+export const WATCHDOG_MIN_PERIOD_MS = 10;
+
+/**
+ * The longest period between two checks of the deadlines, in milliseconds: a second late is
+ * nothing next to 20 s, and a sweep over 10 000 idle connections costs well under a millisecond.
+ */
+export const WATCHDOG_MAX_PERIOD_MS = 1_000;
+
 /** The read buffer of an idle connection: small, as every connection keeps one. */
 export const MIN_READ_BYTES = 1024;
 
