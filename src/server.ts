@@ -28,6 +28,7 @@ import {
   DEFAULT_MAX_MESSAGE_BYTES,
   MIN_READ_BYTES,
 } from "./protocol/limits.ts";
+import { type WebSocketOptions, webSocketSettings } from "./options.ts";
 import { TEST_PAGE } from "./page.ts";
 import { listen } from "./runtime/mod.ts";
 import {
@@ -46,8 +47,12 @@ import {
   WebSocketConnection,
 } from "./websocket.ts";
 
-/** Options of {@linkcode serve}. Every limit's default is documented here. */
-export interface ServeOptions {
+/**
+ * Options of {@linkcode serve}. Every limit's default is documented here; those every WebSocket
+ * takes (keepalive, idle and slow-consumer deadlines, frame and queue limits) come from
+ * {@linkcode WebSocketOptions}.
+ */
+export interface ServeOptions extends WebSocketOptions {
   /** The TCP port; 0 picks a free one. @default {8000} */
   port?: number;
   /** The interface to listen on. @default {"0.0.0.0"} */
@@ -139,6 +144,7 @@ export function serve(options: ServeOptions, handler: Handler): Server {
     maxHeaderBytes: options.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES,
     handshakeTimeoutMs: options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
     closeTimeoutMs: options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS,
+    ...webSocketSettings(options),
     page: options.page ?? TEST_PAGE,
     handler,
     onError: errorReporter(options.onError),
