@@ -110,10 +110,10 @@ testConfigured(
   "echo",
   async (server) => {
     await using client = await RawClient.open(server.port);
-    const frames = await readAnswering(client, 1000);
+    const frames = await readAnswering(client, 700);
     const pings = frames.filter((f) => f.opcode === Opcode.Ping).map(pingNumber);
     // About one every 100 ms of quiet, numbered in order.
-    assert(pings.length >= 4, `${pings.length} pings in 1 s`);
+    assert(pings.length >= 4, `${pings.length} pings in 700 ms`);
     assertEquals(pings, pings.map((_, i) => i + 1));
     assertEquals(frames.filter((f) => f.opcode !== Opcode.Ping), []);
     await client.write(frame(Opcode.Text, "still here"));
@@ -131,9 +131,9 @@ testConfigured(
   "echo",
   async (server) => {
     await using client = await TestClient.open(`ws://127.0.0.1:${server.port}/`);
-    await delay(800);
-    client.send("after eight intervals");
-    assertEquals(await client.next(), "after eight intervals");
+    await delay(600);
+    client.send("after six intervals");
+    assertEquals(await client.next(), "after six intervals");
     assertEquals(server.events(), []);
   },
 );
@@ -148,10 +148,10 @@ testConfigured(
       pingTimeoutMs: 100,
     });
     try {
-      await delay(800);
+      await delay(600);
       assertEquals(connection.state, "open");
-      await connection.send("after eight intervals");
-      assertEquals(await connection.receive(), "after eight intervals");
+      await connection.send("after six intervals");
+      assertEquals(await connection.receive(), "after six intervals");
     } finally {
       assertEquals(await connection.close(), { code: 1000, reason: "", wasClean: true });
     }
