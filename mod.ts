@@ -30,6 +30,7 @@
 export { serve } from "./src/server.ts";
 export type { ServeOptions, Server } from "./src/server.ts";
 export { connect, type ConnectOptions } from "./src/client.ts";
+export type { SlowConsumerPolicy, WebSocketOptions } from "./src/options.ts";
 export { WebSocketConnection } from "./src/websocket.ts";
 export type { Handler, Reply, UpgradeRequest } from "./src/websocket.ts";
 export type { PendingUpgrade, UpgradeAcceptance, UpgradeHook } from "./src/upgrade.ts";
@@ -40,8 +41,11 @@ export { TEST_PAGE } from "./src/page.ts";
 export { CloseCode, type CloseFrame } from "./src/protocol/close.ts";
 export {
   ConnectionClosedError,
+  type ConnectionFailure,
   HandshakeError,
+  KeepaliveTimeoutError,
   ProtocolError,
+  SlowConsumerError,
   UpgradeFailedError,
 } from "./src/protocol/errors.ts";
 export { encodeFrame, type EncodeFrameOptions, type Frame, Opcode } from "./src/protocol/frame.ts";

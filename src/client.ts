@@ -21,12 +21,17 @@ import {
   DEFAULT_MAX_MESSAGE_BYTES,
   MIN_READ_BYTES,
 } from "./protocol/limits.ts";
+import { type WebSocketOptions, webSocketSettings } from "./options.ts";
 import { connect as connectTcp } from "./runtime/mod.ts";
 import { closeQuietly, type NetAddress, readHead, type Transport, writeAll } from "./transport.ts";
 import { errorReporter, type Handler, WebSocketConnection } from "./websocket.ts";
 
-/** Options of {@linkcode connect}. Every limit's default is documented here. */
-export interface ConnectOptions {
+/**
+ * Options of {@linkcode connect}. Every limit's default is documented here; those every WebSocket
+ * takes (keepalive, idle and slow-consumer deadlines, frame and queue limits) come from
+ * {@linkcode WebSocketOptions}, as for a server.
+ */
+export interface ConnectOptions extends WebSocketOptions {
   /**
    * Subprotocols to offer, most preferred first; the server's choice is the connection's
    * `protocol`. @default {[]}
@@ -54,12 +59,12 @@ export interface ConnectOptions {
   maxHeaderBytes?: number;
   /**
    * How long connecting, sending the request and receiving the response may take, in
-   * milliseconds. @default {10000}
+   * milliseconds; 0 for no limit. @default {10000}
    */
   handshakeTimeoutMs?: number;
   /**
    * How long the close handshake, and then the server's ending of TCP, may take before TCP is
-   * ended anyway, in milliseconds. @default {10000}
+   * ended anyway, in milliseconds; 0 for no limit. @default {10000}
    */
   closeTimeoutMs?: number;
   /**
@@ -101,15 +106,19 @@ export async function connect(
   const protocols = options.protocols ?? [];
   const request = upgradeRequest({ url: target, key, protocols, headers: options.headers });
   const maxHeaderBytes = options.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES;
+  // Checked before anything is sent: a bad option fails the call, not the connection later.
+  const settings = webSocketSettings(options);
   const timeoutMs = options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
 
   const deadline = Promise.withResolvers<never>();
   // Every step below races the deadline, so its rejection is always handled.
   deadline.promise.catch(() => {});
-  const timer = setTimeout(
-    () => deadline.reject(new UpgradeFailedError(null, `no handshake within ${timeoutMs} ms`)),
-    timeoutMs,
-  );
+  const timer = timeoutMs > 0
+    ? setTimeout(
+      () => deadline.reject(new UpgradeFailedError(null, `no handshake within ${timeoutMs} ms`)),
+      timeoutMs,
+    )
+    : undefined;
   const within = <T>(step: Promise<T>) => Promise.race([step, deadline.promise]);
   const tls = target.protocol === "wss:" ? { caCerts: options.caCerts } : undefined;
   const connecting = connectTcp(tcpAddress(target), tls);
@@ -145,6 +154,7 @@ export async function connect(
       role: "client",
       maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
       closeTimeoutMs: options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS,
+      ...settings,
       handler: options.handler,
       onError,
     },

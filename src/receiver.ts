@@ -11,8 +11,8 @@ import type { Message } from "./protocol/message.ts";
  * Hands a connection's messages to `receive()` calls, one message to each, in order. Its
  * {@linkcode Receiver.offer} is the handler of a connection that has none: it is done with a
  * message once a reader has taken it, so messages not yet taken wait in the connection's inbox,
- * and the connection stops reading from the peer while 16 wait there, as it does for a slow
- * handler.
+ * and the connection stops reading from the peer while more than `maxQueuedMessages` wait there,
+ * as it does for a slow handler.
  *
  * @example
  * ```ts

@@ -30,6 +30,7 @@ import {
   DEFAULT_MAX_MESSAGE_BYTES,
   MIN_READ_BYTES,
 } from "./protocol/limits.ts";
+import { type WebSocketOptions, webSocketSettings } from "./options.ts";
 import { TEST_PAGE } from "./page.ts";
 import { listen } from "./runtime/mod.ts";
 import {
@@ -51,10 +52,12 @@ import {
 } from "./websocket.ts";
 
 /**
- * Options of {@linkcode serve}. Every limit's default is documented here. `Data` is the type of
- * each connection's `data`, as `onUpgrade` attaches it.
+ * Options of {@linkcode serve}. Every limit's default is documented here; those every WebSocket
+ * takes (keepalive, idle and slow-consumer deadlines, frame and queue limits) come from
+ * {@linkcode WebSocketOptions}. `Data` is the type of each connection's `data`, as `onUpgrade`
+ * attaches it.
  */
-export interface ServeOptions<Data = undefined> {
+export interface ServeOptions<Data = undefined> extends WebSocketOptions {
   /** The TCP port; 0 picks a free one. @default {8000} */
   port?: number;
   /** The interface to listen on. @default {"0.0.0.0"} */
@@ -193,6 +196,7 @@ export function serve<Data = undefined>(
     maxHeaderCount: options.maxHeaderCount ?? DEFAULT_MAX_HEADER_COUNT,
     handshakeTimeoutMs: options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
     closeTimeoutMs: options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS,
+    ...webSocketSettings(options),
     page: options.page ?? TEST_PAGE,
     onUpgrade: options.onUpgrade,
     // Every connection of this server carries Data; the settings they share need not know it.

@@ -189,7 +189,7 @@ export function closeQuietly(transport: Transport): void {
 
 /**
  * Ends a connection politely: sends FIN, reads and drops whatever the peer still sends until it
- * hangs up too, then closes; after `timeoutMs` it closes anyway. Closing with unread bytes would
+ * hangs up too, then closes; after `timeoutMs` it closes anyway (0: it waits as long as it takes). Closing with unread bytes would
  * send a reset instead of a FIN, and a reset can make the peer drop the last response or close
  * frame before reading it. With `endFirst` false, no FIN is sent before the peer's: a WebSocket
  * client leaves ending TCP to the server (RFC 6455 §7.1.1), so the server, not the client, is
@@ -208,7 +208,7 @@ export async function hangUp(
   timeoutMs: number,
   endFirst = true,
 ): Promise<void> {
-  const timer = setTimeout(() => closeQuietly(transport), timeoutMs);
+  const timer = timeoutMs > 0 ? setTimeout(() => closeQuietly(transport), timeoutMs) : undefined;
   try {
     if (endFirst) await transport.closeWrite();
     const buffer = new Uint8Array(1024);

@@ -1,26 +1,36 @@
 /**
  * One open WebSocket on a transport, server or client end: reads bytes into the protocol core,
- * hands messages to the handler (or to `receive()`) one at a time, writes replies in order, and
- * carries the close handshake through.
+ * hands messages to the handler (or to `receive()`) one at a time, writes replies in order, keeps
+ * the peer to its deadlines (keepalive, idle, slow consumer), and carries the close handshake
+ * through.
  *
  * @module
  */
 
 import { CloseCode } from "./protocol/close.ts";
 import { type CloseInfo, Connection, type ConnectionState } from "./protocol/connection.ts";
-import { ConnectionClosedError } from "./protocol/errors.ts";
 import {
-  MAX_BUFFERED_BYTES,
-  MAX_QUEUED_MESSAGES,
+  ConnectionClosedError,
+  type ConnectionFailure,
+  KeepaliveTimeoutError,
+  SlowConsumerError,
+} from "./protocol/errors.ts";
+import {
   MAX_READ_BYTES,
   MIN_READ_BYTES,
   SHRUNK_READ_BYTES,
+  SLOW_CONSUMER_CEILING_FACTOR,
   SMALL_READS_BEFORE_SHRINKING,
 } from "./protocol/limits.ts";
 import type { Message } from "./protocol/message.ts";
+import type { WebSocketSettings } from "./options.ts";
 import { Outbox } from "./outbox.ts";
 import { Receiver } from "./receiver.ts";
 import { closeQuietly, hangUp, type NetAddress, type Transport } from "./transport.ts";
+import { type Clock, Watchdog, watchdogPeriod } from "./watchdog.ts";
+
+/** The clock of a connection without deadlines: nothing reads its time. */
+const STOPPED_CLOCK: Clock = { now: 0 };
 
 /**
  * What a handler may return: a message, several (sync or async iterable), or nothing. Each
@@ -49,8 +59,12 @@ export type Handler<Data = unknown> = (
   connection: WebSocketConnection<Data>,
 ) => Reply | Promise<Reply>;
 
-/** What a {@linkcode WebSocketConnection} needs from the server or client that runs it. */
-export interface ConnectionSettings {
+/**
+ * What a {@linkcode WebSocketConnection} needs from the server or client that runs it. The
+ * connections that share one settings object (a server's, a `connect()`'s) share the one timer
+ * that checks their deadlines.
+ */
+export interface ConnectionSettings extends WebSocketSettings {
   /**
    * Which end this is. A client masks what it sends, expects unmasked frames, and leaves ending
    * TCP to the server (RFC 6455 §5.1, §7.1.1).
@@ -58,7 +72,7 @@ export interface ConnectionSettings {
   role: "server" | "client";
   /** The largest message accepted, in bytes. */
   maxMessageBytes: number;
-  /** How long the close handshake and the end of TCP may take, in milliseconds. */
+  /** How long the close handshake and the end of TCP may take, in milliseconds; 0 for ever. */
   closeTimeoutMs: number;
   /** The message handler; without one, messages wait for `receive()` or `for await`. */
   handler?: Handler;
@@ -154,6 +168,24 @@ export class WebSocketConnection<Data = unknown> implements AsyncIterable<Messag
   /** Resolves once this end's close frame is queued or the transport is closed. */
   #closing: PromiseWithResolvers<void> | undefined;
   #deadlineTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Checks the deadlines of this connection with the others of its settings; null when all are off. */
+  readonly #watchdog: Watchdog<WebSocketConnection> | null;
+  /** The watchdog's clock, or a stopped one: events are stamped with its time. */
+  readonly #clock: Clock;
+  /** When bytes last came from the peer, for keepalive. */
+  #heardAt = 0;
+  /** When a message last went either way, or the handler last finished, for the idle timeout. */
+  #activeAt = 0;
+  /** When the last keepalive ping was sent. */
+  #pingedAt = 0;
+  /** Whether reading has stopped for flow control: then the peer's silence means nothing. */
+  #readPaused = false;
+
+  /** The watchdog of every settings object that has deadlines, made for its first connection. */
+  static readonly #watchdogs = new WeakMap<
+    ConnectionSettings,
+    Watchdog<WebSocketConnection> | null
+  >();
 
   /** Wraps a transport whose handshake is done. Use {@linkcode WebSocketConnection.run} next. */
   constructor(transport: Transport, request: UpgradeRequest, settings: ConnectionSettings) {
@@ -164,9 +196,32 @@ export class WebSocketConnection<Data = unknown> implements AsyncIterable<Messag
     this.#settings = settings;
     this.#receiver = settings.handler ? null : new Receiver();
     this.#handler = settings.handler ?? this.#receiver!.offer;
-    const { role, maxMessageBytes } = settings;
-    this.#core = new Connection({ role, maxMessageBytes });
-    this.#outbox = new Outbox(transport, () => this.#endTransport());
+    this.#core = new Connection(settings);
+    this.#watchdog = WebSocketConnection.#watchdogFor(settings);
+    this.#clock = this.#watchdog ?? STOPPED_CLOCK;
+    const { maxBufferedBytes } = settings;
+    this.#outbox = new Outbox(transport, () => this.#endTransport(), {
+      maxBufferedBytes,
+      clock: this.#clock,
+    });
+  }
+
+  static #watchdogFor(settings: ConnectionSettings): Watchdog<WebSocketConnection> | null {
+    let watchdog = WebSocketConnection.#watchdogs.get(settings);
+    if (watchdog === undefined) {
+      const { pingIntervalMs, pingTimeoutMs, idleTimeoutMs, slowConsumerGraceMs } = settings;
+      const period = watchdogPeriod([
+        pingIntervalMs,
+        pingIntervalMs > 0 ? pingTimeoutMs : 0,
+        idleTimeoutMs,
+        slowConsumerGraceMs,
+      ]);
+      watchdog = period === null
+        ? null
+        : new Watchdog(period, (connection, now) => connection.#checkDeadlines(now));
+      WebSocketConnection.#watchdogs.set(settings, watchdog);
+    }
+    return watchdog;
   }
 
   /** Resolves with how the connection ended, once its transport is closed. */
@@ -201,9 +256,14 @@ export class WebSocketConnection<Data = unknown> implements AsyncIterable<Messag
   /**
    * Sends a message: a string as text, bytes as binary. Resolves once it is written; large
    * binary messages and received ones are not copied, so their bytes must not change until then.
+   * While more than `maxBufferedBytes` are queued for the peer, the `slowConsumer` policy
+   * decides whether the message is queued or dropped.
    *
    * @throws {ConnectionClosedError} when this end has sent its close frame, or the transport
    * ended before the message was written.
+   * @throws {SlowConsumerError} when the message was not queued because the peer is too far
+   * behind: dropped (`"drop"`), or the queue is at twice the limit and the connection closing
+   * (`"close"`).
    */
   send(message: Message): Promise<void> {
     const sent = this.#send(message);
@@ -213,7 +273,8 @@ export class WebSocketConnection<Data = unknown> implements AsyncIterable<Messag
   }
 
   async #send(message: Message): Promise<void> {
-    for (const chunk of this.#core.send(message)) this.#outbox.enqueue(chunk);
+    if (this.#core.closeSent === null && this.#outbox.overLimit) this.#admitOverLimit();
+    this.#enqueueMessage(message);
     await this.#outbox.flushed();
     if (this.#outbox.broken) {
       throw new ConnectionClosedError("the connection ended before the message was written");
@@ -223,7 +284,8 @@ export class WebSocketConnection<Data = unknown> implements AsyncIterable<Messag
   /**
    * The next message, on a connection made without a handler: messages that came before the
    * close are still returned, then it rejects with {@linkcode ConnectionClosedError}. Until a
-   * message is taken it waits in the connection, and while 16 wait, the peer is not read.
+   * message is taken it waits in the connection, and while more than `maxQueuedMessages` wait,
+   * the peer is not read.
    *
    * @throws {TypeError} when the connection has a handler, which takes every message.
    */
@@ -253,6 +315,30 @@ export class WebSocketConnection<Data = unknown> implements AsyncIterable<Messag
   }
 
   /**
+   * Applies the slow-consumer policy to a `send()` made while the queue is over the limit.
+   *
+   * @throws {SlowConsumerError} when the message is not to be queued.
+   */
+  #admitOverLimit(): void {
+    const { maxBufferedBytes, slowConsumer } = this.#settings;
+    const buffered = this.#outbox.bufferedAmount;
+    if (slowConsumer === "close" && buffered <= maxBufferedBytes * SLOW_CONSUMER_CEILING_FACTOR) {
+      return;
+    }
+    const error = new SlowConsumerError(buffered, maxBufferedBytes);
+    if (slowConsumer === "close") this.#failSlowConsumer(error);
+    throw error;
+  }
+
+  /** Encodes a message and queues it: traffic, for the idle timeout. */
+  #enqueueMessage(message: Message): Uint8Array[] {
+    const chunks = this.#core.send(message);
+    for (const chunk of chunks) this.#outbox.enqueue(chunk);
+    this.#activeAt = this.#clock.now;
+    return chunks;
+  }
+
+  /**
    * Starts the close handshake (RFC 6455 §7.1.2) after the messages already queued, and
    * resolves with how the connection ended. The peer has `closeTimeoutMs` to answer before TCP
    * is ended anyway. Calling it again just waits.
@@ -278,6 +364,8 @@ export class WebSocketConnection<Data = unknown> implements AsyncIterable<Messag
     readBuffer: Uint8Array = new Uint8Array(MIN_READ_BYTES),
   ): Promise<void> {
     const core = this.#core;
+    this.#watchdog?.add(this);
+    this.#heardAt = this.#activeAt = this.#clock.now;
     try {
       if (!await this.#readUntilClose(rest, readBuffer)) return;
       this.#startDeadline();
@@ -300,6 +388,7 @@ export class WebSocketConnection<Data = unknown> implements AsyncIterable<Messag
     } catch (error) {
       this.#settings.onError(error);
     } finally {
+      this.#watchdog?.delete(this);
       clearTimeout(this.#deadlineTimer);
       this.#endTransport();
       core.receiveEof();
@@ -317,11 +406,15 @@ export class WebSocketConnection<Data = unknown> implements AsyncIterable<Messag
     if (rest.length > 0) this.#receive(rest);
     let smallReads = 0;
     while (core.closeReceived === null && core.failure === null) {
-      // Backpressure: while the peer is not taking our replies, or the handler is behind, stop
+      // Backpressure: while the peer is not taking what we send, or the handler is behind, stop
       // reading, and TCP flow control slows the peer down.
-      if (this.#outbox.bufferedAmount > MAX_BUFFERED_BYTES) await this.#outbox.flushed();
-      if (this.#inbox.length - this.#inboxHead > MAX_QUEUED_MESSAGES) {
-        await this.#handlerIdleOrClosing();
+      if (this.#outbox.overLimit || this.#backlogged()) {
+        this.#readPaused = true;
+        await this.#outbox.belowLimit();
+        if (this.#backlogged()) await this.#handlerIdleOrClosing();
+        this.#readPaused = false;
+        // Nothing was heard while nothing was read: keepalive and idle time start again.
+        this.#heardAt = this.#activeAt = this.#clock.now;
       }
       let count: number | null;
       try {
@@ -331,6 +424,7 @@ export class WebSocketConnection<Data = unknown> implements AsyncIterable<Messag
         count = null;
       }
       if (count === null) return false;
+      this.#heardAt = this.#clock.now;
       this.#receive(buffer.subarray(0, count));
       // Grow while reads come back full (a large message is arriving); shrink after a run of
       // small reads, not one, or a stream of mid-sized messages would reallocate all the time.
@@ -349,8 +443,15 @@ export class WebSocketConnection<Data = unknown> implements AsyncIterable<Messag
     return true;
   }
 
+  /** Whether more than `maxQueuedMessages` wait for the handler. */
+  #backlogged(): boolean {
+    return this.#inbox.length - this.#inboxHead > this.#settings.maxQueuedMessages;
+  }
+
   #receive(chunk: Uint8Array): void {
+    const dataBefore = this.#core.dataReceived;
     const messages = this.#core.receive(chunk);
+    if (this.#core.dataReceived !== dataBefore) this.#activeAt = this.#clock.now;
     for (const obligation of this.#core.dataToSend()) this.#outbox.enqueue(obligation, true);
     if (messages.length === 0) return;
     this.#inbox.push(...messages);
@@ -375,6 +476,7 @@ export class WebSocketConnection<Data = unknown> implements AsyncIterable<Messag
       this.#inbox = [];
       this.#inboxHead = 0;
       this.#pumpRunning = false;
+      this.#activeAt = this.#clock.now;
     }
   }
 
@@ -386,13 +488,15 @@ export class WebSocketConnection<Data = unknown> implements AsyncIterable<Messag
 
   /**
    * Queues a reply. A large or received binary one goes out uncopied, so the handler (or the
-   * iterator) is not run again until it is written: it may reuse the buffer.
+   * iterator) is not run again until it is written: it may reuse the buffer. Nor is it run again
+   * while the queue is over `maxBufferedBytes`: replies wait rather than pile up.
    */
   #sendReply(reply: Reply, message: Message): Promise<void> | void {
     if (reply === undefined || reply === null) return;
     if (typeof reply === "string" || reply instanceof Uint8Array) {
       // The received message itself has a buffer of its own: nothing will reuse it.
-      return this.#queueReply(reply) && reply !== message ? this.#outbox.flushed() : undefined;
+      if (this.#queueReply(reply) && reply !== message) return this.#outbox.flushed();
+      return this.#outbox.overLimit ? this.#outbox.belowLimit() : undefined;
     }
     if (Symbol.asyncIterator in reply || Symbol.iterator in reply) return this.#sendReplies(reply);
     throw new TypeError(`a handler returned ${typeof reply}, not a string, bytes or iterable`);
@@ -400,7 +504,12 @@ export class WebSocketConnection<Data = unknown> implements AsyncIterable<Messag
 
   async #sendReplies(replies: Iterable<Message> | AsyncIterable<Message>): Promise<void> {
     for await (const message of replies) {
-      if (this.#queueReply(message)) await this.#outbox.flushed();
+      const uncopied = this.#queueReply(message);
+      // Closing: the rest would be dropped, so the iterator is not pulled on (a generator's
+      // `finally` runs), which also ends one that would never end.
+      if (this.#core.closeSent !== null || this.#core.state === "closed") return;
+      if (uncopied) await this.#outbox.flushed();
+      else if (this.#outbox.overLimit) await this.#outbox.belowLimit();
     }
   }
 
@@ -413,8 +522,7 @@ export class WebSocketConnection<Data = unknown> implements AsyncIterable<Messag
       throw new TypeError(`a handler replied with ${typeof message}, not a string or bytes`);
     }
     if (this.#core.closeSent !== null || this.#core.state === "closed") return false;
-    const chunks = this.#core.send(message);
-    for (const chunk of chunks) this.#outbox.enqueue(chunk);
+    const chunks = this.#enqueueMessage(message);
     return typeof message !== "string" && chunks[chunks.length - 1].buffer === message.buffer;
   }
 
@@ -431,9 +539,79 @@ export class WebSocketConnection<Data = unknown> implements AsyncIterable<Messag
     return Promise.race([this.#pumping!, this.#closing.promise]);
   }
 
+  /**
+   * Checks this connection's deadlines, at the watchdog's sweep. Once the connection is closing,
+   * the close deadline bounds what is left; while reading is paused for flow control, the peer's
+   * silence and the lack of messages say nothing, so only the slow-consumer grace counts.
+   */
+  #checkDeadlines(now: number): void {
+    try {
+      this.#checkDeadlinesAt(now);
+    } catch (error) {
+      // Whatever goes wrong with one connection must not stop the sweep over the others.
+      this.#settings.onError(error, this);
+    }
+  }
+
+  #checkDeadlinesAt(now: number): void {
+    const core = this.#core;
+    if (core.state !== "open") return;
+    const settings = this.#settings;
+    const overLimitSince = this.#outbox.overLimitSince;
+    if (
+      settings.slowConsumerGraceMs > 0 && overLimitSince !== null &&
+      now - overLimitSince >= settings.slowConsumerGraceMs
+    ) {
+      const { bufferedAmount } = this.#outbox;
+      return this.#failSlowConsumer(
+        new SlowConsumerError(bufferedAmount, settings.maxBufferedBytes),
+      );
+    }
+    if (this.#readPaused) return;
+    const { pingIntervalMs, pingTimeoutMs, idleTimeoutMs } = settings;
+    if (pingIntervalMs > 0) {
+      if (core.awaitingPong && pingTimeoutMs > 0) {
+        if (now - this.#pingedAt >= pingTimeoutMs) {
+          return this.#fail(new KeepaliveTimeoutError(pingTimeoutMs));
+        }
+      } else if (now - Math.max(this.#heardAt, this.#pingedAt) >= pingIntervalMs) {
+        // A ping goes ahead of queued messages, as a pong does.
+        this.#outbox.enqueue(core.ping(), true);
+        this.#pingedAt = now;
+      }
+    }
+    if (idleTimeoutMs > 0 && !this.#pumpRunning && now - this.#activeAt >= idleTimeoutMs) {
+      // RFC 6455 §7.4.1: 1001, the endpoint is going away (from this quiet conversation).
+      this.close(CloseCode.GoingAway, "idle timeout");
+    }
+  }
+
+  /** Closes a connection whose peer does not read, and tells `onError` why. */
+  #failSlowConsumer(error: SlowConsumerError): void {
+    this.#settings.onError(error, this);
+    this.#fail(error);
+  }
+
+  /**
+   * Fails the connection (RFC 6455 §7.1.7): what is queued and not yet being written is dropped,
+   * the close frame goes next, and TCP is ended once it is written (or after `closeTimeoutMs`),
+   * without waiting for the peer's close: it is gone, or not reading.
+   */
+  #fail(error: ConnectionFailure): void {
+    const closeFrame = this.#core.fail(error);
+    this.#outbox.dropQueued();
+    if (closeFrame) this.#outbox.enqueue(closeFrame, true);
+    this.#closing?.resolve();
+    this.#startDeadline();
+    this.#outbox.flushed().then(() => this.#endTransport());
+  }
+
   /** Bounds the closing: after `closeTimeoutMs`, TCP is ended whatever the peer does. */
   #startDeadline(): void {
-    this.#deadlineTimer ??= setTimeout(() => this.#endTransport(), this.#settings.closeTimeoutMs);
+    const { closeTimeoutMs } = this.#settings;
+    if (closeTimeoutMs > 0) {
+      this.#deadlineTimer ??= setTimeout(() => this.#endTransport(), closeTimeoutMs);
+    }
   }
 
   #endTransport(): void {

@@ -3,15 +3,16 @@
  *
  * Bytes go in through {@linkcode Connection.receive}; messages come out of it. What the protocol
  * obliges this end to send (a pong for each ping) waits in {@linkcode Connection.dataToSend} for
- * the I/O layer to write ahead of queued application data. Sending and closing return the bytes
- * to write. The close state is data: the close frames sent and received, from which the state,
- * the close code and `wasClean` are derived.
+ * the I/O layer to write ahead of queued application data. Sending, pinging and closing return
+ * the bytes to write. The close state is data: the close frames sent and received, from which the
+ * state, the close code and `wasClean` are derived. Time is the I/O layer's: it decides when to
+ * ping, and when a pong is too late to wait for.
  *
  * @module
  */
 
 import { CloseCode, type CloseFrame, encodeClosePayload, parseClosePayload } from "./close.ts";
-import { ConnectionClosedError, ProtocolError } from "./errors.ts";
+import { ConnectionClosedError, type ConnectionFailure, ProtocolError } from "./errors.ts";
 import {
   encodeFrame,
   encodeFrameHeader,
@@ -20,19 +21,21 @@ import {
   encodeTextFrame,
   type Frame,
   hasHeaderRoom,
+  isControlOpcode,
   Opcode,
 } from "./frame.ts";
 import { type Message, MessageAssembler } from "./message.ts";
 import { UNCOPIED_PAYLOAD_MIN_BYTES } from "./limits.ts";
-import { FrameParser } from "./parser.ts";
+import { FrameParser, type FrameParserOptions } from "./parser.ts";
 
-/** Options of {@linkcode Connection}. */
-export interface ConnectionOptions {
-  /** Which end this is: a client masks what it sends and expects unmasked frames. */
-  role: "server" | "client";
-  /** The largest message accepted, in bytes (1009 over it). @default {64 MiB} */
-  maxMessageBytes?: number;
-}
+/**
+ * Options of {@linkcode Connection}: which end it is (a client masks what it sends and expects
+ * unmasked frames), and the limits its frame parser applies to what the peer sends.
+ */
+export type ConnectionOptions = Pick<
+  FrameParserOptions,
+  "role" | "maxMessageBytes" | "maxFrameBytes" | "maxFragments"
+>;
 
 /**
  * Where a connection is: `open` until a close frame is sent or received or the peer breaks the
@@ -56,8 +59,11 @@ export interface CloseInfo {
   reason: string;
   /** Whether close frames went both ways. */
   wasClean: boolean;
-  /** The peer's protocol violation, when this end failed the connection because of one. */
-  error?: ProtocolError;
+  /**
+   * Why this end failed the connection, when it did: the peer's protocol violation, a keepalive
+   * ping left unanswered, or a peer that did not read what was sent to it.
+   */
+  error?: ConnectionFailure;
 }
 
 /**
@@ -83,8 +89,12 @@ export class Connection {
   #obligations: Uint8Array[] = [];
   #closeSent: CloseFrame | null = null;
   #closeReceived: CloseFrame | null = null;
-  #failure: ProtocolError | null = null;
+  #failure: ConnectionFailure | null = null;
   #transportEnded = false;
+  /** Keepalive pings made so far: the payload of the next is this count plus one. */
+  #pingsSent = 0;
+  #awaitingPong = false;
+  #dataReceived = 0;
 
   /** Creates the state of a connection whose handshake is done. */
   constructor(options: ConnectionOptions) {
@@ -110,11 +120,25 @@ export class Connection {
   }
 
   /**
-   * The peer's protocol violation, or null. Once set, nothing more is read; the I/O layer
-   * closes with `failure.closeCode`.
+   * Why the connection failed, or null: the peer's protocol violation, or what the I/O layer gave
+   * {@linkcode fail}. Once set, nothing more is read; the close frame carries `failure.closeCode`.
    */
-  get failure(): ProtocolError | null {
+  get failure(): ConnectionFailure | null {
     return this.#failure;
+  }
+
+  /** Whether the last ping made by {@linkcode ping} still waits for its pong. */
+  get awaitingPong(): boolean {
+    return this.#awaitingPong;
+  }
+
+  /**
+   * A count that grows whenever bytes of a data frame arrive: a message, a fragment, or part of
+   * one. Pings, pongs and close frames leave it as it is, so comparing it before and after
+   * {@linkcode receive} tells message traffic from keepalive traffic.
+   */
+  get dataReceived(): number {
+    return this.#dataReceived;
   }
 
   /** How the connection ended (or would, if the transport ended now). */
@@ -140,7 +164,10 @@ export class Connection {
     try {
       this.#parser.push(chunk, (frame) => this.#onFrame(frame, messages));
       const partial = this.#closeReceived ? null : this.#parser.partialFrame;
-      if (partial) this.#assembler.checkPartial(partial);
+      if (partial) {
+        if (!isControlOpcode(partial.opcode)) this.#dataReceived++;
+        this.#assembler.checkPartial(partial);
+      }
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;
       if (!this.#closeReceived) this.#failure = error;
@@ -182,6 +209,34 @@ export class Connection {
   }
 
   /**
+   * Encodes a ping (RFC 6455 §5.5.2) to learn whether the peer is still there. Its payload is a
+   * 4-byte sequence number, and {@linkcode awaitingPong} is true until a pong that echoes it
+   * arrives (§5.5.3): a pong for an earlier ping, or one nobody asked for, does not count.
+   *
+   * @throws {ConnectionClosedError} once a close frame has been sent.
+   */
+  ping(): Uint8Array {
+    if (this.#closeSent || this.#transportEnded) throw new ConnectionClosedError();
+    this.#pingsSent = (this.#pingsSent + 1) >>> 0;
+    this.#awaitingPong = true;
+    const payload = new Uint8Array(4);
+    new DataView(payload.buffer).setUint32(0, this.#pingsSent);
+    return this.#encode(Opcode.Ping, payload);
+  }
+
+  /**
+   * Fails the connection (RFC 6455 §7.1.7) for a reason the I/O layer found: no pong in time, or
+   * a peer that does not read. Records `error` as the {@linkcode failure}, so nothing more is
+   * read, and returns this end's close frame with the error's code and message; null when a
+   * close frame was already sent.
+   */
+  fail(error: ConnectionFailure): Uint8Array | null {
+    if (this.#transportEnded) return null;
+    this.#failure ??= error;
+    return this.#closeSent ? null : this.close(error.closeCode, error.message);
+  }
+
+  /**
    * Encodes this end's close frame. Without a code it echoes the peer's close code and reason
    * when one was received (RFC 6455 §5.5.1), and sends 1000 otherwise.
    *
@@ -209,15 +264,22 @@ export class Connection {
         this.#obligations.push(this.#encode(Opcode.Pong, frame.payload));
         return;
       case Opcode.Pong:
+        if (this.#awaitingPong && this.#isPongToLastPing(frame.payload)) this.#awaitingPong = false;
         return;
       case Opcode.Close:
         this.#closeReceived = parseClosePayload(frame.payload);
         return;
       default: {
+        this.#dataReceived++;
         const message = this.#assembler.push(frame);
         if (message !== undefined) messages.push(message);
       }
     }
+  }
+
+  #isPongToLastPing(payload: Uint8Array): boolean {
+    if (payload.length !== 4) return false;
+    return new DataView(payload.buffer, payload.byteOffset, 4).getUint32(0) === this.#pingsSent;
   }
 
   #encode(opcode: Opcode, payload: Uint8Array): Uint8Array {

@@ -109,3 +109,74 @@ export class ConnectionClosedError extends Error {
     this.name = "ConnectionClosedError";
   }
 }
+
+/**
+ * A keepalive ping got no pong in time: the peer, or the path to it, is gone. The connection is
+ * failed with `closeCode` 1011 and the reason "keepalive ping timeout", as python-websockets
+ * does: the connection cannot go on, and the peer is probably not there to read it anyway.
+ *
+ * @example
+ * ```ts
+ * import { KeepaliveTimeoutError } from "./errors.ts";
+ * const error = new KeepaliveTimeoutError(20_000);
+ * console.log(error.closeCode, error.message); // 1011 "keepalive ping timeout"
+ * ```
+ */
+export class KeepaliveTimeoutError extends Error {
+  /** The close code the connection is failed with: 1011. */
+  readonly closeCode = 1011;
+  /** How long the pong was waited for, in milliseconds. */
+  readonly timeoutMs: number;
+
+  /** Creates the error. */
+  constructor(timeoutMs: number) {
+    super("keepalive ping timeout");
+    this.name = "KeepaliveTimeoutError";
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/**
+ * The peer does not read what is sent to it fast enough: more than `maxBufferedBytes` stayed
+ * queued for it past the grace time, or twice that was queued. With the `"close"` policy the
+ * connection is failed with `closeCode` 1008 and the error goes to `onError`; with `"drop"`, a
+ * `send()` made while the queue is over the limit rejects with it and the message is dropped.
+ *
+ * 1008 (RFC 6455 §7.4.1) is the generic code for a peer that breaks the endpoint's policy; 1013
+ * ("try again later") would blame the server's load, and 1011 an error of its own.
+ *
+ * @example
+ * ```ts
+ * import { SlowConsumerError } from "./errors.ts";
+ * const error = new SlowConsumerError(5_000_000, 4_194_304);
+ * console.log(error.closeCode, error.bufferedAmount); // 1008 5000000
+ * ```
+ */
+export class SlowConsumerError extends Error {
+  /** The close code the connection is failed with: 1008. */
+  readonly closeCode = 1008;
+  /** Bytes queued for the peer when it was found too slow. */
+  readonly bufferedAmount: number;
+  /** The limit it was over. */
+  readonly maxBufferedBytes: number;
+
+  /** Creates the error. */
+  constructor(bufferedAmount: number, maxBufferedBytes: number) {
+    super(`slow consumer: ${bufferedAmount} bytes queued, over ${maxBufferedBytes}`);
+    this.name = "SlowConsumerError";
+    this.bufferedAmount = bufferedAmount;
+    this.maxBufferedBytes = maxBufferedBytes;
+  }
+}
+
+/**
+ * Why this end failed a connection: the peer broke the protocol, left a keepalive ping
+ * unanswered, or did not read. Each carries the `closeCode` its close frame was sent with.
+ *
+ * @example
+ * ```ts
+ * import type { ConnectionFailure } from "./errors.ts";
+ * const describe = (failure: ConnectionFailure) => `${failure.closeCode} ${failure.message}`;
+ * ```
+ */
+export type ConnectionFailure = ProtocolError | KeepaliveTimeoutError | SlowConsumerError;

@@ -52,19 +52,79 @@ export const DEFAULT_CLOSE_TIMEOUT_MS = 10_000;
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
 
 /**
- * Bytes queued for a peer above which the server stops reading from it until they are written,
- * so a peer that does not read cannot make the server buffer without bound. A few messages of
- * a megabyte still fit, so large echoes keep streaming.
+ * The most frames one data message may come in (RFC 6455 §5.4 sets no limit). Each fragment costs
+ * bookkeeping beyond its bytes, so a message of many tiny fragments costs more than its size: at
+ * this count that is a few tens of MiB at most, less than the message limit already allows.
+ * Autobahn's 9.3 and 9.4 cases send 4 MiB in 64-byte fragments, exactly this many.
  */
-export const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
+export const DEFAULT_MAX_FRAGMENTS = 65_536;
 
 /**
- * Messages waiting for the handler above which the server stops reading from that peer until
- * the handler catches up (python-websockets' `max_queue` is 16 messages).
+ * Messages waiting for the handler (or for `receive()`) above which the connection stops reading
+ * from the peer until they are taken, so TCP pushes back on it. python-websockets' `max_queue` is
+ * 16 messages too.
  */
-export const MAX_QUEUED_MESSAGES = 16;
+export const DEFAULT_MAX_QUEUED_MESSAGES = 16;
+
+/**
+ * Bytes queued for a peer (framing included) above which it is a slow consumer: the connection
+ * stops reading from it, a handler's replies wait, and its grace time starts. A few messages of a
+ * megabyte still fit, so large echoes keep streaming. Bun's built-in server allows 16 MiB,
+ * uWebSockets 1 MiB before it drops; python-websockets pauses writers above 32 KiB.
+ */
+export const DEFAULT_MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
+
+/**
+ * How long the queue for a peer may stay over `maxBufferedBytes` before the connection is closed
+ * as a slow consumer: a short stall (a phone switching networks) passes, a peer that cannot take
+ * one message over the limit in this time is not keeping up. As long as the close timeout.
+ */
+export const DEFAULT_SLOW_CONSUMER_GRACE_MS = 10_000;
+
+/**
+ * The queue for a slow consumer may grow to this many times `maxBufferedBytes` during its grace
+ * time, through sends nobody awaits (which nothing can pause); a send beyond it closes the
+ * connection at once, so one peer can hold only this much of the server's memory.
+ */
+export const SLOW_CONSUMER_CEILING_FACTOR = 2;
+
+/**
+ * How long the connection may receive nothing before a keepalive ping is sent. python-websockets'
+ * `ping_interval` is 20 s: well under the 60 s after which common reverse proxies (nginx's
+ * `proxy_read_timeout`, AWS load balancers) cut a quiet connection.
+ */
+export const DEFAULT_PING_INTERVAL_MS = 20_000;
+
+/**
+ * How long a keepalive ping's pong may take before the connection is failed with 1011.
+ * python-websockets' `ping_timeout` is 20 s.
+ */
+export const DEFAULT_PING_TIMEOUT_MS = 20_000;
+
+/**
+ * How long a connection may carry no message either way before it is closed with 1001: off (0)
+ * by default, as in python-websockets and ws, because keepalive already finds dead peers and
+ * only the application knows how long its quiet connections should live (uWebSockets closes
+ * after 120 s).
+ */
+export const DEFAULT_IDLE_TIMEOUT_MS = 0;
 
 // Tuning of the data path: sizes chosen by measurement, not limits a peer can reach.
+
+/**
+ * The deadlines of a server's (or a client's) connections are checked by one shared timer, this
+ * many times per the shortest of them, so each fires at most a tenth late.
+ */
+export const WATCHDOG_CHECKS_PER_DEADLINE = 10;
+
+/** The shortest period between two checks of the deadlines, in milliseconds, for tiny timeouts. */
+export const WATCHDOG_MIN_PERIOD_MS = 10;
+
+/**
+ * The longest period between two checks of the deadlines, in milliseconds: a second late is
+ * nothing next to 20 s, and a sweep over 10 000 idle connections costs well under a millisecond.
+ */
+export const WATCHDOG_MAX_PERIOD_MS = 1_000;
 
 /** The read buffer of an idle connection: small, as every connection keeps one. */
 export const MIN_READ_BYTES = 1024;

@@ -11,7 +11,11 @@
 import { CloseCode } from "./close.ts";
 import { ProtocolError, protocolError } from "./errors.ts";
 import { allocatePayload, type Frame, isControlOpcode, Opcode } from "./frame.ts";
-import { DEFAULT_MAX_MESSAGE_BYTES, INITIAL_PAYLOAD_BYTES } from "./limits.ts";
+import {
+  DEFAULT_MAX_FRAGMENTS,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  INITIAL_PAYLOAD_BYTES,
+} from "./limits.ts";
 import { applyMask } from "./mask.ts";
 
 /** Options of {@linkcode FrameParser} and {@linkcode FrameParserStream}. */
@@ -26,6 +30,19 @@ export interface FrameParserOptions {
    * @default {64 MiB}
    */
   maxMessageBytes?: number;
+  /**
+   * The largest payload of one data frame, in bytes, checked from its header; over it the frame
+   * fails with 1009. A frame that spans reads is buffered whole, so this bounds one allocation.
+   * Control frames have their own limit of 125 bytes (RFC 6455 §5.5).
+   * @default the message limit
+   */
+  maxFrameBytes?: number;
+  /**
+   * The most frames one data message may come in, checked from each frame's header; one more
+   * fails with 1008. `Infinity` for no limit.
+   * @default {65536}
+   */
+  maxFragments?: number;
   /** Reserved bits a negotiated extension claims (RSV1 = 4); any other set bit is 1002. @default 0 */
   allowedRsv?: number;
 }
@@ -69,6 +86,8 @@ function headerSize(secondByte: number): number {
 export class FrameParser {
   readonly #requireMask: boolean;
   readonly #maxMessageBytes: number;
+  readonly #maxFrameBytes: number;
+  readonly #maxFragments: number;
   readonly #allowedRsv: number;
 
   /** Header bytes of a header that straddles chunks; made the first time one does. */
@@ -89,11 +108,15 @@ export class FrameParser {
   #payloadLength = 0;
   /** Payload bytes of the data message in progress, for the size limit. */
   #messageBytes = 0;
+  /** Frames of the data message in progress, for the fragment limit. */
+  #messageFragments = 0;
 
   /** Creates a parser for one connection. */
   constructor(options: FrameParserOptions) {
     this.#requireMask = options.role === "server";
     this.#maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    this.#maxFrameBytes = options.maxFrameBytes ?? Infinity;
+    this.#maxFragments = options.maxFragments ?? DEFAULT_MAX_FRAGMENTS;
     this.#allowedRsv = options.allowedRsv ?? 0;
   }
 
@@ -112,7 +135,8 @@ export class FrameParser {
    * Decodes every frame completed by `chunk`, calling `onFrame` for each in order.
    *
    * @throws {ProtocolError} at the first violation, after `onFrame` has had the frames before
-   * it: 1002 for framing errors, 1009 for a message over the size limit.
+   * it: 1002 for framing errors, 1009 for a message or frame over its size limit, 1008 for a
+   * message in too many fragments.
    */
   push(chunk: Uint8Array, onFrame: (frame: Frame) => void): void {
     const end = chunk.length;
@@ -191,7 +215,7 @@ export class FrameParser {
     this.#masked = masked;
   }
 
-  /** Reads the payload length and masking key, and enforces the message size limit. */
+  /** Reads the payload length and masking key, and enforces the limits on data. */
   #readLengthAndMask(header: Uint8Array, at: number): number {
     const length7 = header[at + 1] & 0x7f;
     let length = length7;
@@ -215,19 +239,36 @@ export class FrameParser {
       this.#mask[2] = header[next + 2];
       this.#mask[3] = header[next + 3];
     }
-    if (!isControlOpcode(this.#opcode)) {
-      const messageBytes = this.#opcode === Opcode.Continuation
-        ? this.#messageBytes + length
-        : length;
-      if (messageBytes > this.#maxMessageBytes) {
-        throw new ProtocolError(
-          CloseCode.MessageTooBig,
-          `message over ${this.#maxMessageBytes} bytes`,
-        );
-      }
-      this.#messageBytes = this.#fin ? 0 : messageBytes;
-    }
+    if (!isControlOpcode(this.#opcode)) this.#checkDataFrame(length);
     return length;
+  }
+
+  /**
+   * Enforces the limits on data: the message's size summed over its fragments and the frame's
+   * own size (RFC 6455 §7.4.1: 1009, too big to process), and the number of fragments (1008: a
+   * message of many small fragments is not big, it breaks a policy).
+   */
+  #checkDataFrame(length: number): void {
+    const continuation = this.#opcode === Opcode.Continuation;
+    const messageBytes = continuation ? this.#messageBytes + length : length;
+    const fragments = continuation ? this.#messageFragments + 1 : 1;
+    if (messageBytes > this.#maxMessageBytes) {
+      throw new ProtocolError(
+        CloseCode.MessageTooBig,
+        `message over ${this.#maxMessageBytes} bytes`,
+      );
+    }
+    if (length > this.#maxFrameBytes) {
+      throw new ProtocolError(CloseCode.MessageTooBig, `frame over ${this.#maxFrameBytes} bytes`);
+    }
+    if (fragments > this.#maxFragments) {
+      throw new ProtocolError(
+        CloseCode.PolicyViolation,
+        `message in over ${this.#maxFragments} fragments`,
+      );
+    }
+    this.#messageBytes = this.#fin ? 0 : messageBytes;
+    this.#messageFragments = this.#fin ? 0 : fragments;
   }
 
   #continuePayload(chunk: Uint8Array, offset: number, onFrame: (frame: Frame) => void): number {

@@ -2,7 +2,8 @@
  * Conformance, the message size limit (RFC 6455 §10.4; Autobahn 9.x sends large messages, but
  * has no case for a limit). The CLI keeps the default of 64 MiB: a message over it — one frame,
  * or fragments summed — fails with 1009 as soon as a frame header shows it, before any of the
- * payload is sent; a message of exactly 64 MiB is echoed.
+ * payload is sent; a message of exactly 64 MiB is echoed. The default fragment limit lets a
+ * message come in 65 536 frames, as Autobahn 9.3 and 9.4 send them, and fails one more with 1008.
  */
 
 import { CloseCode, Opcode } from "../../mod.ts";
@@ -109,5 +110,25 @@ testCli("conformance: message size limit (Autobahn 9.x)", async ({ port }, t) =>
       await expectBytes(client, serverFrame(Opcode.Binary, payload), "echo of 64 MiB");
       await closeHandshake(client);
     },
+  );
+});
+
+testCli("conformance: the default fragment limit (Autobahn 9.3, 9.4)", async ({ port }, t) => {
+  const FRAGMENTS = 65_536;
+  const payload = patterned(FRAGMENTS + 1);
+  /** A binary message of `count` one-byte fragments. */
+  const oneByteEach = (count: number) =>
+    fragments(Opcode.Binary, Array.from({ length: count }, (_, i) => payload.subarray(i, i + 1)));
+
+  await t.step("a message of 65 536 one-byte fragments is echoed whole", () =>
+    exchange(port, {
+      send: oneByteEach(FRAGMENTS),
+      replies: [serverFrame(Opcode.Binary, payload.subarray(0, FRAGMENTS))],
+    }));
+
+  await t.step(
+    "a message of 65 537 fragments closes with 1008",
+    () =>
+      exchange(port, { send: oneByteEach(FRAGMENTS + 1), closeCode: CloseCode.PolicyViolation }),
   );
 });

@@ -37,6 +37,8 @@ export class RawPeer implements AsyncDisposable {
   readonly conn: Deno.TcpConn;
   readonly #role: "server" | "client";
   #frames: ReadableStreamDefaultReader<Frame> | null = null;
+  /** A read of the next frame that outlived a timed-out `nextFrame()`. */
+  #pendingRead: Promise<ReadableStreamReadResult<Frame>> | null = null;
   #closed = false;
 
   constructor(conn: Deno.TcpConn, role: "server" | "client") {
@@ -81,17 +83,28 @@ export class RawPeer implements AsyncDisposable {
     return text + decoder.decode();
   }
 
-  /** The next frame from the peer, or null when TCP ends. */
+  /**
+   * The next frame from the peer, or null when TCP ends. After a timeout the read goes on, and
+   * the next call gets its frame: none is lost.
+   */
   async nextFrame(timeoutMs = 5000): Promise<Frame | null> {
     this.#frames ??= this.conn.readable.pipeThrough(new FrameParserStream({ role: this.#role }))
       .getReader();
+    const read = this.#pendingRead ??= this.#frames.read();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`no frame within ${timeoutMs} ms`)), timeoutMs);
     });
     try {
-      const { value, done } = await Promise.race([this.#frames.read(), timeout]);
+      const { value, done } = await Promise.race([read, timeout]);
+      this.#pendingRead = null;
       return done ? null : value;
+    } catch (error) {
+      // A failed read is over; a timed-out one is still pending.
+      if (!(error instanceof Error && error.message.startsWith("no frame"))) {
+        this.#pendingRead = null;
+      }
+      throw error;
     } finally {
       clearTimeout(timer);
     }

@@ -5,6 +5,7 @@
 
 import { serve, type ServeOptions, type Server } from "../../mod.ts";
 import type { Handler } from "../../src/websocket.ts";
+import type { Behaviour, ServerEvent } from "./configured_server.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 export const IMPORT_MAP = new URL("tests/import_map.json", ROOT).pathname;
@@ -59,7 +60,7 @@ export interface ServerProcess extends AsyncDisposable {
  * Starts `mod.ts` (the CLI) on `runtime` with `args` on 127.0.0.1 and a free port, and waits
  * until it listens.
  */
-export async function startCli(
+export function startCli(
   runtime: Runtime = "deno",
   args: string[] = [],
 ): Promise<ServerProcess> {
@@ -67,6 +68,14 @@ export async function startCli(
     stdout: "piped",
     stderr: "inherit",
   });
+  return startServerProcess(command);
+}
+
+/**
+ * Starts the server process `command` makes (stdout piped), and waits until it prints the CLI's
+ * `Listening on http://…:<port>/` line.
+ */
+export async function startServerProcess(command: Deno.Command): Promise<ServerProcess> {
   const process = command.spawn();
   let output = "";
   const reader = process.stdout.pipeThrough(new TextDecoderStream()).getReader();
@@ -141,4 +150,78 @@ export function startServer<Data = undefined>(
     url: (path = "/") => `ws://127.0.0.1:${server.addr.port}${path}`,
     [Symbol.asyncDispose]: () => server.shutdown(),
   };
+}
+
+const CONFIGURED_SERVER = new URL("tests/helpers/configured_server.ts", ROOT).pathname;
+
+/** `configured_server.ts` running as a process: its events so far, and its memory. */
+export interface ConfiguredServer extends ServerProcess {
+  /** The events it printed so far, in order. */
+  events(): ServerEvent[];
+  /** Waits (polling) for the first event of `kind`, and returns it; fails after `timeoutMs`. */
+  waitFor<Kind extends ServerEvent["event"]>(
+    kind: Kind,
+    timeoutMs?: number,
+  ): Promise<Extract<ServerEvent, { event: Kind }>>;
+  /** The process's resident memory now, in KiB (`VmRSS` of `/proc/<pid>/status`). */
+  rssKiB(): Promise<number>;
+}
+
+/**
+ * Starts `configured_server.ts` on `runtime`, serving with `options` (which must survive JSON)
+ * and `behaviour` (see that file), and waits until it listens.
+ */
+export async function startConfigured(
+  runtime: Runtime,
+  options: ServeOptions,
+  behaviour: Behaviour,
+): Promise<ConfiguredServer> {
+  const command = scriptCommand(runtime, CONFIGURED_SERVER, [JSON.stringify(options), behaviour], {
+    stdout: "piped",
+    stderr: "inherit",
+  });
+  const server = await startServerProcess(command);
+  const events = () =>
+    server.output().split("\n").filter((line) => line.startsWith("{")).map((line) =>
+      JSON.parse(line) as ServerEvent
+    );
+  return {
+    ...server,
+    events,
+    async waitFor<Kind extends ServerEvent["event"]>(kind: Kind, timeoutMs = 5_000) {
+      const deadline = performance.now() + timeoutMs;
+      for (;;) {
+        const found = events().find((event) => event.event === kind);
+        if (found) return found as Extract<ServerEvent, { event: Kind }>;
+        if (performance.now() > deadline) {
+          throw new Error(`no ${kind} event within ${timeoutMs} ms; output: ${server.output()}`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    },
+    async rssKiB() {
+      const status = await Deno.readTextFile(`/proc/${server.process.pid}/status`);
+      const match = /^VmRSS:\s+(\d+) kB/m.exec(status);
+      if (!match) throw new Error(`no VmRSS in /proc/${server.process.pid}/status`);
+      return Number(match[1]);
+    },
+  };
+}
+
+/**
+ * Registers the test once per runtime, named `[deno] name` and `[bun] name`, each run against
+ * `configured_server.ts` started on that runtime with `options` and `behaviour`.
+ */
+export function testConfigured(
+  name: string,
+  options: ServeOptions,
+  behaviour: Behaviour,
+  fn: (server: ConfiguredServer, t: Deno.TestContext) => void | Promise<void>,
+): void {
+  for (const runtime of RUNTIMES) {
+    Deno.test(`[${runtime}] ${name}`, async (t) => {
+      await using server = await startConfigured(runtime, options, behaviour);
+      await fn(server, t);
+    });
+  }
 }

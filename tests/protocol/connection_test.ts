@@ -1,6 +1,10 @@
 import { assertEquals, assertThrows } from "@std/assert";
 import { Connection } from "../../src/protocol/connection.ts";
-import { ConnectionClosedError } from "../../src/protocol/errors.ts";
+import {
+  ConnectionClosedError,
+  KeepaliveTimeoutError,
+  SlowConsumerError,
+} from "../../src/protocol/errors.ts";
 import { Opcode } from "../../src/protocol/frame.ts";
 import { FrameParser } from "../../src/protocol/parser.ts";
 import type { Frame } from "../../src/protocol/frame.ts";
@@ -188,4 +192,106 @@ Deno.test("connection: a server sends a received binary message back in its own 
   const client = new Connection({ role: "client" }).send(message);
   assertEquals(client[0].buffer === (message as Uint8Array).buffer, false);
   assertEquals(message, new Uint8Array(1000).fill(5));
+});
+
+/** The pong a peer sends back for a ping this connection sent: the same payload, masked. */
+function pongTo(ping: Uint8Array): Uint8Array {
+  const [sentPing] = sent([ping]);
+  assertEquals(sentPing.opcode, Opcode.Ping);
+  return frame(Opcode.Pong, sentPing.payload);
+}
+
+Deno.test("connection: a keepalive ping awaits the pong that echoes its payload", () => {
+  const connection = server();
+  assertEquals(connection.awaitingPong, false);
+  const ping = connection.ping();
+  assertEquals(connection.awaitingPong, true);
+  // Unsolicited pongs, and one with another payload, do not answer it.
+  connection.receive(concat(frame(Opcode.Pong), frame(Opcode.Pong, [0, 0, 0, 2])));
+  assertEquals(connection.awaitingPong, true);
+  connection.receive(pongTo(ping));
+  assertEquals(connection.awaitingPong, false);
+  assertEquals(connection.state, "open");
+});
+
+Deno.test("connection: a late pong for an earlier ping does not answer the latest", () => {
+  const connection = server();
+  const first = connection.ping();
+  const second = connection.ping();
+  assertEquals(sent([first])[0].payload, new Uint8Array([0, 0, 0, 1]));
+  assertEquals(sent([second])[0].payload, new Uint8Array([0, 0, 0, 2]));
+  connection.receive(pongTo(first));
+  assertEquals(connection.awaitingPong, true);
+  // Split anywhere, the right pong is still recognised.
+  for (const byte of bytewise(pongTo(second))) connection.receive(byte);
+  assertEquals(connection.awaitingPong, false);
+});
+
+Deno.test("connection: a client's keepalive ping is masked; the server's pong answers it", () => {
+  const client = new Connection({ role: "client" });
+  const ping = client.ping();
+  assertEquals(ping[1] & 0x80, 0x80);
+  const serverSide = server();
+  serverSide.receive(ping);
+  const [pong] = serverSide.dataToSend();
+  client.receive(pong);
+  assertEquals(client.awaitingPong, false);
+});
+
+Deno.test("connection: no ping once this end's close frame is sent", () => {
+  const connection = server();
+  connection.close();
+  assertThrows(() => connection.ping(), ConnectionClosedError);
+});
+
+Deno.test("connection: fail() sends the failure's close code and records it as the reason", () => {
+  const connection = server();
+  const failure = new KeepaliveTimeoutError(100);
+  const [closeFrame] = sent([connection.fail(failure)!]);
+  assertEquals(closeFrame.payload, closePayload(1011, "keepalive ping timeout"));
+  assertEquals([connection.state, connection.failure], ["closing", failure]);
+  // Nothing more is read; a second failure sends nothing and keeps the first.
+  assertEquals(connection.receive(frame(Opcode.Text, "late")), []);
+  assertEquals(connection.fail(new SlowConsumerError(10, 5)), null);
+  connection.receiveEof();
+  assertEquals(connection.closeInfo, { code: 1006, reason: "", wasClean: false, error: failure });
+});
+
+Deno.test("connection: fail() after this end's close records the failure without a second close", () => {
+  const connection = server();
+  connection.close(1000);
+  const failure = new SlowConsumerError(10, 5);
+  assertEquals(connection.fail(failure), null);
+  assertEquals(connection.failure, failure);
+});
+
+Deno.test("connection: dataReceived grows with data frames and their parts, not control frames", () => {
+  const connection = server();
+  const count = (bytes: Uint8Array) => {
+    const before = connection.dataReceived;
+    connection.receive(bytes);
+    return connection.dataReceived - before;
+  };
+  assertEquals(count(concat(frame(Opcode.Ping, "p"), frame(Opcode.Pong, "q"))), 0);
+  assertEquals(count(frame(Opcode.Text, "hi")) > 0, true);
+  const fragment = frame(Opcode.Binary, new Uint8Array(100), { fin: false });
+  assertEquals(count(fragment) > 0, true);
+  // Part of a frame's payload is data arriving too.
+  const last = frame(Opcode.Continuation, new Uint8Array(100));
+  assertEquals(count(last.subarray(0, 50)) > 0, true);
+  assertEquals(count(last.subarray(50)) > 0, true);
+  // Half a ping is not.
+  assertEquals(count(frame(Opcode.Ping, "later").subarray(0, 8)), 0);
+});
+
+Deno.test("connection: the frame and fragment limits apply (1009, 1008)", () => {
+  const frames = new Connection({ role: "server", maxFrameBytes: 3 });
+  frames.receive(concat(frame(Opcode.Text, "abc"), frame(Opcode.Text, "abcd")));
+  assertEquals(frames.failure?.closeCode, 1009);
+  const fragments = new Connection({ role: "server", maxFragments: 1 });
+  assertEquals(fragments.receive(frame(Opcode.Text, "whole")), ["whole"]);
+  fragments.receive(
+    concat(frame(Opcode.Text, "a", { fin: false }), frame(Opcode.Continuation, "b")),
+  );
+  assertEquals(fragments.failure?.closeCode, 1008);
 });

@@ -216,6 +216,61 @@ Deno.test("parser: a 64 MiB limit is the default", () => {
   assertEquals(parser.midFrame, true);
 });
 
+/** Frames of a binary message in `count` fragments of `size` bytes each. */
+function fragmentedMessage(count: number, size = 1): Uint8Array {
+  return concat(
+    ...Array.from(
+      { length: count },
+      (_, i) =>
+        frame(i === 0 ? Opcode.Binary : Opcode.Continuation, new Uint8Array(size), {
+          fin: i === count - 1,
+        }),
+    ),
+  );
+}
+
+Deno.test("parser: a frame at maxFrameBytes passes, one byte more fails with 1009 from its header", () => {
+  const options: FrameParserOptions = { role: "server", maxFrameBytes: 100 };
+  assertEquals(parse(options, [frame(Opcode.Binary, new Uint8Array(100))]).length, 1);
+  const over = frame(Opcode.Binary, "", { declaredLength: 101n }).subarray(0, 8);
+  for (const pieces of splits(over)) assertEquals(violation(pieces, options), 1009);
+  // Each fragment is held to it, not the message: three of 100 bytes pass.
+  assertEquals(parse(options, [fragmentedMessage(3, 100)]).length, 3);
+});
+
+Deno.test("parser: control frames are held to 125 bytes, not to maxFrameBytes", () => {
+  const options: FrameParserOptions = { role: "server", maxFrameBytes: 10 };
+  assertEquals(parse(options, [frame(Opcode.Ping, new Uint8Array(125))]).length, 1);
+});
+
+Deno.test("parser: a message in maxFragments frames passes, one more fails with 1008 from its header", () => {
+  const options: FrameParserOptions = { role: "server", maxFragments: 4 };
+  assertEquals(parse(options, [fragmentedMessage(4)]).length, 4);
+  // The count starts again with each message, and control frames between fragments do not count.
+  const withPing = concat(
+    frame(Opcode.Binary, "a", { fin: false }),
+    frame(Opcode.Ping, "p"),
+    frame(Opcode.Continuation, "b", { fin: false }),
+    frame(Opcode.Continuation, "c", { fin: false }),
+    frame(Opcode.Continuation, "d"),
+  );
+  assertEquals(parse(options, [fragmentedMessage(4), withPing]).length, 9);
+  const fifth = fragmentedMessage(5);
+  // Without the fifth frame's payload byte: the header is enough to fail on.
+  for (const pieces of splits(fifth.subarray(0, fifth.length - 1))) {
+    assertEquals(violation(pieces, options), 1008);
+  }
+});
+
+Deno.test("parser: 65536 fragments are the default limit", () => {
+  assertEquals(parse(SERVER, [fragmentedMessage(65_536)]).length, 65_536);
+  assertEquals(violation([fragmentedMessage(65_537)]), 1008);
+  assertEquals(
+    parse({ role: "server", maxFragments: Infinity }, [fragmentedMessage(70_000)]).length,
+    70_000,
+  );
+});
+
 Deno.test("parser: fails on a bad header byte before the rest of the header arrives", () => {
   const parser = new FrameParser(SERVER);
   // RSV2 and a 64-bit length field: the error comes with the first two bytes.
