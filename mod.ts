@@ -28,7 +28,8 @@
  */
 
 export { serve } from "./src/server.ts";
-export type { ServeOptions, Server } from "./src/server.ts";
+export type { ServeOptions, Server, ServerStats } from "./src/server.ts";
+export type { Traffic } from "./src/traffic.ts";
 export { connect, type ConnectOptions } from "./src/client.ts";
 export type { SlowConsumerPolicy, WebSocketOptions } from "./src/options.ts";
 export { WebSocketConnection } from "./src/websocket.ts";

@@ -9,6 +9,7 @@
 import { concatBytes } from "./protocol/bytes.ts";
 import { WRITE_AS_IS_MIN_BYTES } from "./protocol/limits.ts";
 import { type Transport, writeAll } from "./transport.ts";
+import type { Traffic } from "./traffic.ts";
 import type { Clock } from "./watchdog.ts";
 
 /** Options of {@linkcode Outbox}. */
@@ -17,6 +18,8 @@ export interface OutboxOptions {
   maxBufferedBytes: number;
   /** What {@linkcode Outbox.overLimitSince} is read from. */
   clock: Clock;
+  /** Where the bytes written are counted, if anywhere. */
+  traffic?: Traffic;
 }
 
 /** No writes taken: shared, never changed. */
@@ -157,6 +160,7 @@ export class Outbox {
         const bytes = this.#writes[this.#writing++];
         await writeAll(this.#transport, bytes);
         this.#written(bytes.length);
+        if (this.#options.traffic) this.#options.traffic.bytesOut += bytes.length;
       }
     } catch (error) {
       this.#broken = true;

@@ -6,6 +6,7 @@
  */
 
 import { CloseCode } from "./protocol/close.ts";
+import type { CloseInfo } from "./protocol/connection.ts";
 import { HandshakeError } from "./protocol/errors.ts";
 import {
   computeAcceptKey,
@@ -32,6 +33,7 @@ import {
 } from "./protocol/limits.ts";
 import { type WebSocketOptions, webSocketSettings } from "./options.ts";
 import { TEST_PAGE } from "./page.ts";
+import { newTraffic, type Traffic } from "./traffic.ts";
 import { listen } from "./runtime/mod.ts";
 import {
   closeQuietly,
@@ -99,8 +101,8 @@ export interface ServeOptions<Data = undefined> extends WebSocketOptions {
    */
   page?: string | false;
   /**
-   * How long a client has to send its request head, in milliseconds; then TCP is ended.
-   * @default {10000}
+   * How long a client has to send its request head, in milliseconds; then TCP is ended. 0 for no
+   * limit. @default {10000}
    */
   handshakeTimeoutMs?: number;
   /**
@@ -122,6 +124,29 @@ export interface ServeOptions<Data = undefined> extends WebSocketOptions {
    * @default {console.error}
    */
   onError?: (error: unknown, connection?: WebSocketConnection<Data>) => void;
+  /**
+   * Called once each WebSocket has ended, its TCP connection closed, with how it ended: the code
+   * and reason the peer sent, whether the close was clean, and the error if this end failed it.
+   * If it throws, the error goes to `onError`.
+   */
+  onClose?: (connection: WebSocketConnection<Data>, info: CloseInfo) => void;
+}
+
+/**
+ * A server's counters, as {@linkcode Server.stats} reads them.
+ *
+ * @example
+ * ```ts ignore
+ * import { serve } from "../mod.ts";
+ * const server = serve({ port: 0 }, (message) => message);
+ * const { connections, messagesIn, bytesOut } = server.stats;
+ * ```
+ */
+export interface ServerStats extends Traffic {
+  /** WebSockets open now. */
+  connections: number;
+  /** WebSockets opened since the server started. */
+  connectionsOpened: number;
 }
 
 /**
@@ -140,6 +165,8 @@ export interface Server {
   readonly addr: NetAddress;
   /** Resolves once the server has stopped and every connection has ended. */
   readonly finished: Promise<void>;
+  /** The counters, as of now: connections, and messages and bytes both ways. */
+  readonly stats: ServerStats;
   /**
    * Stops accepting, closes every WebSocket with 1001 (waiting up to `closeTimeoutMs` for each
    * close handshake), and resolves once all connections have ended.
@@ -202,6 +229,7 @@ export function serve<Data = undefined>(
     // Every connection of this server carries Data; the settings they share need not know it.
     handler: handler as Handler,
     onError: errorReporter(options.onError as ConnectionSettings["onError"]),
+    traffic: newTraffic(),
   };
   const listener = listen(
     { hostname: options.hostname ?? "0.0.0.0", port: options.port ?? 8000 },
@@ -229,14 +257,20 @@ export function serve<Data = undefined>(
       slotsTaken--;
     },
   };
+  let connectionsOpened = 0;
   settings.onEnd = (connection) => {
     open.delete(connection);
     slots.release();
     ended();
+    const onClose = options.onClose;
+    if (onClose === undefined) return;
+    connection.closed.then((info) => onClose(connection as WebSocketConnection<Data>, info))
+      .catch((error) => settings.onError(error, connection));
   };
 
   const onUpgraded = (connection: WebSocketConnection<Data>) => {
     open.add(connection);
+    connectionsOpened++;
     if (stopping) {
       connection.close(CloseCode.GoingAway, "server shutting down");
       return;
@@ -284,6 +318,9 @@ export function serve<Data = undefined>(
   return {
     addr: listener.addr,
     finished,
+    get stats(): ServerStats {
+      return { connections: open.size, connectionsOpened, ...settings.traffic! };
+    },
     shutdown(): Promise<void> {
       if (!stopping) {
         stopping = true;
@@ -342,12 +379,14 @@ interface Upgraded<Data> {
 class HandshakeDeadline {
   readonly #transport: Transport;
   readonly #expired = Promise.withResolvers<never>();
-  readonly #timer: ReturnType<typeof setTimeout>;
+  readonly #timer: ReturnType<typeof setTimeout> | undefined;
 
+  /** Starts the clock; `timeoutMs` 0 means no limit, as for the other deadlines. */
   constructor(transport: Transport, timeoutMs: number) {
     this.#transport = transport;
     // Only a wait for onUpgrade listens; an expiry at any other time is no error.
     this.#expired.promise.catch(() => {});
+    if (timeoutMs === 0) return;
     this.#timer = setTimeout(() => {
       this.cut(new Error(`onUpgrade did not settle within handshakeTimeoutMs (${timeoutMs} ms)`));
     }, timeoutMs);

@@ -26,6 +26,7 @@ import type { Message } from "./protocol/message.ts";
 import type { WebSocketSettings } from "./options.ts";
 import { Outbox } from "./outbox.ts";
 import { Receiver } from "./receiver.ts";
+import type { Traffic } from "./traffic.ts";
 import { closeQuietly, hangUp, type NetAddress, type Transport } from "./transport.ts";
 import { type Clock, Watchdog, watchdogPeriod } from "./watchdog.ts";
 
@@ -80,6 +81,8 @@ export interface ConnectionSettings extends WebSocketSettings {
   onError: (error: unknown, connection?: WebSocketConnection) => void;
   /** Called once a connection has ended, its transport closed. */
   onEnd?: (connection: WebSocketConnection) => void;
+  /** Where the connection counts its messages and bytes; shared by a server's connections. */
+  traffic?: Traffic;
 }
 
 /**
@@ -203,6 +206,7 @@ export class WebSocketConnection<Data = unknown> implements AsyncIterable<Messag
     this.#outbox = new Outbox(transport, () => this.#endTransport(), {
       maxBufferedBytes,
       clock: this.#clock,
+      traffic: settings.traffic,
     });
   }
 
@@ -335,6 +339,7 @@ export class WebSocketConnection<Data = unknown> implements AsyncIterable<Messag
     const chunks = this.#core.send(message);
     for (const chunk of chunks) this.#outbox.enqueue(chunk);
     this.#activeAt = this.#clock.now;
+    if (this.#settings.traffic) this.#settings.traffic.messagesOut++;
     return chunks;
   }
 
@@ -453,6 +458,11 @@ export class WebSocketConnection<Data = unknown> implements AsyncIterable<Messag
     const messages = this.#core.receive(chunk);
     if (this.#core.dataReceived !== dataBefore) this.#activeAt = this.#clock.now;
     for (const obligation of this.#core.dataToSend()) this.#outbox.enqueue(obligation, true);
+    const traffic = this.#settings.traffic;
+    if (traffic) {
+      traffic.bytesIn += chunk.length;
+      traffic.messagesIn += messages.length;
+    }
     if (messages.length === 0) return;
     this.#inbox.push(...messages);
     if (!this.#pumpRunning) this.#pumping = this.#pump();

@@ -70,3 +70,19 @@ Deno.test("slowloris: hundreds of byte-a-time handshakes are cut at the handshak
   );
   assert(latest < HANDSHAKE_TIMEOUT_MS + 2500, `the last was cut after ${latest.toFixed(0)} ms`);
 });
+
+Deno.test("slowloris: with handshakeTimeoutMs 0 a handshake may take its time", async () => {
+  await using server = startServer({ handshakeTimeoutMs: 0 }, (m) => m);
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  try {
+    for (const piece of [REQUEST.subarray(0, 20), REQUEST.subarray(20)]) {
+      await conn.write(piece);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+    const response = new Uint8Array(256);
+    const count = await conn.read(response);
+    assert(new TextDecoder().decode(response.subarray(0, count ?? 0)).startsWith("HTTP/1.1 101"));
+  } finally {
+    conn.close();
+  }
+});
