@@ -10,7 +10,7 @@ import {
   DEFAULT_MAX_HEADER_BYTES,
   DEFAULT_MAX_MESSAGE_BYTES,
 } from "./protocol/limits.ts";
-import { onStopSignal, readTextFile } from "./runtime/mod.ts";
+import { exit, onStopSignal, readTextFile } from "./runtime/mod.ts";
 import { serve } from "./server.ts";
 import { ListenError } from "./transport.ts";
 
@@ -201,7 +201,11 @@ export async function main(args: readonly string[]): Promise<number> {
   const url = displayUrl(server.addr.hostname, server.addr.port, tls !== undefined);
   console.log(`Listening on ${url} (WebSocket: ${url.replace("http", "ws")})`);
   // SIGINT or SIGTERM: close every connection with 1001, wait for their close handshakes, exit 0.
+  // A second signal does not wait for the connections: it exits at once, with 130 as shells do.
+  let signalled = false;
   const stopListening = onStopSignal(() => {
+    if (signalled) exit(130);
+    signalled = true;
     console.log("Shutting down");
     server.shutdown();
   });

@@ -52,6 +52,10 @@ export class Outbox {
   #flushing: Promise<void> | null = null;
   #belowLimit: PromiseWithResolvers<void> | null = null;
   #broken = false;
+  // Waiters for what is queued and not yet taken for writing, and for the writes taken: true once
+  // written, false once dropped or failed. Made only when someone waits.
+  #queuedWritten: PromiseWithResolvers<boolean> | null = null;
+  #takenWritten: PromiseWithResolvers<boolean> | null = null;
 
   /** Creates the queue; `onWriteError` hears of the first failed write, after which all is dropped. */
   constructor(
@@ -103,6 +107,21 @@ export class Outbox {
   }
 
   /**
+   * Resolves once what is queued so far is written (true), or dropped or lost to a failed write
+   * (false). Unlike {@linkcode flushed}, what is queued later does not hold it up.
+   */
+  written(): Promise<boolean> {
+    if (this.#broken) return Promise.resolve(false);
+    if (this.#urgent.length > 0 || this.#queued.length > 0) {
+      return (this.#queuedWritten ??= Promise.withResolvers()).promise;
+    }
+    if (this.#writing < this.#writes.length || this.#bufferedAmount > 0) {
+      return (this.#takenWritten ??= Promise.withResolvers()).promise;
+    }
+    return Promise.resolve(true);
+  }
+
+  /**
    * Resolves once no more than `maxBufferedBytes` are queued, or nothing more will be written:
    * what a producer that can wait waits for.
    */
@@ -126,6 +145,15 @@ export class Outbox {
     this.#urgent = [];
     this.#queued = [];
     this.#written(dropped);
+    // The write under way may finish, but its waiters cannot be told apart from the dropped ones.
+    this.#settleWaiters(false);
+  }
+
+  /** Tells every waiter of {@linkcode written} whether its bytes went out. */
+  #settleWaiters(written: boolean): void {
+    this.#queuedWritten?.resolve(written);
+    this.#takenWritten?.resolve(written);
+    this.#queuedWritten = this.#takenWritten = null;
   }
 
   /**
@@ -154,6 +182,10 @@ export class Outbox {
     try {
       while (this.#bufferedAmount > 0) {
         if (this.#writing === this.#writes.length) {
+          // The writes taken before are all out; what was queued since is taken now.
+          this.#takenWritten?.resolve(true);
+          this.#takenWritten = this.#queuedWritten;
+          this.#queuedWritten = null;
           this.#writes = this.#takeWrites();
           this.#writing = 0;
         }
@@ -162,11 +194,13 @@ export class Outbox {
         this.#written(bytes.length);
         if (this.#options.traffic) this.#options.traffic.bytesOut += bytes.length;
       }
+      this.#settleWaiters(true);
     } catch (error) {
       this.#broken = true;
       this.#urgent = [];
       this.#queued = [];
       this.#written(this.#bufferedAmount);
+      this.#settleWaiters(false);
       this.#onWriteError(error);
     } finally {
       // Written buffers are not kept by an idle connection.

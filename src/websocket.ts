@@ -168,8 +168,8 @@ export class WebSocketConnection<Data = unknown> implements AsyncIterable<Messag
   #transportEnded = false;
   // Promises are made only when someone waits: an idle connection holds as few as it can.
   #closed: PromiseWithResolvers<CloseInfo> | undefined;
-  /** Resolves once this end's close frame is queued or the transport is closed. */
-  #closing: PromiseWithResolvers<void> | undefined;
+  /** Wakes a wait for the handler to be idle or closing to start, made only while one waits. */
+  #idleOrClosing: PromiseWithResolvers<void> | undefined;
   #deadlineTimer: ReturnType<typeof setTimeout> | undefined;
   /** Checks the deadlines of this connection with the others of its settings; null when all are off. */
   readonly #watchdog: Watchdog<WebSocketConnection> | null;
@@ -181,6 +181,7 @@ export class WebSocketConnection<Data = unknown> implements AsyncIterable<Messag
   #activeAt = 0;
   /** When the last keepalive ping was sent. */
   #pingedAt = 0;
+  #run: Promise<void> | undefined;
   /** Whether reading has stopped for flow control: then the peer's silence means nothing. */
   #readPaused = false;
 
@@ -279,8 +280,7 @@ export class WebSocketConnection<Data = unknown> implements AsyncIterable<Messag
   async #send(message: Message): Promise<void> {
     if (this.#core.closeSent === null && this.#outbox.overLimit) this.#admitOverLimit();
     this.#enqueueMessage(message);
-    await this.#outbox.flushed();
-    if (this.#outbox.broken) {
+    if (!await this.#outbox.written()) {
       throw new ConnectionClosedError("the connection ended before the message was written");
     }
   }
@@ -352,8 +352,14 @@ export class WebSocketConnection<Data = unknown> implements AsyncIterable<Messag
    */
   close(code: number = CloseCode.Normal, reason = ""): Promise<CloseInfo> {
     if (this.#core.closeSent === null && this.#core.state !== "closed") {
-      this.#outbox.enqueue(this.#core.close(code, reason));
-      this.#closing?.resolve();
+      // The peer broke the protocol and the close for it waits for the handler: that close wins.
+      const failure = this.#core.failure;
+      this.#outbox.enqueue(
+        failure
+          ? this.#core.close(failure.closeCode, failure.message)
+          : this.#core.close(code, reason),
+      );
+      this.#wakeIdleOrClosing();
       this.#startDeadline();
     }
     return this.closed;
@@ -362,12 +368,14 @@ export class WebSocketConnection<Data = unknown> implements AsyncIterable<Messag
   /**
    * Runs the connection until its transport is closed, then calls the settings' `onEnd`. `rest`
    * is whatever followed the handshake in the same read; `readBuffer`, if given, is reused for
-   * reading. It never rejects: an unexpected error goes to the settings' `onError`.
+   * reading. It never rejects: an unexpected error goes to the settings' `onError`. A connection
+   * runs once: calling this again returns the same run.
    */
-  async run(
-    rest: Uint8Array,
-    readBuffer: Uint8Array = new Uint8Array(MIN_READ_BYTES),
-  ): Promise<void> {
+  run(rest: Uint8Array, readBuffer?: Uint8Array): Promise<void> {
+    return this.#run ??= this.#runOnce(rest, readBuffer ?? new Uint8Array(MIN_READ_BYTES));
+  }
+
+  async #runOnce(rest: Uint8Array, readBuffer: Uint8Array): Promise<void> {
     const core = this.#core;
     this.#watchdog?.add(this);
     this.#heardAt = this.#activeAt = this.#clock.now;
@@ -418,8 +426,9 @@ export class WebSocketConnection<Data = unknown> implements AsyncIterable<Messag
         await this.#outbox.belowLimit();
         if (this.#backlogged()) await this.#handlerIdleOrClosing();
         this.#readPaused = false;
-        // Nothing was heard while nothing was read: keepalive and idle time start again.
-        this.#heardAt = this.#activeAt = this.#clock.now;
+        // Nothing was heard while nothing was read: keepalive and idle time start again, and a pong
+        // still unread gets a new deadline.
+        this.#heardAt = this.#activeAt = this.#pingedAt = this.#clock.now;
       }
       let count: number | null;
       try {
@@ -464,7 +473,12 @@ export class WebSocketConnection<Data = unknown> implements AsyncIterable<Messag
       traffic.messagesIn += messages.length;
     }
     if (messages.length === 0) return;
-    this.#inbox.push(...messages);
+    // A pump kept busy for a long time never empties the inbox: drop the handled front now and then.
+    if (this.#inboxHead > 1024 && this.#inboxHead * 2 > this.#inbox.length) {
+      this.#inbox = this.#inbox.slice(this.#inboxHead);
+      this.#inboxHead = 0;
+    }
+    for (const message of messages) this.#inbox.push(message);
     if (!this.#pumpRunning) this.#pumping = this.#pump();
   }
 
@@ -487,6 +501,7 @@ export class WebSocketConnection<Data = unknown> implements AsyncIterable<Messag
       this.#inboxHead = 0;
       this.#pumpRunning = false;
       this.#activeAt = this.#clock.now;
+      this.#wakeIdleOrClosing();
     }
   }
 
@@ -505,7 +520,7 @@ export class WebSocketConnection<Data = unknown> implements AsyncIterable<Messag
     if (reply === undefined || reply === null) return;
     if (typeof reply === "string" || reply instanceof Uint8Array) {
       // The received message itself has a buffer of its own: nothing will reuse it.
-      if (this.#queueReply(reply) && reply !== message) return this.#outbox.flushed();
+      if (this.#queueReply(reply) && reply !== message) return this.#untilWritten();
       return this.#outbox.overLimit ? this.#outbox.belowLimit() : undefined;
     }
     if (Symbol.asyncIterator in reply || Symbol.iterator in reply) return this.#sendReplies(reply);
@@ -518,9 +533,14 @@ export class WebSocketConnection<Data = unknown> implements AsyncIterable<Messag
       // Closing: the rest would be dropped, so the iterator is not pulled on (a generator's
       // `finally` runs), which also ends one that would never end.
       if (this.#core.closeSent !== null || this.#core.state === "closed") return;
-      if (uncopied) await this.#outbox.flushed();
+      if (uncopied) await this.#untilWritten();
       else if (this.#outbox.overLimit) await this.#outbox.belowLimit();
     }
+  }
+
+  /** Waits until what is queued so far is written or dropped: an uncopied reply is free again. */
+  async #untilWritten(): Promise<void> {
+    await this.#outbox.written();
   }
 
   /**
@@ -545,8 +565,14 @@ export class WebSocketConnection<Data = unknown> implements AsyncIterable<Messag
     if (!this.#pumpRunning || this.#core.closeSent !== null || this.#transportEnded) {
       return Promise.resolve();
     }
-    this.#closing ??= Promise.withResolvers();
-    return Promise.race([this.#pumping!, this.#closing.promise]);
+    this.#idleOrClosing ??= Promise.withResolvers();
+    return this.#idleOrClosing.promise;
+  }
+
+  /** Ends a wait of {@linkcode #handlerIdleOrClosing}: the handler is idle or closing began. */
+  #wakeIdleOrClosing(): void {
+    this.#idleOrClosing?.resolve();
+    this.#idleOrClosing = undefined;
   }
 
   /**
@@ -611,7 +637,7 @@ export class WebSocketConnection<Data = unknown> implements AsyncIterable<Messag
     const closeFrame = this.#core.fail(error);
     this.#outbox.dropQueued();
     if (closeFrame) this.#outbox.enqueue(closeFrame, true);
-    this.#closing?.resolve();
+    this.#wakeIdleOrClosing();
     this.#startDeadline();
     this.#outbox.flushed().then(() => this.#endTransport());
   }
@@ -619,7 +645,8 @@ export class WebSocketConnection<Data = unknown> implements AsyncIterable<Messag
   /** Bounds the closing: after `closeTimeoutMs`, TCP is ended whatever the peer does. */
   #startDeadline(): void {
     const { closeTimeoutMs } = this.#settings;
-    if (closeTimeoutMs > 0) {
+    // Once the transport has ended there is nothing left to bound, and nobody would clear it.
+    if (closeTimeoutMs > 0 && !this.#transportEnded) {
       this.#deadlineTimer ??= setTimeout(() => this.#endTransport(), closeTimeoutMs);
     }
   }
@@ -627,6 +654,6 @@ export class WebSocketConnection<Data = unknown> implements AsyncIterable<Messag
   #endTransport(): void {
     closeQuietly(this.#transport);
     this.#transportEnded = true;
-    this.#closing?.resolve();
+    this.#wakeIdleOrClosing();
   }
 }

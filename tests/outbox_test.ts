@@ -133,3 +133,40 @@ Deno.test("outbox: belowLimit() resolves when a failed write drops everything", 
   await outbox.belowLimit();
   assertEquals([outbox.broken, outbox.overLimit], [true, false]);
 });
+
+Deno.test("outbox: written() resolves once what was queued is out, however much is queued after", async () => {
+  const { transport, writes } = memoryTransport();
+  const outbox = new Outbox(transport, () => {}, NO_LIMIT);
+  outbox.enqueue(new Uint8Array([1]));
+  const first = outbox.written();
+  // A steady stream queued behind it, for longer than the first write takes.
+  let more = 0;
+  const stream = setInterval(() => outbox.enqueue(new Uint8Array([2 + more++ % 200])), 0);
+  try {
+    assertEquals(await first, true);
+    assertEquals(writes[0], [1]);
+    assertEquals(outbox.bufferedAmount > 0 || more > 0, true);
+  } finally {
+    clearInterval(stream);
+  }
+  await outbox.flushed();
+});
+
+Deno.test("outbox: written() resolves false for what was dropped or lost to a failed write", async () => {
+  const { transport, breakIt } = memoryTransport();
+  const outbox = new Outbox(transport, () => {}, NO_LIMIT);
+  outbox.enqueue(new Uint8Array([1]));
+  await new Promise((resolve) => setTimeout(resolve, 0)); // [1] is being written now
+  outbox.enqueue(new Uint8Array([2]));
+  const dropped = outbox.written();
+  outbox.dropQueued();
+  assertEquals(await dropped, false);
+  await outbox.flushed();
+  assertEquals(await outbox.written(), true);
+
+  outbox.enqueue(new Uint8Array([3]));
+  const lost = outbox.written();
+  breakIt();
+  assertEquals(await lost, false);
+  assertEquals(await outbox.written(), false);
+});

@@ -557,3 +557,46 @@ Deno.test("serve: a handler awaiting close() with many messages queued still end
   assertEquals((await raw.ending(2000)).close, { code: 4002, reason: "done" });
   assertEquals((await withTimeout(serverSide.closed, "closed", 2000)).code, 1006);
 });
+
+Deno.test("serve: a handler's close() while the peer's violation waits for it sends the violation's code", async () => {
+  await using server = startServer({}, async (_message, connection) => {
+    await delay(100);
+    await connection.close(1000, "done");
+  });
+  // A message, then an unmasked frame: 1002 waits while the handler is busy with the message.
+  await using raw = await RawClient.open(
+    server.port,
+    concat(frame(Opcode.Text, "wait"), frame(Opcode.Text, "bad", { mask: null })),
+  );
+  assertEquals((await raw.ending()).close?.code, 1002);
+});
+
+Deno.test("serve: 5000 pipelined messages to an async handler are all answered, in order", async () => {
+  await using server = startServer({}, async (message) => {
+    await Promise.resolve();
+    return message;
+  });
+  await using client = await TestClient.open(server.url());
+  const sent = Array.from({ length: 5000 }, (_, i) => `m${i}`);
+  for (const message of sent) client.send(message);
+  assertEquals(await client.collect(sent.length, 20_000), sent);
+});
+
+Deno.test("serve: a connection runs once; run() again returns the same run", async () => {
+  const errors: unknown[] = [];
+  const runs: Promise<void>[] = [];
+  await using server = startServer({
+    maxConnections: 1,
+    onOpen: (connection) => void runs.push(connection.run(new Uint8Array(0))),
+    onError: (error) => errors.push(error),
+  }, (message) => message);
+  for (let round = 0; round < 2; round++) {
+    // With one slot, the second connection opens only if the first gave its slot back, once.
+    await using client = await TestClient.open(server.url());
+    client.send("once");
+    assertEquals(await client.next(), "once");
+    await client.close(1000);
+  }
+  await Promise.all(runs);
+  assertEquals([errors, runs.length, server.server.stats.connections], [[], 2, 0]);
+});

@@ -1,5 +1,6 @@
 import { assert, assertEquals } from "@std/assert";
 import { TestClient, withTimeout } from "./helpers/client.ts";
+import { RawClient } from "./helpers/raw_client.ts";
 import { testCli } from "./helpers/server.ts";
 
 for (const signal of ["SIGTERM", "SIGINT"] as const) {
@@ -31,3 +32,19 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
     },
   );
 }
+
+testCli(
+  "shutdown: a second signal exits at once with 130, not waiting for close handshakes",
+  async (cli) => {
+    // A raw client that never answers the server's close: the first signal would wait closeTimeoutMs.
+    await using raw = await RawClient.open(cli.port);
+    cli.process.kill("SIGTERM");
+    const close = await raw.nextFrame();
+    assertEquals(close?.opcode, 0x8);
+    const started = performance.now();
+    cli.process.kill("SIGTERM");
+    const status = await withTimeout(cli.process.status, "the process's exit", 3000);
+    assertEquals(status.code, 130);
+    assert(performance.now() - started < 3000);
+  },
+);

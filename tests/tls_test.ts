@@ -1,12 +1,14 @@
-import { assertEquals, assertMatch, assertRejects } from "@std/assert";
+import { assertEquals, assertMatch, assertNotEquals, assertRejects } from "@std/assert";
 // @ts-types="@types/ws"
 import WebSocket from "ws";
 import { connect } from "../mod.ts";
 import { withTimeout } from "./helpers/client.ts";
-import { RUNTIMES, startCli, startServer, testCli } from "./helpers/server.ts";
+import { runToEnd } from "./helpers/process.ts";
+import { RUNTIMES, scriptCommand, startCli, startServer, testCli } from "./helpers/server.ts";
 import { makeCertificates } from "./helpers/tls.ts";
 import { assertEchoClient } from "./integration/echo_check.ts";
 
+const ECHO_CLIENT = new URL("./integration/echo_client.ts", import.meta.url).pathname;
 const certificates = await makeCertificates();
 const { cert, key, ca } = certificates;
 
@@ -92,5 +94,16 @@ for (const serverRuntime of RUNTIMES) {
     await assertEchoClient(clientRuntime, "connect", url, `${certificates.dir}/ca.pem`);
   });
 }
+
+Deno.test("tls: connect() on bun refuses a server whose certificate it cannot check", async () => {
+  await using cli = await startCli("deno", CLI_TLS);
+  const command = scriptCommand("bun", ECHO_CLIENT, ["connect", `wss://localhost:${cli.port}/`], {
+    stdout: "piped",
+    stderr: "piped",
+  });
+  const { code, stderr } = await runToEnd(command, "the Bun client", 30_000);
+  assertNotEquals(code, 0);
+  assertMatch(stderr, /certificate/i);
+});
 
 addEventListener("unload", () => Deno.removeSync(certificates.dir, { recursive: true }));

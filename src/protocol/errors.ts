@@ -4,6 +4,8 @@
  * @module
  */
 
+import { CloseCode } from "./close_code.ts";
+
 /**
  * The peer broke RFC 6455. `closeCode` is the code the connection is closed with.
  *
@@ -36,7 +38,7 @@ export class ProtocolError extends Error {
  * ```
  */
 export function protocolError(reason: string): ProtocolError {
-  return new ProtocolError(1002, reason);
+  return new ProtocolError(CloseCode.ProtocolError, reason);
 }
 
 /**
@@ -124,7 +126,7 @@ export class ConnectionClosedError extends Error {
  */
 export class KeepaliveTimeoutError extends Error {
   /** The close code the connection is failed with: 1011. */
-  readonly closeCode = 1011;
+  readonly closeCode: typeof CloseCode.InternalError = CloseCode.InternalError;
   /** How long the pong was waited for, in milliseconds. */
   readonly timeoutMs: number;
 
@@ -154,7 +156,7 @@ export class KeepaliveTimeoutError extends Error {
  */
 export class SlowConsumerError extends Error {
   /** The close code the connection is failed with: 1008. */
-  readonly closeCode = 1008;
+  readonly closeCode: typeof CloseCode.PolicyViolation = CloseCode.PolicyViolation;
   /** Bytes queued for the peer when it was found too slow. */
   readonly bufferedAmount: number;
   /** The limit it was over. */

@@ -132,9 +132,12 @@ class SocketTransport implements Transport {
         socket.data.#ended(error ?? "eof");
         onHandshake?.(error ?? new Error("the connection closed during the TLS handshake"));
       },
+      // Bun may report success with an authorization error: the certificate did not check out.
       handshake: (_socket, success, authorizationError) =>
         onHandshake?.(
-          success ? null : authorizationError ?? new Error("the TLS handshake failed"),
+          success && !authorizationError
+            ? null
+            : authorizationError ?? new Error("the TLS handshake failed"),
         ),
     };
   }
@@ -314,6 +317,8 @@ export function listen(address: NetAddress, tls?: TlsCertificate): Listener {
  */
 export async function connect(address: NetAddress, tls?: TlsClientOptions): Promise<Transport> {
   const handshake = Promise.withResolvers<void>();
+  // It may fail before anyone waits for it.
+  handshake.promise.catch(() => {});
   const socket = await Bun.connect({
     hostname: address.hostname,
     port: address.port,
@@ -324,10 +329,22 @@ export async function connect(address: NetAddress, tls?: TlsClientOptions): Prom
       tls ? (error) => error ? handshake.reject(error) : handshake.resolve() : undefined,
     ),
     tls: tls
-      ? { ca: tls.caCerts ? [...tls.caCerts] : undefined, serverName: address.hostname }
+      ? {
+        ca: tls.caCerts ? [...tls.caCerts] : undefined,
+        serverName: address.hostname,
+        // Whatever the environment says (NODE_TLS_REJECT_UNAUTHORIZED), a certificate is checked.
+        rejectUnauthorized: true,
+      }
       : undefined,
   });
-  if (tls) await handshake.promise;
+  if (tls) {
+    try {
+      await handshake.promise;
+    } catch (error) {
+      socket.data.close();
+      throw error;
+    }
+  }
   return socket.data;
 }
 

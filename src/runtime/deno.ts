@@ -42,7 +42,11 @@ export function listen(address: NetAddress, tls?: TlsCertificate): Listener {
     addr: { hostname: listener.addr.hostname, port: listener.addr.port },
     async accept(): Promise<Transport> {
       const conn = await listener.accept();
-      if ("setNoDelay" in conn) conn.setNoDelay(true);
+      try {
+        if ("setNoDelay" in conn) conn.setNoDelay(true);
+      } catch {
+        // A connection reset as it was accepted: its first read will say so.
+      }
       return conn;
     },
     close: () => listener.close(),
