@@ -69,13 +69,12 @@ export function listen(address: NetAddress, tls?: TlsCertificate): Listener {
  */
 export async function connect(address: NetAddress, tls?: TlsClientOptions): Promise<Transport> {
   const { hostname, port } = address;
-  if (tls === undefined) {
-    const conn = await Deno.connect({ hostname, port });
-    conn.setNoDelay(true);
-    return conn;
-  }
+  const tcp = await Deno.connect({ hostname, port });
+  tcp.setNoDelay(true);
+  if (tls === undefined) return tcp;
+  // TLS over the TCP connection made here, which keeps Nagle's algorithm off, as connectTls cannot.
   const caCerts = tls.caCerts ? [...tls.caCerts] : undefined;
-  const conn = await Deno.connectTls({ hostname, port, caCerts });
+  const conn = await Deno.startTls(tcp, { hostname, caCerts });
   try {
     await conn.handshake();
   } catch (error) {
