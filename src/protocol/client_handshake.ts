@@ -7,7 +7,7 @@
 
 import { encodeBase64 } from "@std/encoding/base64";
 import { UpgradeFailedError } from "./errors.ts";
-import { computeAcceptKey, hasToken } from "./handshake.ts";
+import { computeAcceptKey, fieldLines, hasToken } from "./handshake.ts";
 import { isToken, type ResponseHead } from "./http1.ts";
 
 /** Header fields the handshake sets itself, which extra headers may not name. */
@@ -111,14 +111,8 @@ export function upgradeRequest(options: UpgradeRequestOptions): Uint8Array {
     throw new TypeError("a subprotocol is offered twice");
   }
   if (protocols.length > 0) lines.push(`Sec-WebSocket-Protocol: ${protocols.join(", ")}`);
-  // Headers checks names and values, so no CR or LF can split a line.
-  for (const [name, value] of new Headers(options.headers)) {
-    if (HANDSHAKE_FIELDS.has(name)) {
-      throw new TypeError(`${name} is set by the handshake and cannot be given as a header`);
-    }
-    lines.push(`${name}: ${value}`);
-  }
-  return encoder.encode(lines.join("\r\n") + "\r\n\r\n");
+  const extra = fieldLines(new Headers(options.headers), (name) => HANDSHAKE_FIELDS.has(name));
+  return encoder.encode(lines.join("\r\n") + "\r\n" + extra + "\r\n");
 }
 
 /**

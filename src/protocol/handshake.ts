@@ -140,11 +140,20 @@ export function offeredSubprotocols(headers: Headers): string[] {
 
 /**
  * The header lines of `fields`, each checked: a token for a name, a value without control
- * characters, and a name that `reserved` (given lower-case) does not claim.
+ * characters, and a name that `reserved` (given lower-case) does not claim. Requests and
+ * responses both build their extra fields with it.
  *
  * @throws {TypeError} for a field that fails a check.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals, assertThrows } from "@std/assert";
+ * import { fieldLines } from "./handshake.ts";
+ * assertEquals(fieldLines([["X-A", "1"]], () => false), "X-A: 1\r\n");
+ * assertThrows(() => fieldLines([["Upgrade", "h2c"]], (name) => name === "upgrade"), TypeError);
+ * ```
  */
-function fieldLines(
+export function fieldLines(
   fields: Iterable<[string, string]>,
   reserved: (name: string) => boolean,
 ): string {
@@ -155,7 +164,7 @@ function fieldLines(
       throw new TypeError(`the value of header ${name} holds a control character (CR, LF …)`);
     }
     if (reserved(name.toLowerCase())) {
-      throw new TypeError(`${name} is set by the server itself and cannot be given`);
+      throw new TypeError(`${name} is set by the handshake itself and cannot be given`);
     }
     lines += `${name}: ${value}\r\n`;
   }
