@@ -149,7 +149,6 @@ export function encodeFrame(
   return bytes;
 }
 
-/** Longer strings are encoded on their own: the scratch buffer holds 3 bytes per code unit. */
 /**
  * Bytes left free in front of a payload the parser allocates: the largest unmasked header
  * (RFC 6455 §5.2: 2 bytes, then an 8-byte length). A server can send such a payload back with
@@ -217,6 +216,7 @@ export function encodeFrameInPlace(opcode: Opcode, payload: Uint8Array): Uint8Ar
   return frame;
 }
 
+/** Longer strings are encoded on their own: the scratch buffer holds 3 bytes per code unit. */
 const SCRATCH_MAX_CHARS = 16 * 1024;
 /** Where short texts are encoded before their exact-size frame is made: one buffer, reused. */
 const scratch = new Uint8Array(SCRATCH_MAX_CHARS * 3);
