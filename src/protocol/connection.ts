@@ -23,19 +23,28 @@ import {
   hasHeaderRoom,
   isControlOpcode,
   Opcode,
+  RSV1,
 } from "./frame.ts";
+import type { DeflateCodec } from "./deflate.ts";
 import { type Message, MessageAssembler } from "./message.ts";
 import { UNCOPIED_PAYLOAD_MIN_BYTES } from "./limits.ts";
 import { FrameParser, type FrameParserOptions } from "./parser.ts";
+
+const encoder = new TextEncoder();
 
 /**
  * Options of {@linkcode Connection}: which end it is (a client masks what it sends and expects
  * unmasked frames), and the limits its frame parser applies to what the peer sends.
  */
-export type ConnectionOptions = Pick<
-  FrameParserOptions,
-  "role" | "maxMessageBytes" | "maxFrameBytes" | "maxFragments"
->;
+export interface ConnectionOptions
+  extends Pick<FrameParserOptions, "role" | "maxMessageBytes" | "maxFrameBytes" | "maxFragments"> {
+  /**
+   * The permessage-deflate codec, when the handshake negotiated the extension (RFC 7692): it
+   * inflates messages that arrive compressed and compresses those sent. It is closed when the
+   * transport ends.
+   */
+  deflate?: DeflateCodec;
+}
 
 /**
  * Where a connection is: `open` until a close frame is sent or received or the peer breaks the
@@ -84,8 +93,9 @@ export interface CloseInfo {
  */
 export class Connection {
   readonly #parser: FrameParser;
-  readonly #assembler = new MessageAssembler();
+  readonly #assembler: MessageAssembler;
   readonly #masked: boolean;
+  readonly #deflate: DeflateCodec | undefined;
   #obligations: Uint8Array[] = [];
   #closeSent: CloseFrame | null = null;
   #closeReceived: CloseFrame | null = null;
@@ -98,8 +108,11 @@ export class Connection {
 
   /** Creates the state of a connection whose handshake is done. */
   constructor(options: ConnectionOptions) {
-    this.#parser = new FrameParser(options);
+    const { deflate } = options;
+    this.#parser = new FrameParser({ ...options, allowedRsv: deflate ? RSV1 : 0 });
+    this.#assembler = new MessageAssembler(options);
     this.#masked = options.role === "client";
+    this.#deflate = deflate;
   }
 
   /** Where the connection is; see {@linkcode ConnectionState}. */
@@ -178,6 +191,7 @@ export class Connection {
   /** Records that the transport has ended: the state becomes `closed`. */
   receiveEof(): void {
     this.#transportEnded = true;
+    this.#deflate?.close();
   }
 
   /** Takes the frames the protocol obliges this end to send (pongs), oldest first. */
@@ -191,12 +205,16 @@ export class Connection {
    * Encodes a message as one frame, a string as text and bytes as binary, and returns the chunks
    * to write in order. A server does not copy a binary payload that was received (the frame shares
    * its buffer) or that is large (the header, then the payload itself): such a payload must not
-   * change until written. Otherwise the one chunk is a new frame.
+   * change until written. Otherwise the one chunk is a new frame. With permessage-deflate, a
+   * message of at least the codec's threshold is compressed, and its frame has RSV1 set.
    *
    * @throws {ConnectionClosedError} once a close frame has been sent.
    */
   send(message: Message): Uint8Array[] {
     if (this.#closeSent || this.#transportEnded) throw new ConnectionClosedError();
+    if (this.#deflate && message.length * 3 >= this.#deflate.threshold) {
+      return [this.#encodeCompressing(this.#deflate, message)];
+    }
     if (typeof message === "string") return [encodeTextFrame(message, this.#frameOptions())];
     if (!this.#masked) {
       // A received message goes back in its own buffer, its header written in the room before it.
@@ -275,6 +293,22 @@ export class Connection {
         if (message !== undefined) messages.push(message);
       }
     }
+  }
+
+  /**
+   * One frame for `message`, compressed when it is long enough. Text is encoded once: its bytes
+   * go out as they are when they turn out too few to compress.
+   */
+  #encodeCompressing(deflate: DeflateCodec, message: Message): Uint8Array {
+    const isText = typeof message === "string";
+    const opcode = isText ? Opcode.Text : Opcode.Binary;
+    const payload = isText ? encoder.encode(message) : message;
+    const compressed = deflate.deflate(payload);
+    if (!compressed) return this.#encode(opcode, payload);
+    if (this.#masked) {
+      return encodeFrame(opcode, compressed, { ...this.#frameOptions(), rsv: RSV1 });
+    }
+    return encodeFrameInPlace(opcode, compressed, RSV1);
   }
 
   #isPongToLastPing(payload: Uint8Array): boolean {

@@ -195,10 +195,11 @@ export function hasHeaderRoom(payload: Uint8Array): boolean {
 }
 
 /**
- * Encodes an unmasked frame around a payload from {@linkcode allocatePayload}, writing the header
- * into the room in front of it: the frame shares the payload's buffer, nothing is copied. The
- * header depends only on the opcode and the length, so framing the same payload again (sending
- * it to several peers) rewrites the same bytes.
+ * Encodes an unmasked frame around a payload that starts {@linkcode HEADER_ROOM} bytes into its
+ * buffer (one from {@linkcode allocatePayload}, or the start of one), writing the header into the
+ * room in front of it: the frame shares the payload's buffer, nothing is copied. The header
+ * depends only on the opcode, `rsv` and the length, so framing the same payload again (sending it
+ * to several peers) rewrites the same bytes.
  *
  * @example
  * ```ts
@@ -209,10 +210,10 @@ export function hasHeaderRoom(payload: Uint8Array): boolean {
  * assertEquals(encodeFrameInPlace(Opcode.Binary, payload), new Uint8Array([0x82, 0x02, 0x48, 0x69]));
  * ```
  */
-export function encodeFrameInPlace(opcode: Opcode, payload: Uint8Array): Uint8Array {
+export function encodeFrameInPlace(opcode: Opcode, payload: Uint8Array, rsv = 0): Uint8Array {
   const start = HEADER_ROOM - headerSize(payload.length, false);
   const frame = new Uint8Array(payload.buffer, start, HEADER_ROOM - start + payload.length);
-  writeHeader(frame, opcode, payload.length, {});
+  writeHeader(frame, opcode, payload.length, { rsv });
   return frame;
 }
 

@@ -6,8 +6,17 @@
  */
 
 import { concatBytes } from "./bytes.ts";
+import type { DeflateCodec } from "./deflate.ts";
 import { protocolError } from "./errors.ts";
-import { allocatePayload, type Frame, hasHeaderRoom, isControlOpcode, Opcode } from "./frame.ts";
+import {
+  allocatePayload,
+  type Frame,
+  hasHeaderRoom,
+  isControlOpcode,
+  Opcode,
+  RSV1,
+} from "./frame.ts";
+import { DEFAULT_MAX_MESSAGE_BYTES } from "./limits.ts";
 import type { PartialFrame } from "./parser.ts";
 import { decodeUtf8, Utf8StreamDecoder } from "./utf8.ts";
 
@@ -15,6 +24,17 @@ import { decodeUtf8, Utf8StreamDecoder } from "./utf8.ts";
 export type Message = string | Uint8Array;
 
 const NONE = -1;
+
+/** Options of {@linkcode MessageAssembler}. */
+export interface MessageAssemblerOptions {
+  /**
+   * The permessage-deflate codec, when the extension was negotiated: a message whose first
+   * frame has RSV1 set is inflated with it (RFC 7692 §6.2).
+   */
+  deflate?: DeflateCodec;
+  /** The largest message once inflated, in bytes; over it: 1009. @default {64 MiB} */
+  maxMessageBytes?: number;
+}
 
 /**
  * Joins data frames into messages. Control frames never reach it: they may come between
@@ -32,30 +52,52 @@ const NONE = -1;
  * ```
  */
 export class MessageAssembler {
+  readonly #deflate: DeflateCodec | undefined;
+  readonly #maxMessageBytes: number;
   /** The opcode of the message in progress (text or binary), or NONE. */
   #messageOpcode: number = NONE;
+  /** Whether the message in progress is compressed: its parts are then compressed bytes. */
+  #compressed = false;
   readonly #decoder = new Utf8StreamDecoder();
   #textParts: string[] = [];
   #binaryParts: Uint8Array[] = [];
   /** How many bytes of the frame in progress were already decoded by {@linkcode checkPartial}. */
   #decodedOfFrame = 0;
 
+  /** Creates the assembler of one connection. */
+  constructor(options: MessageAssemblerOptions = {}) {
+    this.#deflate = options.deflate;
+    this.#maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  }
+
   /**
    * Takes the next data frame and returns the message it completes, if any. A binary payload
    * that is a view into a larger buffer (a read chunk) is copied, so that memory may be reused
    * afterwards; one with a buffer of its own is kept as it is.
    *
+   * A compressed message is inflated once its last frame is in, and its text checked as UTF-8
+   * then (RFC 7692 §8).
+   *
    * @throws {ProtocolError} 1002 for a new message inside an unfinished one or a continuation
-   * with none begun; 1007 for invalid UTF-8 in text.
+   * with none begun; 1007 for invalid UTF-8 in text or invalid compressed data; 1009 for a
+   * message that inflates past the size limit.
    */
   push(frame: Frame): Message | undefined {
     const { opcode, fin, payload } = frame;
     this.#checkSequence(opcode);
     if (opcode !== Opcode.Continuation) {
-      if (fin && this.#decodedOfFrame === 0) {
+      // The parser lets RSV1 through only when permessage-deflate was negotiated.
+      if ((frame.rsv & RSV1) !== 0) {
+        if (fin) return this.#inflate(opcode, [payload]);
+        this.#compressed = true;
+      } else if (fin && this.#decodedOfFrame === 0) {
         return opcode === Opcode.Text ? decodeUtf8(payload) : ownCopy(payload);
       }
       this.#messageOpcode = opcode;
+    }
+    if (this.#compressed) {
+      this.#binaryParts.push(ownCopy(payload));
+      return fin ? this.#finishCompressed() : undefined;
     }
     const unseen = payload.subarray(this.#decodedOfFrame);
     this.#decodedOfFrame = 0;
@@ -77,6 +119,8 @@ export class MessageAssembler {
   checkPartial(frame: PartialFrame): void {
     if (isControlOpcode(frame.opcode)) return;
     this.#checkSequence(frame.opcode);
+    // Compressed bytes are checked once inflated.
+    if (this.#compressed || (frame.rsv & RSV1) !== 0) return;
     const isText = frame.opcode === Opcode.Text ||
       (frame.opcode === Opcode.Continuation && this.#messageOpcode === Opcode.Text);
     if (!isText || frame.payloadSoFar.length === this.#decodedOfFrame) return;
@@ -93,6 +137,20 @@ export class MessageAssembler {
     } else if (this.#messageOpcode !== NONE) {
       throw protocolError("new message inside a fragmented one");
     }
+  }
+
+  #finishCompressed(): Message {
+    const opcode = this.#messageOpcode;
+    const parts = this.#binaryParts;
+    this.#messageOpcode = NONE;
+    this.#compressed = false;
+    this.#binaryParts = [];
+    return this.#inflate(opcode, parts);
+  }
+
+  #inflate(opcode: number, payloads: Uint8Array[]): Message {
+    const bytes = this.#deflate!.inflate(payloads, this.#maxMessageBytes);
+    return opcode === Opcode.Text ? decodeUtf8(bytes) : bytes;
   }
 
   #finish(): Message {

@@ -43,7 +43,10 @@ export interface FrameParserOptions {
    * @default {65536}
    */
   maxFragments?: number;
-  /** Reserved bits a negotiated extension claims (RSV1 = 4); any other set bit is 1002. @default 0 */
+  /**
+   * Reserved bits a negotiated extension claims (RSV1 = 4), allowed on the first frame of a data
+   * message; any other set bit, or one on a continuation or control frame, is 1002. @default 0
+   */
   allowedRsv?: number;
 }
 
@@ -51,6 +54,8 @@ export interface FrameParserOptions {
 export interface PartialFrame {
   /** The frame's opcode. */
   opcode: Opcode;
+  /** The frame's reserved bits (RSV1 = 4). */
+  rsv: number;
   /** The payload bytes received so far. */
   payloadSoFar: Uint8Array;
 }
@@ -128,7 +133,11 @@ export class FrameParser {
   /** The frame whose payload is arriving, or null between frames. */
   get partialFrame(): PartialFrame | null {
     if (this.#payload === null) return null;
-    return { opcode: this.#opcode, payloadSoFar: this.#payload.subarray(0, this.#payloadFilled) };
+    return {
+      opcode: this.#opcode,
+      rsv: this.#rsv,
+      payloadSoFar: this.#payload.subarray(0, this.#payloadFilled),
+    };
   }
 
   /**
@@ -202,6 +211,11 @@ export class FrameParser {
     const masked = (second & 0x80) !== 0;
     if ((rsv & ~this.#allowedRsv) !== 0) throw protocolError("reserved bits set");
     if (!KNOWN_OPCODES.has(opcode)) throw protocolError(`reserved opcode ${opcode}`);
+    // An extension's bits mark a whole message (RFC 7692 §6: "Per-Message Compressed"), so only
+    // its first frame carries them.
+    if (rsv !== 0 && (opcode === Opcode.Continuation || isControlOpcode(opcode))) {
+      throw protocolError(`reserved bits set on a ${opcode ? "control" : "continuation"} frame`);
+    }
     if (isControlOpcode(opcode)) {
       if (!fin) throw protocolError("fragmented control frame");
       if ((second & 0x7f) > 125) throw protocolError("control frame over 125 bytes");

@@ -5,16 +5,18 @@ import {
   KeepaliveTimeoutError,
   SlowConsumerError,
 } from "../../src/protocol/errors.ts";
-import { Opcode } from "../../src/protocol/frame.ts";
+import { Opcode, RSV1 } from "../../src/protocol/frame.ts";
+import { DeflateCodec, type DeflateCodecOptions } from "../../src/protocol/deflate.ts";
+import { constants as zlibConstants, deflateRawSync } from "node:zlib";
 import { FrameParser } from "../../src/protocol/parser.ts";
 import type { Frame } from "../../src/protocol/frame.ts";
 import { bytewise, closePayload, concat, frame } from "../helpers/frames.ts";
 
 const server = () => new Connection({ role: "server" });
 
-/** Decodes what a server connection sends, as a client would. */
+/** Decodes what a server connection sends, as a client would (that negotiated compression). */
 function sent(bytes: Uint8Array[]): Frame[] {
-  const parser = new FrameParser({ role: "client" });
+  const parser = new FrameParser({ role: "client", allowedRsv: RSV1 });
   const frames: Frame[] = [];
   for (const chunk of bytes) parser.push(chunk.slice(), (f) => frames.push(f));
   return frames;
@@ -294,4 +296,130 @@ Deno.test("connection: the frame and fragment limits apply (1009, 1008)", () => 
     concat(frame(Opcode.Text, "a", { fin: false }), frame(Opcode.Continuation, "b")),
   );
   assertEquals(fragments.failure?.closeCode, 1008);
+});
+
+// permessage-deflate (RFC 7692): what a connection does with a codec.
+
+const DEFLATE: DeflateCodecOptions = {
+  deflateWindowBits: 15,
+  inflateWindowBits: 15,
+  deflateContextTakeover: true,
+  inflateContextTakeover: true,
+  level: 6,
+  memLevel: 8,
+  threshold: 16,
+};
+/** RFC 7692 §7.2.3.1: "Hello", compressed. */
+const HELLO = [0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00];
+const deflating = (maxMessageBytes?: number) =>
+  new Connection({ role: "server", maxMessageBytes, deflate: new DeflateCodec(DEFLATE) });
+
+Deno.test("connection: with permessage-deflate, a frame with RSV1 is inflated", () => {
+  const connection = deflating();
+  assertEquals(connection.receive(frame(Opcode.Text, HELLO, { rsv: RSV1 })), ["Hello"]);
+  // The window is kept: RFC 7692 §7.2.3.2's second "Hello" refers back to the first.
+  const second = [0xf2, 0x00, 0x11, 0x00, 0x00];
+  assertEquals(connection.receive(frame(Opcode.Binary, second, { rsv: RSV1 })), [
+    new TextEncoder().encode("Hello"),
+  ]);
+  // Uncompressed messages are still fine.
+  assertEquals(connection.receive(frame(Opcode.Text, "plain")), ["plain"]);
+});
+
+Deno.test("connection: a compressed message in fragments, with a ping between, is inflated once whole", () => {
+  const connection = deflating();
+  const bytes = concat(
+    frame(Opcode.Text, HELLO.slice(0, 3), { rsv: RSV1, fin: false }),
+    frame(Opcode.Ping, "p"),
+    frame(Opcode.Continuation, HELLO.slice(3)),
+  );
+  for (const chunks of [[bytes], bytewise(bytes)]) {
+    const fresh = chunks.length === 1 ? connection : deflating();
+    assertEquals(chunks.flatMap((chunk) => fresh.receive(chunk)), ["Hello"]);
+    assertEquals(sent(fresh.dataToSend()).map((f) => f.opcode), [Opcode.Pong]);
+  }
+});
+
+const RSV1_MISUSE: [name: string, bytes: Uint8Array, deflate: boolean][] = [
+  ["RSV1 without the extension", frame(Opcode.Text, HELLO, { rsv: RSV1 }), false],
+  [
+    "RSV1 on a continuation",
+    concat(
+      frame(Opcode.Text, HELLO.slice(0, 3), { rsv: RSV1, fin: false }),
+      frame(Opcode.Continuation, HELLO.slice(3), { rsv: RSV1 }),
+    ),
+    true,
+  ],
+  ["RSV1 on a ping", frame(Opcode.Ping, "p", { rsv: RSV1 }), true],
+  ["RSV1 on a close", frame(Opcode.Close, closePayload(1000), { rsv: RSV1 }), true],
+  ["RSV2", frame(Opcode.Text, HELLO, { rsv: 2 }), true],
+];
+
+for (const [name, bytes, withDeflate] of RSV1_MISUSE) {
+  Deno.test(`connection: ${name} fails with 1002`, () => {
+    const connection = withDeflate ? deflating() : server();
+    assertEquals(connection.receive(bytes), []);
+    assertEquals(connection.failure?.closeCode, 1002);
+  });
+}
+
+Deno.test("connection: compressed text that inflates to invalid UTF-8 fails with 1007", () => {
+  const connection = deflating();
+  const compressed = deflateRawSync(new Uint8Array([0x61, 0xff, 0x62]), {
+    finishFlush: zlibConstants.Z_SYNC_FLUSH,
+  }).subarray(0, -4);
+  assertEquals(connection.receive(frame(Opcode.Text, compressed, { rsv: RSV1 })), []);
+  assertEquals(connection.failure?.closeCode, 1007);
+});
+
+Deno.test("connection: invalid compressed data fails with 1007", () => {
+  const connection = deflating();
+  assertEquals(connection.receive(frame(Opcode.Binary, [0xff, 0xff], { rsv: RSV1 })), []);
+  assertEquals(connection.failure?.closeCode, 1007);
+});
+
+Deno.test("connection: a message that inflates past maxMessageBytes fails with 1009", () => {
+  const connection = deflating(1000);
+  // 1001 bytes that compress to a handful: only the inflated size is over the limit.
+  const compressed = deflateRawSync(new Uint8Array(1001)).subarray(0);
+  assertEquals(connection.receive(frame(Opcode.Binary, compressed, { rsv: RSV1 })), []);
+  assertEquals(connection.failure?.closeCode, 1009);
+  const exact = deflating(1000);
+  const fits = deflateRawSync(new Uint8Array(1000));
+  assertEquals(
+    (exact.receive(frame(Opcode.Binary, fits, { rsv: RSV1 }))[0] as Uint8Array).length,
+    1000,
+  );
+});
+
+Deno.test("connection: with permessage-deflate, messages from the threshold up go compressed", () => {
+  const connection = deflating();
+  const long = "Hello, hello, hello, hello!";
+  const frames = sent([
+    ...connection.send("short"),
+    ...connection.send(long),
+    ...connection.send(new TextEncoder().encode(long)),
+  ]);
+  assertEquals(frames.map((f) => [f.opcode, f.rsv]), [
+    [Opcode.Text, 0],
+    [Opcode.Text, RSV1],
+    [Opcode.Binary, RSV1],
+  ]);
+  assertEquals(new TextDecoder().decode(frames[0].payload), "short");
+  const peer = new DeflateCodec(DEFLATE);
+  assertEquals(new TextDecoder().decode(peer.inflate([frames[1].payload], 1024)), long);
+  assertEquals(new TextDecoder().decode(peer.inflate([frames[2].payload], 1024)), long);
+  peer.close();
+});
+
+Deno.test("connection: a client's compressed frames are masked, and a server inflates them", () => {
+  const client = new Connection({ role: "client", deflate: new DeflateCodec(DEFLATE) });
+  const server = deflating();
+  const long = "permessage-deflate ".repeat(20);
+  for (let round = 0; round < 3; round++) {
+    const [bytes] = client.send(long);
+    assertEquals(bytes[0] & 0x70, RSV1 << 4);
+    assertEquals(bytes[1] & 0x80, 0x80);
+    assertEquals(server.receive(bytes), [long]);
+  }
 });

@@ -112,8 +112,8 @@ Deno.test("message: a text message ending inside a sequence is 1007", () => {
 Deno.test("message: checks a text frame's UTF-8 while its payload is still arriving", () => {
   const assembler = new MessageAssembler();
   const bytes = bytesOf("héllo wörld");
-  assembler.checkPartial({ opcode: Opcode.Text, payloadSoFar: bytes.subarray(0, 2) });
-  assembler.checkPartial({ opcode: Opcode.Text, payloadSoFar: bytes.subarray(0, 9) });
+  assembler.checkPartial({ opcode: Opcode.Text, rsv: 0, payloadSoFar: bytes.subarray(0, 2) });
+  assembler.checkPartial({ opcode: Opcode.Text, rsv: 0, payloadSoFar: bytes.subarray(0, 9) });
   assertEquals(
     assembler.push({ fin: true, rsv: 0, opcode: Opcode.Text, payload: bytes }),
     "héllo wörld",
@@ -121,7 +121,11 @@ Deno.test("message: checks a text frame's UTF-8 while its payload is still arriv
 
   const failing = new MessageAssembler();
   const error = assertThrows(() =>
-    failing.checkPartial({ opcode: Opcode.Text, payloadSoFar: new Uint8Array([0x61, 0xff]) })
+    failing.checkPartial({
+      opcode: Opcode.Text,
+      rsv: 0,
+      payloadSoFar: new Uint8Array([0x61, 0xff]),
+    })
   );
   assertInstanceOf(error, ProtocolError);
   assertEquals(error.closeCode, 1007);
@@ -131,13 +135,21 @@ Deno.test("message: partial checks follow a fragmented text message into its con
   const assembler = new MessageAssembler();
   assembler.push(data(Opcode.Text, "a", false));
   const error = assertThrows(() =>
-    assembler.checkPartial({ opcode: Opcode.Continuation, payloadSoFar: new Uint8Array([0xc0]) })
+    assembler.checkPartial({
+      opcode: Opcode.Continuation,
+      rsv: 0,
+      payloadSoFar: new Uint8Array([0xc0]),
+    })
   );
   assertEquals((error as ProtocolError).closeCode, 1007);
   // Binary continuations are not text, so nothing is checked.
   const binary = new MessageAssembler();
   binary.push(data(Opcode.Binary, [0xff], false));
-  binary.checkPartial({ opcode: Opcode.Continuation, payloadSoFar: new Uint8Array([0xff]) });
+  binary.checkPartial({
+    opcode: Opcode.Continuation,
+    rsv: 0,
+    payloadSoFar: new Uint8Array([0xff]),
+  });
   assertEquals(binary.push(data(Opcode.Continuation, [0xff])), new Uint8Array([0xff, 0xff]));
 });
 
@@ -145,12 +157,13 @@ Deno.test("message: a frame out of sequence fails from its header, before its pa
   const begun = new MessageAssembler();
   begun.push(data(Opcode.Text, "a", false));
   const inside = assertThrows(() =>
-    begun.checkPartial({ opcode: Opcode.Binary, payloadSoFar: new Uint8Array() })
+    begun.checkPartial({ opcode: Opcode.Binary, rsv: 0, payloadSoFar: new Uint8Array() })
   );
   assertEquals((inside as ProtocolError).closeCode, 1002);
   const orphan = assertThrows(() =>
     new MessageAssembler().checkPartial({
       opcode: Opcode.Continuation,
+      rsv: 0,
       payloadSoFar: new Uint8Array(),
     })
   );

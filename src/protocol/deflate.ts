@@ -1,0 +1,279 @@
+/**
+ * The compression of permessage-deflate (RFC 7692 §7.2): messages deflated and inflated whole,
+ * synchronously, with the LZ77 window kept between messages or not.
+ *
+ * The engines are `node:zlib`'s raw deflate and inflate streams, which Deno, Bun and Node all
+ * provide. They are driven through `writeSync`, the synchronous call on a stream's handle that
+ * `node:zlib`'s own `deflateRawSync` and `inflateRawSync` make, so that a stream's context
+ * survives from one message to the next and a message is done in the turn it arrives.
+ *
+ * @module
+ */
+
+import { constants, createDeflateRaw, createInflateRaw } from "node:zlib";
+import { concatBytes } from "./bytes.ts";
+import { CloseCode } from "./close_code.ts";
+import { ProtocolError } from "./errors.ts";
+import { allocatePayload } from "./frame.ts";
+
+/** How one end compresses what it sends and inflates what it receives. */
+export interface DeflateCodecOptions {
+  /** The window this end compresses with, 9 to 15 (RFC 7692 §7.1.2: `*_max_window_bits`). */
+  deflateWindowBits: number;
+  /** The peer's window: this end inflates with at least that, 9 to 15. */
+  inflateWindowBits: number;
+  /** Whether this end keeps its compressor's window between messages (§7.1.1). */
+  deflateContextTakeover: boolean;
+  /** Whether the peer keeps its window between messages, so the inflater must too (§7.1.1). */
+  inflateContextTakeover: boolean;
+  /** zlib's compression level, 0 to 9. */
+  level: number;
+  /** zlib's memory level, 1 to 9: the compressor's hash table is `2 ** (memLevel + 9)` bytes. */
+  memLevel: number;
+  /** Messages shorter than this many bytes are sent uncompressed. */
+  threshold: number;
+}
+
+/** RFC 7692 §7.2.1: a sync flush ends with these four bytes, which are removed before sending. */
+const FLUSH_TAIL = new Uint8Array([0x00, 0x00, 0xff, 0xff]);
+
+/** Where the engines write; what they write is copied out before the next call. */
+const OUTPUT_BYTES = 64 * 1024;
+const output = new Uint8Array(OUTPUT_BYTES);
+
+/** The part of a `node:zlib` stream's handle that runs the engine synchronously. */
+interface ZlibHandle {
+  writeSync(
+    flush: number,
+    input: Uint8Array,
+    inputOffset: number,
+    inputLength: number,
+    output: Uint8Array,
+    outputOffset: number,
+    outputLength: number,
+  ): void;
+  reset(): void;
+  onerror: (message: string, errno: number) => void;
+}
+
+/** A `node:zlib` stream as this module drives it: its handle, and where the handle reports. */
+interface ZlibStream {
+  _handle?: ZlibHandle;
+  /** After each `writeSync`: the output space left, then the input left unread. */
+  _writeState?: Uint32Array;
+  close(): void;
+}
+
+/** One raw deflate or inflate engine, run synchronously, one message at a time. */
+class Engine {
+  readonly #stream: ZlibStream;
+  readonly #handle: ZlibHandle;
+  readonly #state: Uint32Array;
+  #error: string | null = null;
+
+  constructor(stream: ZlibStream) {
+    if (!stream._handle?.writeSync || !stream._writeState) {
+      stream.close();
+      throw new TypeError("this runtime's node:zlib cannot be driven synchronously");
+    }
+    this.#stream = stream;
+    this.#handle = stream._handle;
+    this.#state = stream._writeState;
+    this.#handle.onerror = (message) => this.#error = message;
+  }
+
+  /**
+   * Runs `input` through the engine with a sync flush, calling `onOutput` with each piece of
+   * output (valid only during the call), and returns how many input bytes were left unread: more
+   * than 0 only when an inflater met the end of a DEFLATE stream (a block with BFINAL set).
+   *
+   * @throws {Error} with zlib's message when the input is not valid DEFLATE data.
+   */
+  write(input: Uint8Array, onOutput: (piece: Uint8Array) => void): number {
+    let offset = 0;
+    let left = input.length;
+    for (;;) {
+      this.#handle.writeSync(constants.Z_SYNC_FLUSH, input, offset, left, output, 0, OUTPUT_BYTES);
+      if (this.#error !== null) {
+        const message = this.#error;
+        this.#error = null;
+        throw new Error(message);
+      }
+      const [outputLeft, inputLeft] = this.#state;
+      if (outputLeft < OUTPUT_BYTES) onOutput(output.subarray(0, OUTPUT_BYTES - outputLeft));
+      offset += left - inputLeft;
+      // A full output means the engine may hold more; otherwise it has taken all it will.
+      if (outputLeft > 0 && (inputLeft === 0 || inputLeft === left)) return inputLeft;
+      left = inputLeft;
+    }
+  }
+
+  /** Forgets the window: the next message starts a new DEFLATE stream. */
+  reset(): void {
+    this.#handle.reset();
+  }
+
+  /** Frees zlib's memory. */
+  close(): void {
+    this.#stream.close();
+  }
+}
+
+/** A copy of an engine's output, with header room, as messages and payloads have. */
+function copyWithRoom(piece: Uint8Array): Uint8Array {
+  const copy = allocatePayload(piece.length);
+  copy.set(piece);
+  return copy;
+}
+
+/** Engines without context takeover are reset after each message, so one serves everyone. */
+const sharedEngines = new Map<string, Engine>();
+
+function sharedEngine(key: string, make: () => Engine): Engine {
+  let engine = sharedEngines.get(key);
+  if (!engine) sharedEngines.set(key, engine = make());
+  return engine;
+}
+
+/**
+ * Whether this runtime's `node:zlib` can run a stream's engine synchronously, as this module
+ * needs; a server that finds it cannot declines every offer of the extension.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { deflateSupported } from "./deflate.ts";
+ * assert(deflateSupported());
+ * ```
+ */
+export function deflateSupported(): boolean {
+  try {
+    sharedEngine("probe", () => new Engine(createInflateRaw() as unknown as ZlibStream));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * One connection's permessage-deflate: compresses messages worth compressing and inflates
+ * compressed ones. An engine with context takeover is made on first use and kept until
+ * {@linkcode close}; one without is shared by every connection with the same settings.
+ *
+ * @example A message deflated by one end and inflated by the other, twice, sharing the window
+ * ```ts
+ * import { assertEquals, assertLess } from "@std/assert";
+ * import { DeflateCodec } from "./deflate.ts";
+ * const options = {
+ *   deflateWindowBits: 15, inflateWindowBits: 15, deflateContextTakeover: true,
+ *   inflateContextTakeover: true, level: 6, memLevel: 8, threshold: 0,
+ * };
+ * const sender = new DeflateCodec(options);
+ * const receiver = new DeflateCodec(options);
+ * const text = new TextEncoder().encode("Hello, hello, hello!");
+ * const first = sender.deflate(text)!;
+ * const second = sender.deflate(text)!;
+ * assertLess(second.length, first.length); // the second refers back to the first
+ * assertEquals(receiver.inflate([first], 1024), text);
+ * assertEquals(receiver.inflate([second], 1024), text);
+ * sender.close();
+ * receiver.close();
+ * ```
+ */
+export class DeflateCodec {
+  readonly #options: DeflateCodecOptions;
+  #deflater: Engine | null = null;
+  #inflater: Engine | null = null;
+
+  /** Makes the codec of one connection; no engine is made until a message needs it. */
+  constructor(options: DeflateCodecOptions) {
+    this.#options = options;
+  }
+
+  /** Messages shorter than this go uncompressed. */
+  get threshold(): number {
+    return this.#options.threshold;
+  }
+
+  /**
+   * Compresses a message's payload (RFC 7692 §7.2.1) into a new payload, without the flush's
+   * `00 00 ff ff` tail; null when it is shorter than the threshold, or empty. The payload starts
+   * `HEADER_ROOM` bytes into its buffer, so a frame header fits in front of it.
+   */
+  deflate(payload: Uint8Array): Uint8Array | null {
+    if (payload.length < Math.max(1, this.#options.threshold)) return null;
+    const engine = this.#deflateEngine();
+    const pieces: Uint8Array[] = [];
+    try {
+      engine.write(payload, (piece) => pieces.push(copyWithRoom(piece)));
+    } finally {
+      if (!this.#options.deflateContextTakeover) engine.reset();
+    }
+    const whole = concatBytes(pieces, allocatePayload);
+    return whole.subarray(0, whole.length - FLUSH_TAIL.length);
+  }
+
+  /**
+   * Inflates a compressed message from its frames' payloads (RFC 7692 §7.2.2: the payloads, then
+   * `00 00 ff ff`), counting the output against `maxBytes` as it grows, so a message that would
+   * inflate past it stops there.
+   *
+   * @throws {ProtocolError} 1009 when the message inflates to more than `maxBytes`; 1007 when
+   * it is not valid DEFLATE data.
+   */
+  inflate(payloads: readonly Uint8Array[], maxBytes: number): Uint8Array {
+    const engine = this.#inflateEngine();
+    const pieces: Uint8Array[] = [];
+    let length = 0;
+    const take = (piece: Uint8Array) => {
+      length += piece.length;
+      if (length > maxBytes) {
+        throw new ProtocolError(CloseCode.MessageTooBig, `message over ${maxBytes} bytes`);
+      }
+      pieces.push(copyWithRoom(piece));
+    };
+    let ended = false;
+    try {
+      // Input left unread means the DEFLATE stream ended with a final block (§7.2.3.4): what
+      // follows it in the message is ignored, and the peer starts a new stream, with an empty
+      // window, for its next message.
+      for (const payload of payloads) {
+        if (payload.length > 0 && engine.write(payload, take) > 0) {
+          ended = true;
+          break;
+        }
+      }
+      if (!ended) ended = engine.write(FLUSH_TAIL, take) > 0;
+    } catch (error) {
+      engine.reset();
+      if (error instanceof ProtocolError) throw error;
+      throw new ProtocolError(CloseCode.InvalidPayload, "invalid compressed data");
+    }
+    if (ended || !this.#options.inflateContextTakeover) engine.reset();
+    return pieces.length === 0 ? allocatePayload(0) : concatBytes(pieces, allocatePayload);
+  }
+
+  /** Frees this connection's engines; the codec must not be used afterwards. */
+  close(): void {
+    this.#deflater?.close();
+    this.#inflater?.close();
+    this.#deflater = this.#inflater = null;
+  }
+
+  #deflateEngine(): Engine {
+    const { deflateWindowBits: windowBits, level, memLevel } = this.#options;
+    const make = () =>
+      new Engine(createDeflateRaw({ windowBits, level, memLevel }) as unknown as ZlibStream);
+    if (!this.#options.deflateContextTakeover) {
+      return sharedEngine(`deflate ${windowBits} ${level} ${memLevel}`, make);
+    }
+    return this.#deflater ??= make();
+  }
+
+  #inflateEngine(): Engine {
+    const windowBits = this.#options.inflateWindowBits;
+    const make = () => new Engine(createInflateRaw({ windowBits }) as unknown as ZlibStream);
+    if (!this.#options.inflateContextTakeover) return sharedEngine(`inflate ${windowBits}`, make);
+    return this.#inflater ??= make();
+  }
+}
