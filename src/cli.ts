@@ -27,6 +27,8 @@ Options:
   --max-message-bytes <bytes>   largest message; over it, close 1009 (default: ${DEFAULT_MAX_MESSAGE_BYTES}, 64 MiB)
   --max-header-bytes <bytes>    largest request head; over it, 431 (default: ${DEFAULT_MAX_HEADER_BYTES}, 16 KiB)
   --cert <file> --key <file>    serve TLS (wss://, https://) with this PEM certificate chain and key
+  --deflate, --no-deflate       accept permessage-deflate (compression) with its defaults, or not
+                                (default: not)
   -h, --help                    print this help and exit
 `;
 
@@ -46,6 +48,8 @@ export interface CliOptions {
   cert?: string;
   /** The file of the TLS private key, PEM; given with `cert`. */
   key?: string;
+  /** Whether to accept permessage-deflate, with its defaults. */
+  deflate: boolean;
   /** Whether only the help was asked for. */
   help: boolean;
 }
@@ -92,7 +96,8 @@ export class UsageError extends Error {
 /**
  * Parses the arguments. Options take their value as the next argument or after `=`.
  *
- * @throws {UsageError} for an unknown option, a missing value, or a number out of its range.
+ * @throws {UsageError} for an unknown option, a missing value (or a value given to a switch), or
+ * a number out of its range.
  *
  * @example
  * ```ts
@@ -109,12 +114,18 @@ export function parseArgs(args: readonly string[]): CliOptions {
     maxConnections: DEFAULT_MAX_CONNECTIONS,
     maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
     maxHeaderBytes: DEFAULT_MAX_HEADER_BYTES,
+    deflate: false,
     help: false,
   };
   for (let i = 0; i < args.length; i++) {
     const [name, inlineValue] = args[i].split(/=(.*)/s, 2);
     if (name === "-h" || name === "--help") {
       options.help = true;
+      continue;
+    }
+    if (name === "--deflate" || name === "--no-deflate") {
+      if (inlineValue !== undefined) throw new UsageError(`${name} takes no value`);
+      options.deflate = name === "--deflate";
       continue;
     }
     const number = NUMBER_OPTIONS.get(name);
@@ -188,9 +199,9 @@ export async function main(args: readonly string[]): Promise<number> {
   }
   let server;
   try {
-    const { port, hostname, maxConnections, maxMessageBytes, maxHeaderBytes } = options;
+    const { port, hostname, maxConnections, maxMessageBytes, maxHeaderBytes, deflate } = options;
     server = serve(
-      { port, hostname, maxConnections, maxMessageBytes, maxHeaderBytes, ...tls },
+      { port, hostname, maxConnections, maxMessageBytes, maxHeaderBytes, deflate, ...tls },
       (message) => message,
     );
   } catch (error) {

@@ -6,6 +6,9 @@
  * @module
  */
 
+import { acceptedDeflate, type DeflateOption, deflateOptionSettings } from "./compression.ts";
+import type { DeflateCodec } from "./protocol/deflate.ts";
+import { deflateOffer } from "./protocol/permessage_deflate.ts";
 import {
   generateKey,
   upgradeRequest,
@@ -55,6 +58,13 @@ export interface ConnectOptions extends WebSocketOptions {
   onError?: (error: unknown, connection?: WebSocketConnection) => void;
   /** The largest message accepted, in bytes; larger ones close with 1009. @default {64 MiB} */
   maxMessageBytes?: number;
+  /**
+   * Offer permessage-deflate (RFC 7692): `true` with the defaults of `DeflateOptions`, an object
+   * to tune the offer. If the server accepts, the connection's `extensions` says so, messages of
+   * at least `threshold` bytes are sent compressed, and compressed ones are inflated up to
+   * `maxMessageBytes`. @default {false}
+   */
+  deflate?: DeflateOption;
   /** The largest HTTP response head, in bytes; a larger one fails the upgrade. @default {16 KiB} */
   maxHeaderBytes?: number;
   /**
@@ -104,7 +114,15 @@ export async function connect(
   const target = webSocketUrl(url);
   const key = generateKey();
   const protocols = options.protocols ?? [];
-  const request = upgradeRequest({ url: target, key, protocols, headers: options.headers });
+  const deflate = deflateOptionSettings(options.deflate);
+  const extensions = deflate ? deflateOffer(deflate) : "";
+  const request = upgradeRequest({
+    url: target,
+    key,
+    protocols,
+    extensions,
+    headers: options.headers,
+  });
   const maxHeaderBytes = options.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES;
   // Checked before anything is sent: a bad option fails the call, not the connection later.
   const settings = webSocketSettings(options);
@@ -125,7 +143,7 @@ export async function connect(
   // One read buffer serves the response head, then the WebSocket.
   const buffer = new Uint8Array(MIN_READ_BYTES);
   let transport: Transport | undefined;
-  let opened: { rest: Uint8Array; protocol: string };
+  let opened: { rest: Uint8Array; protocol: string; extensions: string; codec?: DeflateCodec };
   try {
     transport = await within(connecting);
     await within(writeAll(transport, request));
@@ -134,8 +152,11 @@ export async function connect(
     if (response === null) {
       throw new UpgradeFailedError(null, "the server closed the connection without a response");
     }
-    const protocol = await within(validateUpgradeResponse(response.head, key, protocols));
-    opened = { rest: response.rest, protocol };
+    const { head } = response;
+    const protocol = await within(validateUpgradeResponse(head, key, protocols, deflate !== null));
+    const accepted = deflate && acceptedDeflate(head.headers, deflate);
+    opened = { rest: response.rest, protocol, extensions: accepted?.response ?? "" };
+    if (accepted) opened.codec = accepted.codec;
   } catch (error) {
     // Ends a read or write still in progress; a connection made after the deadline is unused.
     if (transport) closeQuietly(transport);
@@ -149,7 +170,12 @@ export async function connect(
   const connection = new WebSocketConnection(
     transport,
     // The request's header fields as sent, read back.
-    { url: target, headers: parseRequestHead(request).headers, protocol: opened.protocol },
+    {
+      url: target,
+      headers: parseRequestHead(request).headers,
+      protocol: opened.protocol,
+      extensions: opened.extensions,
+    },
     {
       role: "client",
       maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
@@ -158,6 +184,7 @@ export async function connect(
       handler: options.handler,
       onError,
     },
+    opened.codec,
   );
   // It runs on by itself until closed; run() reports its own errors and never rejects.
   connection.run(opened.rest, buffer);

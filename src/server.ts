@@ -5,6 +5,13 @@
  * @module
  */
 
+import {
+  type AcceptedDeflate,
+  DeflateAcceptor,
+  type DeflateOption,
+  deflateOptionSettings,
+  offeredExtensions,
+} from "./compression.ts";
 import { CloseCode } from "./protocol/close.ts";
 import type { CloseInfo } from "./protocol/connection.ts";
 import { HandshakeError } from "./protocol/errors.ts";
@@ -75,6 +82,14 @@ export interface ServeOptions<Data = undefined> extends WebSocketOptions {
   maxMessageBytes?: number;
   /** The largest HTTP request head, in bytes; larger ones get 431. @default {16 KiB} */
   maxHeaderBytes?: number;
+  /**
+   * permessage-deflate (RFC 7692): `true` accepts clients' offers of it with the defaults of
+   * `DeflateOptions`, an object tunes it. Messages of at least `threshold` bytes are
+   * then sent compressed, and compressed ones from the client inflated, up to `maxMessageBytes`.
+   * Off by default: it costs CPU on every message and memory on every connection that uses it
+   * (see the README), which only some applications win back in bandwidth. @default {false}
+   */
+  deflate?: DeflateOption;
   /**
    * The most WebSockets open at once. Over it, an upgrade request is refused with 503 before
    * `onUpgrade` runs, with no `Retry-After` (a slot frees whenever any connection ends, which
@@ -184,6 +199,8 @@ interface Settings<Data> extends ConnectionSettings {
   handshakeTimeoutMs: number;
   page: string | false;
   onUpgrade?: UpgradeHook<Data>;
+  /** Accepts offers of permessage-deflate; null when it is off. */
+  deflateAcceptor: DeflateAcceptor | null;
 }
 
 /**
@@ -214,6 +231,7 @@ export function serve<Data = undefined>(
     throw new TypeError("TLS needs both cert and key");
   }
   const tls = cert !== undefined && key !== undefined ? { cert, key } : undefined;
+  const deflate = deflateOptionSettings(options.deflate);
   const settings: Settings<Data> = {
     scheme: tls ? "wss" : "ws",
     role: "server",
@@ -226,6 +244,7 @@ export function serve<Data = undefined>(
     ...webSocketSettings(options),
     page: options.page ?? TEST_PAGE,
     onUpgrade: options.onUpgrade,
+    deflateAcceptor: deflate && new DeflateAcceptor(deflate),
     // Every connection of this server carries Data; the settings they share need not know it.
     handler: handler as Handler,
     onError: errorReporter(options.onError as ConnectionSettings["onError"]),
@@ -261,6 +280,7 @@ export function serve<Data = undefined>(
   settings.onEnd = (connection) => {
     open.delete(connection);
     slots.release();
+    if (connection.extensions !== "") settings.deflateAcceptor?.release();
     ended();
     const onClose = options.onClose;
     if (onClose === undefined) return;
@@ -418,13 +438,18 @@ interface Slots {
   release(): void;
 }
 
-/** The request of an accepted upgrade, kept as bytes, and the subprotocol chosen for it. */
+/**
+ * The request of an accepted upgrade, kept as bytes, and the subprotocol and extensions chosen
+ * for it.
+ */
 class AcceptedRequest extends StoredRequest implements UpgradeRequest {
   readonly protocol: string;
+  readonly extensions: string;
 
-  constructor(bytes: Uint8Array, scheme: "ws" | "wss", protocol: string) {
+  constructor(bytes: Uint8Array, scheme: "ws" | "wss", protocol: string, extensions: string) {
     super(bytes, scheme);
     this.protocol = protocol;
+    this.extensions = extensions;
   }
 }
 
@@ -454,6 +479,7 @@ async function handleRequest<Data>(
       response = plainResponse(head, settings.page);
     } else {
       const key = validateUpgradeRequest(head);
+      const offers = offeredExtensions(head.headers); // 400 for a malformed field
       const pending: PendingUpgrade = {
         url: requestUrl(head, settings.scheme), // 400 for a Host that makes no URL
         headers: head.headers,
@@ -464,28 +490,48 @@ async function handleRequest<Data>(
       const bytes = request.bytes.slice();
       slots.take();
       let upgraded = false;
+      let deflate: AcceptedDeflate | null = null;
       try {
+        deflate = settings.deflateAcceptor?.accept(offers) ?? null;
+        const extensions = deflate?.response ?? "";
         const { response: answer, accepted } = await answerUpgrade(
           pending,
           await computeAcceptKey(key),
           settings.onUpgrade,
           deadline.expired,
           settings.onError,
+          extensions,
         );
         response = answer;
         if (accepted !== null) {
           deadline.clear();
           await writeAll(transport, response);
-          const upgrade = new AcceptedRequest(bytes, settings.scheme, accepted.protocol);
-          const connection = new WebSocketConnection<Data>(transport, upgrade, settings);
+          const upgrade = new AcceptedRequest(
+            bytes,
+            settings.scheme,
+            accepted.protocol,
+            extensions,
+          );
+          const connection = new WebSocketConnection<Data>(
+            transport,
+            upgrade,
+            settings,
+            deflate?.codec,
+          );
           // What onUpgrade attached, typed Data by serve()'s signature; undefined if nothing.
           connection.data = accepted.data as Data;
           upgraded = true;
           return { connection, rest, buffer };
         }
       } finally {
-        // An upgraded connection gives its slot back once it has ended (onEnd).
-        if (!upgraded) slots.release();
+        // An upgraded connection gives its slots back once it has ended (onEnd).
+        if (!upgraded) {
+          slots.release();
+          if (deflate) {
+            deflate.codec.close();
+            settings.deflateAcceptor!.release();
+          }
+        }
       }
     }
   } catch (error) {

@@ -96,7 +96,8 @@ const INTERNAL_ERROR = new HandshakeError(500, "internal server error");
 
 /**
  * Asks `hook` how to answer a valid upgrade request, and makes the response: a 101 with the
- * chosen subprotocol and headers, or the refusal the hook threw. What is wrong on the server's
+ * chosen subprotocol and headers (and `extensions`, those the server accepted), or the refusal
+ * the hook threw. What is wrong on the server's
  * side goes to `onError` and is answered 500: the hook throws anything but a `HandshakeError`,
  * or has not settled when `deadline` rejects; it chooses a subprotocol that was not offered or a
  * header it may not give; or it refuses with a status or a header that cannot be sent. A
@@ -122,6 +123,7 @@ export async function answerUpgrade<Data>(
   hook: UpgradeHook<Data> | undefined,
   deadline: Promise<never>,
   onError: (error: unknown) => void,
+  extensions = "",
 ): Promise<UpgradeAnswer<Data>> {
   let failure: unknown;
   try {
@@ -137,7 +139,7 @@ export async function answerUpgrade<Data>(
       );
     }
     return {
-      response: acceptResponse(acceptKey, { protocol, headers }),
+      response: acceptResponse(acceptKey, { protocol, extensions, headers }),
       accepted: { protocol, data },
     };
   } catch (error) {

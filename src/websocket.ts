@@ -22,6 +22,7 @@ import {
   SLOW_CONSUMER_CEILING_FACTOR,
   SMALL_READS_BEFORE_SHRINKING,
 } from "./protocol/limits.ts";
+import type { DeflateCodec } from "./protocol/deflate.ts";
 import type { Message } from "./protocol/message.ts";
 import type { WebSocketSettings } from "./options.ts";
 import { Outbox } from "./outbox.ts";
@@ -121,6 +122,11 @@ export interface UpgradeRequest {
   headers: Headers;
   /** The subprotocol the server chose from those the request offered. @default {""} (none) */
   protocol?: string;
+  /**
+   * The extensions the server accepted, as its `Sec-WebSocket-Extensions` listed them.
+   * @default {""} (none)
+   */
+  extensions?: string;
 }
 
 /**
@@ -145,6 +151,11 @@ export class WebSocketConnection<Data = unknown> implements AsyncIterable<Messag
   readonly remoteAddr: NetAddress;
   /** The subprotocol agreed on in the handshake, or "" for none. */
   readonly protocol: string;
+  /**
+   * The extensions agreed on in the handshake, as the server's `Sec-WebSocket-Extensions` listed
+   * them (`"permessage-deflate; server_max_window_bits=12"`), or "" for none.
+   */
+  readonly extensions: string;
   /**
    * The application's own per-connection value: on a server, what `onUpgrade` attached, and
    * undefined when it attached nothing; free to replace at any time.
@@ -191,16 +202,25 @@ export class WebSocketConnection<Data = unknown> implements AsyncIterable<Messag
     Watchdog<WebSocketConnection> | null
   >();
 
-  /** Wraps a transport whose handshake is done. Use {@linkcode WebSocketConnection.run} next. */
-  constructor(transport: Transport, request: UpgradeRequest, settings: ConnectionSettings) {
+  /**
+   * Wraps a transport whose handshake is done, with the permessage-deflate codec when the
+   * handshake agreed on it. Use {@linkcode WebSocketConnection.run} next.
+   */
+  constructor(
+    transport: Transport,
+    request: UpgradeRequest,
+    settings: ConnectionSettings,
+    deflate?: DeflateCodec,
+  ) {
     this.remoteAddr = transport.remoteAddr;
     this.#request = request;
     this.protocol = request.protocol ?? "";
+    this.extensions = request.extensions ?? "";
     this.#transport = transport;
     this.#settings = settings;
     this.#receiver = settings.handler ? null : new Receiver();
     this.#handler = settings.handler ?? this.#receiver!.offer;
-    this.#core = new Connection(settings);
+    this.#core = new Connection(deflate ? { ...settings, deflate } : settings);
     this.#watchdog = WebSocketConnection.#watchdogFor(settings);
     this.#clock = this.#watchdog ?? STOPPED_CLOCK;
     const { maxBufferedBytes } = settings;

@@ -16,6 +16,7 @@ const DEFAULTS: CliOptions = {
   maxConnections: 10_000,
   maxMessageBytes: 64 * 1024 * 1024,
   maxHeaderBytes: 16 * 1024,
+  deflate: false,
   help: false,
 };
 
@@ -54,6 +55,10 @@ const goodArgs: [args: string[], expected: CliOptions][] = [
   ],
   [["--port", "1", "--port", "2"], { ...DEFAULTS, port: 2 }],
   [["--cert", "c.pem", "--key=k.pem"], { ...DEFAULTS, cert: "c.pem", key: "k.pem" }],
+  [["--deflate"], { ...DEFAULTS, deflate: true }],
+  [["--no-deflate"], DEFAULTS],
+  [["--deflate", "--no-deflate"], DEFAULTS],
+  [["--no-deflate", "--deflate", "--port", "1"], { ...DEFAULTS, deflate: true, port: 1 }],
   [["--help"], { ...DEFAULTS, help: true }],
   [["-h"], { ...DEFAULTS, help: true }],
   [["--port", "9000", "-h"], { ...DEFAULTS, port: 9000, help: true }],
@@ -101,6 +106,8 @@ const badArgs: [args: string[], message: string][] = [
     ["--max-header-bytes", "9007199254740992"],
     "--max-header-bytes must be a whole number of 1 or more, not 9007199254740992",
   ],
+  [["--deflate=yes"], "--deflate takes no value"],
+  [["--no-deflate="], "--no-deflate takes no value"],
   [["--max-connection", "5"], "unknown argument --max-connection"],
   [["--constructor", "5"], "unknown argument --constructor"],
 ];

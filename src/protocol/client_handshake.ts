@@ -67,6 +67,8 @@ export interface UpgradeRequestOptions {
   key: string;
   /** Subprotocols to offer, most preferred first. @default {[]} */
   protocols?: readonly string[];
+  /** Extensions to offer, as `Sec-WebSocket-Extensions` lists them; "" for none. @default {""} */
+  extensions?: string;
   /**
    * Extra header fields (`Authorization`, `Origin`, `Cookie` …); they go on the wire with
    * lower-case names. They may not name the fields the handshake sets itself.
@@ -77,7 +79,8 @@ export interface UpgradeRequestOptions {
 
 /**
  * The upgrade request (RFC 6455 §4.1): `GET` of the URL's path and query, `Host`, `Upgrade`,
- * `Connection`, the key, version 13, the subprotocols offered, then the extra headers.
+ * `Connection`, the key, version 13, the subprotocols and extensions offered, then the extra
+ * headers.
  *
  * @throws {TypeError} for a subprotocol that is not a token or is offered twice, an extra header
  * that is invalid or names a field of the handshake.
@@ -111,6 +114,7 @@ export function upgradeRequest(options: UpgradeRequestOptions): Uint8Array {
     throw new TypeError("a subprotocol is offered twice");
   }
   if (protocols.length > 0) lines.push(`Sec-WebSocket-Protocol: ${protocols.join(", ")}`);
+  if (options.extensions) lines.push(`Sec-WebSocket-Extensions: ${options.extensions}`);
   const extra = fieldLines(new Headers(options.headers), (name) => HANDSHAKE_FIELDS.has(name));
   return encoder.encode(lines.join("\r\n") + "\r\n" + extra + "\r\n");
 }
@@ -121,7 +125,8 @@ export function upgradeRequest(options: UpgradeRequestOptions): Uint8Array {
  *
  * @throws {UpgradeFailedError} with the response's status for a status other than 101, a missing
  * `Upgrade: websocket` or `Connection: Upgrade`, a missing or wrong `Sec-WebSocket-Accept`, a
- * subprotocol that was not offered, or any extension (none is offered).
+ * subprotocol that was not offered, or any extension when none was offered (what was chosen of
+ * an offer is the offerer's to check).
  *
  * @example RFC 6455 §1.3's response
  * ```ts
@@ -141,6 +146,7 @@ export async function validateUpgradeResponse(
   head: ResponseHead,
   key: string,
   protocols: readonly string[] = [],
+  extensionsOffered = false,
 ): Promise<string> {
   const { status, headers } = head;
   const fail = (message: string) => new UpgradeFailedError(status, message, headers);
@@ -159,7 +165,9 @@ export async function validateUpgradeResponse(
     throw fail("the response's Sec-WebSocket-Accept does not match the key");
   }
   const extensions = headers.get("sec-websocket-extensions");
-  if (extensions) throw fail(`the server chose extensions that were not offered: ${extensions}`);
+  if (extensions && !extensionsOffered) {
+    throw fail(`the server chose extensions that were not offered: ${extensions}`);
+  }
   const protocol = headers.get("sec-websocket-protocol");
   if (!protocol) return "";
   if (!protocols.includes(protocol)) {

@@ -183,6 +183,8 @@ const isAcceptField = (name: string) =>
 export interface AcceptResponseOptions {
   /** The subprotocol chosen from those offered; "" for none. @default {""} */
   protocol?: string;
+  /** The extensions accepted, as `Sec-WebSocket-Extensions` lists them; "" for none. @default {""} */
+  extensions?: string;
   /**
    * Extra header fields (`Set-Cookie` …); the handshake's own fields, `Content-Length` and
    * `Transfer-Encoding` cannot be given. They go on the wire with lower-case names.
@@ -193,7 +195,7 @@ export interface AcceptResponseOptions {
 
 /**
  * The `101 Switching Protocols` response that completes the handshake (RFC 6455 §4.2.2), with
- * the chosen subprotocol, if any, and extra header fields.
+ * the chosen subprotocol and extensions, if any, and extra header fields.
  *
  * @throws {TypeError} for a subprotocol that is not a token, or an extra field that is invalid or
  * may not be given.
@@ -206,13 +208,14 @@ export interface AcceptResponseOptions {
  * ```
  */
 export function acceptResponse(acceptKey: string, options: AcceptResponseOptions = {}): Uint8Array {
-  const { protocol = "", headers = {} } = options;
+  const { protocol = "", extensions = "", headers = {} } = options;
   let head = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
     `Sec-WebSocket-Accept: ${acceptKey}\r\n`;
   if (protocol !== "") {
     if (!isToken(protocol)) throw new TypeError(`invalid subprotocol ${JSON.stringify(protocol)}`);
     head += `Sec-WebSocket-Protocol: ${protocol}\r\n`;
   }
+  if (extensions !== "") head += `Sec-WebSocket-Extensions: ${extensions}\r\n`;
   // Headers checks names and values; fieldLines checks them again, and the names reserved. Sorted
   // by name (a stable sort keeps repeated fields in order), as runtimes iterate Headers in
   // different orders and the response should not depend on the runtime.
