@@ -7,10 +7,15 @@
  * sequence number), so every echo is checked byte for byte without keeping a copy of what was
  * sent, and a reordered, duplicated or corrupted echo fails the comparison.
  *
+ * With --deflate it offers permessage-deflate (RFC 7692), compresses every message it sends with
+ * a context kept per connection, inflates compressed echoes before checking them, and reports
+ * how many payload bytes went over the wire against how many were carried. --type json sends
+ * text that is a window into JSON-like records, which compresses as real JSON traffic does.
+ *
  * Mode `raw` skips the handshake and expects a TCP echo server to return the client frames
  * unchanged: the ceiling a WebSocket server is compared against.
  *
- * Build: cc -O2 -Wall -Wextra -o bench/.build/loadgen bench/loadgen.c
+ * Build: cc -O2 -Wall -Wextra -o bench/.build/loadgen bench/loadgen.c -lz
  * Run:   bench/.build/loadgen --port 8080 --connections 64 --depth 16   (see --help)
  * Test:  bash bench/loadgen_test.sh
  * Prints one JSON line on stdout; errors go to stderr.
@@ -42,6 +47,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 /* ---- Limits, each with why ------------------------------------------------------------ */
 
@@ -92,11 +98,14 @@ static struct options {
     uint32_t depth;
     uint32_t size;
     bool binary;
+    bool json;
+    bool deflate;
     double duration_s;
     double warmup_s;
     bool raw;
     const char *path;
     double hold_s;
+    bool hold_echo;
     double connect_timeout_s;
 } opt = {
     .host = "127.0.0.1",
@@ -117,7 +126,9 @@ static void usage(FILE *to)
           "  --connections N      concurrent connections (default 64)\n"
           "  --depth N            messages in flight per connection (default 1)\n"
           "  --size N             payload bytes per message (default 16)\n"
-          "  --type text|binary   message type (default text)\n"
+          "  --type text|binary|json  message type; json: text of JSON-like records (default\n"
+          "                       text)\n"
+          "  --deflate            offer permessage-deflate and compress what is sent\n"
           "  --duration S         measured seconds (default 5)\n"
           "  --warmup S           seconds of traffic before measuring (default 1)\n"
           "  --mode ws|raw        ws: a WebSocket echo server; raw: a TCP echo server, no\n"
@@ -125,6 +136,9 @@ static void usage(FILE *to)
           "  --path P             path of the upgrade request (default /)\n"
           "  --hold S             open every connection, send nothing for S seconds, then\n"
           "                       report and exit (default 0: off)\n"
+          "  --hold-echo          with --hold: each connection first sends one message and\n"
+          "                       gets its echo, so the server holds what a used connection\n"
+          "                       holds (with --deflate: its compression contexts)\n"
           "  --connect-timeout S  give up on connections not open after S seconds (default 30)\n"
           "Prints one JSON line on stdout. Exit status: 0 when every connection opened and\n"
           "stayed open, every echo matched and (without --hold) at least one echo was measured;\n"
@@ -174,6 +188,7 @@ static void parse_options(int argc, char **argv)
         {"duration", required_argument, 0, 'D'},    {"warmup", required_argument, 0, 'w'},
         {"mode", required_argument, 0, 'm'},        {"path", required_argument, 0, 'P'},
         {"hold", required_argument, 0, 'H'},        {"connect-timeout", required_argument, 0, 'T'},
+        {"deflate", no_argument, 0, 'z'},           {"hold-echo", no_argument, 0, 'e'},
         {"help", no_argument, 0, 'u'},              {0, 0, 0, 0},
     };
     int option;
@@ -191,10 +206,13 @@ static void parse_options(int argc, char **argv)
         case 'T': opt.connect_timeout_s = parse_seconds("connect-timeout", optarg, false); break;
         case 'P': opt.path = optarg; break;
         case 't':
-            if (strcmp(optarg, "text") && strcmp(optarg, "binary"))
-                usage_error("--type is text or binary, not '%s'", optarg);
+            if (strcmp(optarg, "text") && strcmp(optarg, "binary") && strcmp(optarg, "json"))
+                usage_error("--type is text, binary or json, not '%s'", optarg);
             opt.binary = !strcmp(optarg, "binary");
+            opt.json = !strcmp(optarg, "json");
             break;
+        case 'z': opt.deflate = true; break;
+        case 'e': opt.hold_echo = true; break;
         case 'm':
             if (strcmp(optarg, "ws") && strcmp(optarg, "raw"))
                 usage_error("--mode is ws or raw, not '%s'", optarg);
@@ -209,6 +227,8 @@ static void parse_options(int argc, char **argv)
     }
     if (optind < argc) usage_error("unexpected argument '%s'", argv[optind]);
     if (!opt.port) usage_error("--port is required");
+    if (opt.deflate && opt.raw) usage_error("--deflate needs --mode ws");
+    if (opt.hold_echo && !opt.hold_s) usage_error("--hold-echo needs --hold");
     /* RFC 7230 §3.1.1: the request target is one token without spaces or line breaks. */
     if (opt.path[0] != '/' || strlen(opt.path) > MAX_PATH || strpbrk(opt.path, " \t\r\n"))
         usage_error("--path must start with / and hold no spaces, at most %d bytes", MAX_PATH);
@@ -328,6 +348,27 @@ static size_t client_frame_len; /* header + payload of every data frame we send 
 static uint8_t echo_header[MAX_FRAME_HEADER]; /* what a WebSocket server's echo must start with */
 static size_t echo_header_len;
 
+/* Records as an API would send them: the same keys, varying values. */
+static void make_json_pattern(size_t len, uint64_t *state)
+{
+    static const char *const names[] = {"alice", "bob", "carol", "dave", "erin", "frank"};
+    static const char *const tags[] = {"\"new\"", "\"vip\"", "\"beta\",\"admin\"", ""};
+    char record[256];
+    size_t at = 0;
+    while (at < len) {
+        uint64_t r = xorshift_next(state);
+        int n = snprintf(record, sizeof record,
+                         "{\"id\":%llu,\"name\":\"%s\",\"email\":\"%s%u@example.com\","
+                         "\"active\":%s,\"score\":%u.%02u,\"tags\":[%s]},",
+                         (unsigned long long)(r >> 44), names[r % 6], names[(r >> 8) % 6],
+                         (unsigned)(r >> 16) % 1000, (r >> 26) & 1 ? "true" : "false",
+                         (unsigned)(r >> 27) % 100, (unsigned)(r >> 34) % 100, tags[(r >> 41) % 4]);
+        size_t take = (size_t)n < len - at ? (size_t)n : len - at;
+        memcpy(pattern + at, record, take);
+        at += take;
+    }
+}
+
 static void make_pattern(void)
 {
     size_t len = PATTERN_PERIOD + (size_t)opt.size;
@@ -338,6 +379,10 @@ static void make_pattern(void)
     }
     /* A fixed seed: the same message carries the same bytes in every run. */
     uint64_t state = 0x9E3779B97F4A7C15ull;
+    if (opt.json) {
+        make_json_pattern(len, &state);
+        return;
+    }
     for (size_t i = 0; i < len; i++) {
         uint64_t r = xorshift_next(&state) >> 32;
         pattern[i] = opt.binary ? (uint8_t)r : (uint8_t)(' ' + r % 95);
@@ -348,6 +393,9 @@ static const uint8_t *payload_of(uint32_t connection, uint64_t seq)
 {
     return pattern + mix64((uint64_t)connection << 40 ^ seq) % PATTERN_PERIOD;
 }
+
+/* The "Per-Message Compressed" bit (RFC 7692 §6) in a frame's first byte. */
+#define RSV1 0x40
 
 /* RFC 6455 §5.2 frame header with FIN set and the shortest length encoding. */
 static size_t frame_header(uint8_t *out, enum opcode opcode, uint64_t length, bool masked,
@@ -465,7 +513,21 @@ static double histogram_percentile_us(double fraction, uint64_t total)
 /* ---- Connections -------------------------------------------------------------------------- */
 
 enum conn_state { CONN_UNSTARTED, CONN_CONNECTING, CONN_HANDSHAKE, CONN_OPEN, CONN_CLOSED };
-enum parse_state { PARSE_HEADER, PARSE_ECHO_PAYLOAD, PARSE_CONTROL_PAYLOAD };
+enum parse_state { PARSE_HEADER, PARSE_ECHO_PAYLOAD, PARSE_CONTROL_PAYLOAD, PARSE_COMPRESSED };
+
+/* RFC 7692 §7.2.1: a sync flush ends with these bytes; they are left off the wire. */
+static const uint8_t FLUSH_TAIL[4] = {0x00, 0x00, 0xFF, 0xFF};
+
+/* One connection's permessage-deflate, made once the server accepted it. */
+struct deflate_state {
+    z_stream deflater, inflater;
+    bool reset_deflater; /* client_no_context_takeover */
+    uint8_t *out;        /* the message being sent, compressed */
+    size_t out_len, out_capacity;
+    uint8_t *in;         /* a compressed echo, as it arrives */
+    size_t in_len, in_capacity;
+    uint8_t *plain;      /* the echo inflated: opt.size bytes, and one to spot more */
+};
 
 struct in_flight {
     uint64_t queued_ns; /* when the message became due: its latency runs from here */
@@ -507,6 +569,11 @@ struct conn {
     uint32_t echo_mask; /* raw mode: the mask the echoed payload must still carry */
     uint8_t control_opcode, control_len;
     uint8_t control_payload[MAX_CONTROL_PAYLOAD];
+
+    struct deflate_state *z; /* NULL unless permessage-deflate was agreed */
+    uint64_t frame_len;      /* header + payload of the data frame being sent */
+    int client_window_bits;  /* what the server's response allows this end */
+    bool client_no_context_takeover;
 };
 
 enum phase { PHASE_CONNECT, PHASE_HOLD, PHASE_RUN, PHASE_CLOSE, PHASE_DONE };
@@ -527,6 +594,8 @@ static struct run {
 
 static struct stats {
     uint64_t messages, verify_errors, lost_connections;
+    /* Data payload bytes: as carried, and as they went over the wire, each way. */
+    uint64_t sent_plain, sent_wire, received_plain, received_wire;
     char first_verify_error[256], first_lost_reason[256];
 } stats;
 
@@ -537,6 +606,15 @@ static void close_conn(struct conn *c)
     close(c->fd);
     free(c->out);
     free(c->response);
+    if (c->z) {
+        deflateEnd(&c->z->deflater);
+        inflateEnd(&c->z->inflater);
+        free(c->z->out);
+        free(c->z->in);
+        free(c->z->plain);
+        free(c->z);
+        c->z = NULL;
+    }
     c->out = NULL;
     c->response = NULL;
     c->state = CONN_CLOSED;
@@ -588,6 +666,29 @@ static void append_control_frame(struct conn *c, enum opcode opcode, const uint8
     c->out_end += header_len + len;
 }
 
+/* Compresses the message about to be sent into c->z->out (RFC 7692 §7.2.1), without the
+ * flush's tail. */
+static bool compress_message(struct conn *c, const uint8_t *payload)
+{
+    struct deflate_state *z = c->z;
+    z->deflater.next_in = (uint8_t *)payload;
+    z->deflater.avail_in = opt.size;
+    z->deflater.next_out = z->out;
+    z->deflater.avail_out = z->out_capacity;
+    int status = deflate(&z->deflater, Z_SYNC_FLUSH);
+    size_t produced = z->out_capacity - z->deflater.avail_out;
+    if (status != Z_OK || z->deflater.avail_in || !z->deflater.avail_out || produced < 4 ||
+        memcmp(z->out + produced - 4, FLUSH_TAIL, 4)) {
+        lose_conn(c, "deflate failed (%d)", status);
+        return false;
+    }
+    z->out_len = produced - 4;
+    if (z->reset_deflater) deflateReset(&z->deflater);
+    stats.sent_plain += opt.size;
+    stats.sent_wire += z->out_len;
+    return true;
+}
+
 /* Builds due frames into out until it is full: obligations (a pong, the final close) go in
  * between data frames, never inside one. */
 static void fill_out(struct conn *c)
@@ -616,10 +717,19 @@ static void fill_out(struct conn *c)
             }
         }
         const struct in_flight *message = &c->in_flight[c->out_seq % opt.depth];
+        const uint8_t *payload = payload_of(c->index, c->out_seq);
+        uint64_t payload_len = opt.size;
+        if (c->z && opt.size) {
+            if (!c->out_frame_offset && !compress_message(c, payload)) return;
+            payload = c->z->out;
+            payload_len = c->z->out_len;
+        }
         uint8_t header[MAX_FRAME_HEADER];
-        size_t header_len = frame_header(header, data_opcode, opt.size, true, message->mask);
+        size_t header_len = frame_header(header, data_opcode, payload_len, true, message->mask);
+        if (payload != payload_of(c->index, c->out_seq)) header[0] |= RSV1;
+        uint64_t frame_len = header_len + payload_len;
         uint64_t offset = c->out_frame_offset;
-        size_t len = client_frame_len - offset < room ? client_frame_len - offset : room;
+        size_t len = frame_len - offset < room ? frame_len - offset : room;
         uint8_t *at = c->out + c->out_end;
         size_t done = 0;
         if (offset < header_len) {
@@ -628,12 +738,12 @@ static void fill_out(struct conn *c)
         }
         if (done < len) {
             uint64_t payload_offset = offset + done - header_len;
-            mask_copy(at + done, payload_of(c->index, c->out_seq) + payload_offset, len - done,
-                      message->mask, payload_offset);
+            mask_copy(at + done, payload + payload_offset, len - done, message->mask,
+                      payload_offset);
         }
         c->out_end += len;
         c->out_frame_offset += len;
-        if (c->out_frame_offset == client_frame_len) {
+        if (c->out_frame_offset == frame_len) {
             c->out_seq++;
             c->out_frame_offset = 0;
         }
@@ -671,7 +781,7 @@ static void on_echo(struct conn *c, uint64_t now)
         histogram_add(now - message->queued_ns);
     }
     c->oldest_seq++;
-    if (!c->closing) queue_message(c, now);
+    if (!c->closing && !opt.hold_s) queue_message(c, now);
     else if (opt.raw && c->oldest_seq == c->next_seq) close_conn(c);
 }
 
@@ -700,6 +810,93 @@ static void on_control(struct conn *c)
     }
 }
 
+/* The payload length a whole header in c->header declares. */
+static uint64_t declared_length(const struct conn *c)
+{
+    uint8_t length7 = c->header[1] & 0x7F;
+    if (length7 < 126) return length7;
+    if (length7 == 126) return (uint64_t)c->header[2] << 8 | c->header[3];
+    uint64_t length = 0;
+    for (int i = 2; i < 10; i++) length = length << 8 | c->header[i];
+    return length;
+}
+
+/* The echo's payload is checked as it arrives. */
+static void expect_plain_echo(struct conn *c, uint64_t now)
+{
+    c->expected_payload = payload_of(c->index, c->oldest_seq);
+    c->payload_offset = 0;
+    c->payload_left = opt.size;
+    c->parse = PARSE_ECHO_PAYLOAD;
+    if (!c->payload_left) {
+        c->parse = PARSE_HEADER;
+        on_echo(c, now);
+    }
+}
+
+static void on_compressed_echo(struct conn *c, uint64_t now);
+
+/* With permessage-deflate, an echo is one unmasked FIN frame of the same type: compressed
+ * (RSV1) or, below the server's threshold, not. */
+static void on_deflate_header(struct conn *c, uint64_t now)
+{
+    uint8_t first = c->header[0];
+    uint64_t length = declared_length(c);
+    if (!(first & 0x80) || (first & 0x30) || (first & 0x0F) != data_opcode || c->header[1] & 0x80) {
+        verify_failed(c, "the echo is not one unmasked FIN frame of the same type");
+        return;
+    }
+    if (!(first & RSV1)) {
+        if (length != opt.size) {
+            verify_failed(c, "an uncompressed echo has another length");
+            return;
+        }
+        stats.received_plain += opt.size;
+        stats.received_wire += opt.size;
+        expect_plain_echo(c, now);
+        return;
+    }
+    if (length > c->z->in_capacity) {
+        verify_failed(c, "a compressed echo is longer than the message could compress to");
+        return;
+    }
+    c->z->in_len = 0;
+    c->payload_left = length;
+    c->parse = PARSE_COMPRESSED;
+    if (!length) on_compressed_echo(c, now);
+}
+
+/* A compressed echo is whole in c->z->in: inflates it (RFC 7692 §7.2.2) and checks it. */
+static void on_compressed_echo(struct conn *c, uint64_t now)
+{
+    struct deflate_state *z = c->z;
+    z_stream *s = &z->inflater;
+    s->next_out = z->plain;
+    s->avail_out = opt.size + 1;
+    s->next_in = z->in;
+    s->avail_in = z->in_len;
+    int status = inflate(s, Z_SYNC_FLUSH);
+    if (status == Z_OK || status == Z_BUF_ERROR) {
+        s->next_in = (uint8_t *)FLUSH_TAIL;
+        s->avail_in = sizeof FLUSH_TAIL;
+        status = inflate(s, Z_SYNC_FLUSH);
+    }
+    if (status == Z_STREAM_END) inflateReset(s);
+    else if (status != Z_OK && status != Z_BUF_ERROR) {
+        verify_failed(c, "a compressed echo does not inflate");
+        return;
+    }
+    if (opt.size + 1 - s->avail_out != opt.size ||
+        memcmp(z->plain, payload_of(c->index, c->oldest_seq), opt.size)) {
+        verify_failed(c, "a compressed echo inflates to something else");
+        return;
+    }
+    stats.received_plain += opt.size;
+    stats.received_wire += z->in_len;
+    c->parse = PARSE_HEADER;
+    on_echo(c, now);
+}
+
 /* A whole frame header, `header_len` bytes, is in c->header. */
 static void on_header(struct conn *c, size_t header_len, uint64_t now)
 {
@@ -726,6 +923,10 @@ static void on_header(struct conn *c, size_t header_len, uint64_t now)
         verify_failed(c, "a data frame arrived that answers no message sent");
         return;
     }
+    if (c->z) {
+        on_deflate_header(c, now);
+        return;
+    }
     const struct in_flight *message = &c->in_flight[c->oldest_seq % opt.depth];
     uint8_t raw_header[MAX_FRAME_HEADER];
     const uint8_t *expected = echo_header;
@@ -740,15 +941,8 @@ static void on_header(struct conn *c, size_t header_len, uint64_t now)
                                    "and length");
         return;
     }
-    c->expected_payload = payload_of(c->index, c->oldest_seq);
     c->echo_mask = message->mask;
-    c->payload_offset = 0;
-    c->payload_left = opt.size;
-    c->parse = PARSE_ECHO_PAYLOAD;
-    if (!c->payload_left) {
-        c->parse = PARSE_HEADER;
-        on_echo(c, now);
-    }
+    expect_plain_echo(c, now);
 }
 
 /* Feeds the server's bytes to the parser. `now` is when they were read: the arrival time of
@@ -794,6 +988,16 @@ static void on_frame_bytes(struct conn *c, const uint8_t *data, size_t len, uint
             }
             break;
         }
+        case PARSE_COMPRESSED: {
+            size_t take = c->payload_left < len ? c->payload_left : len;
+            memcpy(c->z->in + c->z->in_len, data, take);
+            c->z->in_len += take;
+            c->payload_left -= take;
+            data += take;
+            len -= take;
+            if (!c->payload_left) on_compressed_echo(c, now);
+            break;
+        }
         case PARSE_CONTROL_PAYLOAD: {
             size_t take = c->payload_left < len ? c->payload_left : len;
             memcpy(c->control_payload + c->control_len, data, take);
@@ -834,8 +1038,11 @@ static void send_upgrade_request(struct conn *c)
     c->out_end = snprintf((char *)c->out, run.out_capacity,
                           "GET %s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\n"
                           "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
-                          "Sec-WebSocket-Version: 13\r\n\r\n",
-                          opt.path, opt.host, opt.port, key);
+                          "Sec-WebSocket-Version: 13\r\n%s\r\n",
+                          opt.path, opt.host, opt.port, key,
+                          opt.deflate ? "Sec-WebSocket-Extensions: permessage-deflate; "
+                                        "client_max_window_bits\r\n"
+                                      : "");
     c->response = malloc(MAX_RESPONSE_HEAD + 1);
     if (!c->response) {
         lose_conn(c, "out of memory");
@@ -868,11 +1075,32 @@ static bool has_token(char *list, const char *token)
     return false;
 }
 
-/* RFC 6455 §4.1, the client's checks of the response: status 101, Upgrade: websocket,
- * Connection: Upgrade, and the accept key. Returns what is wrong, or NULL. `head` ends after
- * the last header line's CRLF and is taken apart in place. */
-static const char *check_response(const struct conn *c, char *head)
+/* RFC 7692 §7.1: what the server's permessage-deflate response allows this end. */
+static const char *read_deflate_response(struct conn *c, char *value)
 {
+    char *save;
+    char *name = strtok_r(value, ";", &save);
+    if (!name || strcmp(trim(name), "permessage-deflate")) return "not permessage-deflate";
+    c->client_window_bits = 15;
+    for (char *param; (param = strtok_r(NULL, ";", &save));) {
+        param = trim(param);
+        if (!strcmp(param, "client_no_context_takeover")) c->client_no_context_takeover = true;
+        else if (!strncmp(param, "client_max_window_bits=", 23)) {
+            c->client_window_bits = atoi(param + 23);
+            if (c->client_window_bits < 9 || c->client_window_bits > 15)
+                return "client_max_window_bits out of 9..15";
+        }
+    }
+    return NULL;
+}
+
+/* RFC 6455 §4.1, the client's checks of the response: status 101, Upgrade: websocket,
+ * Connection: Upgrade, and the accept key; with --deflate, permessage-deflate accepted.
+ * Returns what is wrong, or NULL. `head` ends after the last header line's CRLF and is taken
+ * apart in place. */
+static const char *check_response(struct conn *c, char *head)
+{
+    const char *deflate_problem = opt.deflate ? "no permessage-deflate in the response" : NULL;
     if (strncmp(head, "HTTP/1.1 101", 12) || (head[12] != ' ' && head[12] != '\r'))
         return "the status is not 101";
     bool upgrade = false, connection = false, accept = false;
@@ -887,11 +1115,33 @@ static const char *check_response(const struct conn *c, char *head)
         else if (!strcasecmp(line, "connection")) connection = has_token(value, "upgrade");
         else if (!strcasecmp(line, "sec-websocket-accept"))
             accept = !strcmp(value, c->expected_accept);
+        else if (!strcasecmp(line, "sec-websocket-extensions"))
+            deflate_problem = opt.deflate ? read_deflate_response(c, value) : "an extension";
     }
     if (!upgrade) return "no 'Upgrade: websocket' header";
     if (!connection) return "no 'Connection: Upgrade' header";
     if (!accept) return "Sec-WebSocket-Accept is missing or wrong";
-    return NULL;
+    return deflate_problem;
+}
+
+/* The compression state of a connection whose server accepted permessage-deflate. */
+static bool start_deflate(struct conn *c)
+{
+    struct deflate_state *z = c->z = calloc(1, sizeof *z);
+    if (!z) return false;
+    /* -bits: raw DEFLATE, no zlib header (RFC 7692 §7.2.1). The inflater takes any window. */
+    if (deflateInit2(&z->deflater, Z_BEST_SPEED, Z_DEFLATED, -c->client_window_bits, 8,
+                     Z_DEFAULT_STRATEGY) != Z_OK ||
+        inflateInit2(&z->inflater, -15) != Z_OK)
+        return false;
+    z->reset_deflater = c->client_no_context_takeover;
+    z->out_capacity = deflateBound(&z->deflater, opt.size) + 16;
+    /* Compressed data can outgrow its input by a few bytes per 16 KiB block. */
+    z->in_capacity = opt.size + opt.size / 64 + 1024;
+    z->out = malloc(z->out_capacity);
+    z->in = malloc(z->in_capacity);
+    z->plain = malloc((size_t)opt.size + 1);
+    return z->out && z->in && z->plain;
 }
 
 static void on_handshake_bytes(struct conn *c, uint8_t *data, size_t len, uint64_t now)
@@ -920,6 +1170,10 @@ static void on_handshake_bytes(struct conn *c, uint8_t *data, size_t len, uint64
     }
     /* Bytes past the head already belong to the WebSocket stream (a ping, say). The buffer
      * leaves the connection here, so on_frame_bytes() may close the connection meanwhile. */
+    if (opt.deflate && !start_deflate(c)) {
+        lose_conn(c, "out of memory for permessage-deflate");
+        return;
+    }
     uint8_t *rest = (uint8_t *)c->response;
     size_t rest_len = c->response_len - head_len;
     memmove(rest, rest + head_len, rest_len);
@@ -1034,6 +1288,12 @@ static void begin_traffic(uint64_t now)
     if (opt.hold_s) {
         run.phase = PHASE_HOLD;
         run.hold_end_ns = now + seconds_to_ns(opt.hold_s);
+        for (uint32_t i = 0; opt.hold_echo && i < opt.connections; i++) {
+            struct conn *c = &run.conns[i];
+            if (c->state != CONN_OPEN) continue;
+            queue_message(c, now);
+            flush(c);
+        }
         return;
     }
     run.phase = PHASE_RUN;
@@ -1200,13 +1460,16 @@ static int report(void)
     printf("{\"mode\":\"%s\",\"connections\":%u,\"depth\":%u,\"size\":%u,\"type\":\"%s\","
            "\"messages\":%llu,\"seconds\":%.3f,\"msgs_per_s\":%.1f,\"mb_per_s\":%.2f,"
            "\"p50_us\":%.1f,\"p99_us\":%.1f,\"verify_errors\":%llu,\"lost_connections\":%llu,"
-           "\"connect_ms\":%.1f,\"loadgen_cpu_pct\":%.1f}\n",
+           "\"connect_ms\":%.1f,\"loadgen_cpu_pct\":%.1f,\"sent_wire_ratio\":%.4f,"
+           "\"received_wire_ratio\":%.4f}\n",
            opt.raw ? "raw" : "ws", opt.connections, opt.depth, opt.size,
-           opt.binary ? "binary" : "text", (unsigned long long)stats.messages, seconds, per_second,
+           opt.binary ? "binary" : opt.json ? "json" : "text", (unsigned long long)stats.messages, seconds, per_second,
            per_second * opt.size / 1e6, histogram_percentile_us(0.50, stats.messages),
            histogram_percentile_us(0.99, stats.messages),
            (unsigned long long)stats.verify_errors, (unsigned long long)stats.lost_connections,
-           connect_ms, run.cpu_pct);
+           connect_ms, run.cpu_pct,
+           stats.sent_plain ? (double)stats.sent_wire / stats.sent_plain : 1.0,
+           stats.received_plain ? (double)stats.received_wire / stats.received_plain : 1.0);
     fflush(stdout);
     int status = 0;
     if (stats.verify_errors) {

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Checks bench/loadgen.c end to end: builds it, starts throwaway Deno echo servers (written to a
 # temporary directory, not kept), and asserts that correct echoes pass and wrong ones are caught.
-# Run from anywhere: bash bench/loadgen_test.sh   (needs cc and deno; takes about 20 s)
+# Run from anywhere: bash bench/loadgen_test.sh   (needs cc, zlib and deno; takes about 30 s)
 set -euo pipefail
 
 bench=$(cd "$(dirname "$0")" && pwd)
 loadgen=$bench/.build/loadgen
 mkdir -p "$bench/.build"
-cc -O2 -Wall -Wextra -Werror -o "$loadgen" "$bench/loadgen.c"
+cc -O2 -Wall -Wextra -Werror -o "$loadgen" "$bench/loadgen.c" -lz
 
 work=$(mktemp -d)
 server_pids=()
@@ -73,6 +73,17 @@ start_server() {
   printf -v "$var" '%s' "$(head -1 "$work/$var.port")"
 }
 
+# This server's CLI with permessage-deflate, for --deflate.
+root=$(cd "$bench/.." && pwd)
+deno run --allow-net --import-map="$root/tests/import_map.json" "$root/mod.ts" --hostname 127.0.0.1 \
+  --port 0 --deflate >"$work/deflate.out" 2>"$work/deflate.log" &
+server_pids+=($!)
+for _ in $(seq 100); do
+  grep -q Listening "$work/deflate.out" 2>/dev/null && break
+  sleep 0.1
+done
+deflate=$(sed -nE 's|.*http://127.0.0.1:([0-9]+)/.*|\1|p' "$work/deflate.out" | head -1)
+
 start_server raw raw_echo.ts
 start_server raw_flip raw_echo.ts 100000
 start_server ws ws_echo.ts
@@ -92,10 +103,11 @@ expect() {
   local ok=1
   [ "$actual" = "$status" ] || ok=0
   for check in "${checks[@]}"; do
-    local field=${check%%[=>]*} value=${check#*[=>]} got
+    local field=${check%%[=<>]*} value=${check#*[=<>]} got
     got=$(grep -o "\"$field\":[0-9.]*" <<<"$output" | cut -d: -f2)
     case $check in
       *'>'*) awk -v a="$got" -v b="$value" 'BEGIN { exit !(a > b) }' || ok=0 ;;
+      *'<'*) awk -v a="$got" -v b="$value" 'BEGIN { exit !(a < b) }' || ok=0 ;;
       *) [ "$got" = "$value" ] || ok=0 ;;
     esac
   done
@@ -127,6 +139,18 @@ expect 1 verify_errors=2 -- --mode ws --port "$ws_type" --connections 2
 expect 1 verify_errors=2 -- --mode raw --port "$ws" --connections 2
 expect 1 lost_connections=2 -- --mode ws --port "$raw" --connections 2
 expect 0 messages=0 lost_connections=0 -- --mode ws --port "$ws" --connections 500 --hold 0.5
+for size in 16 1024 65536; do
+  expect 0 $clean -- --port "$deflate" --deflate --type json --size "$size" --depth 4 --connections 8
+done
+expect 0 $clean -- --port "$deflate" --deflate --type binary --size 100000 --connections 2
+# JSON compresses: both ways, fewer bytes on the wire than carried.
+expect 0 $clean "sent_wire_ratio<0.5" "received_wire_ratio<0.5" -- --port "$deflate" --deflate \
+  --type json --size 4096 --connections 4
+expect 0 "sent_wire_ratio=1.0000" "received_wire_ratio=1.0000" -- --port "$deflate" --type json \
+  --size 4096 --connections 4
+expect 1 lost_connections=2 -- --port "$ws" --deflate --connections 2
+expect 0 messages=0 lost_connections=0 -- --port "$deflate" --deflate --connections 50 --hold 0.5 \
+  --hold-echo --type json --size 2048
 
 if [ $failures -gt 0 ]; then
   echo "$failures failed"

@@ -60,7 +60,7 @@ export const OURS: ServerSpec[] = [
 /** Builds the load generator (`bench/loadgen.c`) with `cc`. */
 export async function buildLoadgen(): Promise<void> {
   await Deno.mkdir(`${BENCH}.build`, { recursive: true });
-  await run(["cc", "-O2", "-Wall", "-o", LOADGEN, `${BENCH}loadgen.c`]);
+  await run(["cc", "-O2", "-Wall", "-o", LOADGEN, `${BENCH}loadgen.c`, "-lz"]);
 }
 
 /** Installs `deno-std` into `tests/node_modules`, from which ours under Bun takes `@std`. */

@@ -1,4 +1,5 @@
-// Peer: Bun's built-in WebSocket server (uWebSockets inside), as a plain echo server.
+// Peer: Bun's built-in WebSocket server (uWebSockets inside), as a plain echo server;
+// `bun_builtin.ts <port> deflate` turns on its permessage-deflate.
 // deno-lint-ignore-file no-explicit-any
 const Bun = (globalThis as any).Bun;
 const server = Bun.serve({
@@ -10,6 +11,7 @@ const server = Bun.serve({
   },
   websocket: {
     maxPayloadLength: 64 * 1024 * 1024,
+    perMessageDeflate: Bun.argv[3] === "deflate",
     message(socket: any, message: string | Uint8Array) {
       socket.send(message);
     },

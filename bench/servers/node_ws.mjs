@@ -1,10 +1,11 @@
-// Peer: Node.js with the ws package, as a plain echo server.
+// Peer: Node.js with the ws package, as a plain echo server; `node_ws.mjs <port> deflate` turns
+// on its permessage-deflate, with its defaults.
 import { WebSocketServer } from "ws";
 
 const server = new WebSocketServer({
   host: "127.0.0.1",
   port: Number(process.argv[2] ?? 0),
-  perMessageDeflate: false,
+  perMessageDeflate: process.argv[3] === "deflate",
   maxPayload: 64 * 1024 * 1024,
 });
 server.on("connection", (socket) => {
