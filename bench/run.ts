@@ -7,20 +7,25 @@
  *
  * Options: --reps N (3), --seconds S (3), --warmup S (1), --servers a,b (all),
  * --cells 16B-c64-d1,… (all), --idle N (10000 connections for the memory test, 0 to skip),
- * --out FILE (bench/results.md).
+ * --deflate-idle N (2000 connections for the memory test of compressed ones, 0 to skip),
+ * --compression on|off (the permessage-deflate cells of bench/compression.ts; on), --out FILE
+ * (bench/results.md).
  */
 
+import { benchCompression } from "./compression.ts";
 import {
   BENCH,
   buildLoadgen,
+  format,
   has,
+  type IdleMemory,
   installBunDependencies,
-  listenOverflows,
   loadgen,
   type LoadResult,
+  measureIdle,
+  median,
   OURS,
   pin,
-  rssKiB,
   run,
   type ServerSpec,
   startServer,
@@ -44,11 +49,13 @@ const SERVERS: ServerSpec[] = [
     name: "Bun built-in",
     command: ["bun", `${BENCH}servers/bun_builtin.ts`, "0"],
     mode: "ws",
+    deflateArg: "deflate",
   },
   {
     name: "Node ws",
     command: ["node", `${BENCH}servers/node_ws.mjs`, "0"],
     mode: "ws",
+    deflateArg: "deflate",
   },
   {
     name: "raw TCP echo (Deno)",
@@ -101,6 +108,8 @@ function parseOptions(args: string[]) {
     servers: SERVERS.map((s) => s.name),
     cells: cells().map((c) => c.id),
     idle: 10000,
+    deflateIdle: 2000,
+    compression: true,
     out: `${BENCH}results.md`,
   };
   for (let i = 0; i < args.length; i++) {
@@ -110,6 +119,8 @@ function parseOptions(args: string[]) {
     else if (name === "--seconds") options.seconds = Number(value);
     else if (name === "--warmup") options.warmup = Number(value);
     else if (name === "--idle") options.idle = Number(value);
+    else if (name === "--deflate-idle") options.deflateIdle = Number(value);
+    else if (name === "--compression") options.compression = value !== "off";
     else if (name === "--out") options.out = value;
     else if (name === "--servers") {
       const wanted = value.split(",").map((s) => s.toLowerCase());
@@ -121,15 +132,6 @@ function parseOptions(args: string[]) {
   }
   return options;
 }
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-}
-
-const format = (n: number) =>
-  n >= 100 ? Math.round(n).toLocaleString("en-US") : n.toFixed(n >= 10 ? 1 : 2);
 
 async function main() {
   const options = parseOptions(Deno.args);
@@ -183,43 +185,16 @@ async function main() {
     }
   }
 
-  const memory = new Map<
-    string,
-    { perConnKiB: number; connectMs: number; overflows: number; lost: number }
-  >();
+  const memory = new Map<string, IdleMemory>();
   if (options.idle > 0) {
     for (const spec of available.filter((s) => s.mode === "ws")) {
-      const server = await startServer(spec);
-      try {
-        await new Promise((resolve) => setTimeout(resolve, 500));
-        const before = await rssKiB(server.pid);
-        const overflowsBefore = await listenOverflows();
-        const holdSeconds = 6;
-        const held = loadgen(server, [
-          "--connections",
-          String(options.idle),
-          "--hold",
-          String(holdSeconds),
-        ]);
-        // Sample near the end of the hold, when every connection is open and idle.
-        let peak = before;
-        const started = Date.now();
-        while (Date.now() - started < holdSeconds * 1000 - 500) {
-          await new Promise((resolve) => setTimeout(resolve, 250));
-          peak = Math.max(peak, await rssKiB(server.pid));
-        }
-        const result = await held;
-        memory.set(spec.name, {
-          perConnKiB: (peak - before) / options.idle,
-          connectMs: result.connect_ms,
-          overflows: (await listenOverflows()) - overflowsBefore,
-          lost: result.lost_connections,
-        });
-      } finally {
-        await stopServer(server);
-      }
+      memory.set(spec.name, await measureIdle(spec, options.idle));
     }
   }
+
+  const compression = options.compression
+    ? await benchCompression(available, { ...options, idle: options.deflateIdle })
+    : "";
 
   const versions = {
     deno: (await run(["deno", "--version"])).split("\n")[0],
@@ -284,7 +259,7 @@ async function main() {
       pin ? "" : " (taskset missing: not pinned)"
     }.\n\n` +
     `Machine: ${versions.cpu}, ${navigator.hardwareConcurrency} cores. ${versions.deno}, ${versions.bun}, ${versions.node}.\n` +
-    `Command: \`deno task bench ${Deno.args.join(" ")}\`.\n\n${table}${memoryTable}`;
+    `Command: \`deno task bench ${Deno.args.join(" ")}\`.\n\n${table}${memoryTable}${compression}`;
   console.log(report);
   await Deno.writeTextFile(options.out, report);
 }

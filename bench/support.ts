@@ -12,6 +12,8 @@ export interface ServerSpec {
   command: string[];
   /** Whether the load generator speaks WebSocket to it, or raw bytes. */
   mode: "ws" | "raw";
+  /** The argument that turns on its permessage-deflate; absent when it has none. */
+  deflateArg?: string;
 }
 
 export interface LoadResult {
@@ -23,6 +25,10 @@ export interface LoadResult {
   verify_errors: number;
   lost_connections: number;
   connect_ms: number;
+  /** Data payload bytes on the wire per byte carried, client to server (1 without compression). */
+  sent_wire_ratio: number;
+  /** The same, server to client: what the server's compression saved. */
+  received_wire_ratio: number;
 }
 
 /** This server, run by its command line on each runtime. */
@@ -41,6 +47,7 @@ export const OURS: ServerSpec[] = [
       "0",
     ],
     mode: "ws",
+    deflateArg: "--deflate",
   },
   {
     name: "ours (Bun)",
@@ -54,6 +61,7 @@ export const OURS: ServerSpec[] = [
       "0",
     ],
     mode: "ws",
+    deflateArg: "--deflate",
   },
 ];
 
@@ -195,3 +203,67 @@ export async function listenOverflows(): Promise<number> {
   const values = lines[1].split(/\s+/);
   return Number(values[names.indexOf("ListenOverflows")]);
 }
+
+/** What holding many idle connections open cost a server. */
+export interface IdleMemory {
+  /** Resident memory per connection: the peak while they were open, less the baseline. */
+  perConnKiB: number;
+  /** How long opening them all took. */
+  connectMs: number;
+  /** Connections the kernel dropped from the server's full accept queue meanwhile. */
+  overflows: number;
+  /** Connections that failed. */
+  lost: number;
+}
+
+/**
+ * Starts `spec`, opens `connections` connections to it with the load generator's `--hold` (and
+ * `args`), and measures its resident memory per connection near the end of the hold.
+ */
+export async function measureIdle(
+  spec: ServerSpec,
+  connections: number,
+  args: string[] = [],
+): Promise<IdleMemory> {
+  const server = await startServer(spec);
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const before = await rssKiB(server.pid);
+    const overflowsBefore = await listenOverflows();
+    const holdSeconds = 6;
+    const held = loadgen(server, [
+      "--connections",
+      String(connections),
+      "--hold",
+      String(holdSeconds),
+      ...args,
+    ]);
+    // Sample near the end of the hold, when every connection is open and idle.
+    let peak = before;
+    const started = Date.now();
+    while (Date.now() - started < holdSeconds * 1000 - 500) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      peak = Math.max(peak, await rssKiB(server.pid));
+    }
+    const result = await held;
+    return {
+      perConnKiB: (peak - before) / connections,
+      connectMs: result.connect_ms,
+      overflows: (await listenOverflows()) - overflowsBefore,
+      lost: result.lost_connections,
+    };
+  } finally {
+    await stopServer(server);
+  }
+}
+
+/** The median of `values`. */
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+/** A rate as a whole number with thousands separators. */
+export const format = (n: number) =>
+  n >= 100 ? Math.round(n).toLocaleString("en-US") : n.toFixed(n >= 10 ? 1 : 2);

@@ -1,0 +1,138 @@
+/**
+ * The permessage-deflate part of `deno task bench`: JSON-like text of 1 KiB and 64 KiB through
+ * every server that can compress, with the extension off and on, and what an idle connection
+ * that has compressed costs. The load generator compresses what it sends at zlib's level 1 and
+ * checks every echo once inflated; the wire ratios are the data payload bytes that crossed the
+ * wire per byte carried.
+ */
+
+import {
+  format,
+  type IdleMemory,
+  loadgen,
+  type LoadResult,
+  measureIdle,
+  median,
+  type ServerSpec,
+  startServer,
+  stopServer,
+} from "./support.ts";
+
+/** How long and how often, as for the rest of the benchmark, and the idle test's size. */
+export interface CompressionOptions {
+  reps: number;
+  seconds: number;
+  warmup: number;
+  /** Connections held open for the memory test, each after one 1 KiB message; 0 skips it. */
+  idle: number;
+}
+
+const CELLS = [
+  { id: "json-1KiB-c64-d16", size: 1024, connections: 64, depth: 16 },
+  { id: "json-64KiB-c64-d1", size: 65536, connections: 64, depth: 1 },
+];
+
+/** A server, with its permessage-deflate off or on. */
+interface Variant {
+  spec: ServerSpec;
+  deflate: boolean;
+}
+
+/** Each server that can compress, off and on. */
+function variants(servers: ServerSpec[]): Variant[] {
+  return servers.filter((spec) => spec.deflateArg).flatMap((spec) => [
+    { spec, deflate: false },
+    {
+      spec: {
+        ...spec,
+        name: `${spec.name} + deflate`,
+        command: [...spec.command, spec.deflateArg!],
+      },
+      deflate: true,
+    },
+  ]);
+}
+
+/** Runs the compression cells and the idle test on `servers`, and returns its Markdown. */
+export async function benchCompression(
+  servers: ServerSpec[],
+  options: CompressionOptions,
+): Promise<string> {
+  const chosen = variants(servers);
+  const results = new Map<string, LoadResult[]>();
+  const key = (server: string, cell: string) => `${server}|${cell}`;
+  for (let rep = 1; rep <= options.reps; rep++) {
+    for (const { spec, deflate } of chosen) {
+      const server = await startServer(spec);
+      try {
+        for (const cell of CELLS) {
+          const result = await loadgen(server, [
+            ...(deflate ? ["--deflate"] : []),
+            "--type",
+            "json",
+            "--size",
+            String(cell.size),
+            "--connections",
+            String(cell.connections),
+            "--depth",
+            String(cell.depth),
+            "--duration",
+            String(options.seconds),
+            "--warmup",
+            String(options.warmup),
+          ]);
+          console.error(
+            `rep ${rep} ${spec.name.padEnd(28)} ${cell.id.padEnd(18)} ${
+              format(result.msgs_per_s).padStart(10)
+            } msgs/s  wire ${
+              result.received_wire_ratio.toFixed(3)
+            }  errors ${result.verify_errors}  lost ${result.lost_connections}`,
+          );
+          const list = results.get(key(spec.name, cell.id)) ?? [];
+          list.push(result);
+          results.set(key(spec.name, cell.id), list);
+        }
+      } finally {
+        await stopServer(server);
+      }
+    }
+  }
+
+  let table =
+    "| cell | server | msgs/s | MB/s carried | server → client wire ÷ carried | client → server | p50/p99 µs | errors/lost |\n" +
+    "|---|---|---|---|---|---|---|---|\n";
+  for (const cell of CELLS) {
+    for (const { spec } of chosen) {
+      const list = results.get(key(spec.name, cell.id));
+      if (!list) continue;
+      const of = (field: keyof LoadResult) => median(list.map((r) => r[field]));
+      const errors = list.reduce((sum, r) => sum + r.verify_errors, 0);
+      const lost = list.reduce((sum, r) => sum + r.lost_connections, 0);
+      table += `| ${cell.id} | ${spec.name} | ${format(of("msgs_per_s"))} | ${
+        of("mb_per_s").toFixed(1)
+      } | ${of("received_wire_ratio").toFixed(3)} | ${of("sent_wire_ratio").toFixed(3)} | ${
+        Math.round(of("p50_us"))
+      }/${Math.round(of("p99_us"))} | ${errors}/${lost} |\n`;
+    }
+  }
+
+  let memoryTable = "";
+  if (options.idle > 0) {
+    const memory = new Map<string, IdleMemory>();
+    for (const { spec, deflate } of chosen) {
+      const args = ["--hold-echo", "--type", "json", "--size", "1024"];
+      memory.set(
+        spec.name,
+        await measureIdle(spec, options.idle, deflate ? ["--deflate", ...args] : args),
+      );
+    }
+    memoryTable =
+      `\n| ${options.idle} idle connections, after one 1 KiB message each | KiB per connection | lost |\n|---|---|---|\n`;
+    for (const [name, m] of memory) {
+      memoryTable += `| ${name} | ${m.perConnKiB.toFixed(1)} | ${m.lost} |\n`;
+    }
+  }
+  return `\n## Compression (permessage-deflate)\n\nMedian of ${options.reps} repetitions of ` +
+    `${options.seconds} s; JSON-like text messages, both ways compressed when the extension is ` +
+    `on (each server's defaults; the load generator compresses at level 1).\n\n${table}${memoryTable}`;
+}
