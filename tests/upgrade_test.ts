@@ -18,35 +18,10 @@ import {
 } from "../mod.ts";
 import { delay, TestClient, withTimeout } from "./helpers/client.ts";
 import { frame } from "./helpers/frames.ts";
-import { RawClient, upgradeRequest } from "./helpers/raw_client.ts";
+import { RawClient, requestUpgrade, upgradeRequest } from "./helpers/raw_client.ts";
 import { startServer } from "./helpers/server.ts";
 
 const echo = (message: Message) => message;
-
-/** An HTTP response read to the end of TCP: its status, header fields and body. */
-interface RawResponse {
-  status: number;
-  headers: Headers;
-  body: string;
-}
-
-/**
- * Sends a valid upgrade request with `extraHeaders` (whole lines) and reads the answer: the
- * whole response for a refusal, the head alone for a 101.
- */
-async function requestUpgrade(port: number, extraHeaders = ""): Promise<RawResponse> {
-  await using client = await RawClient.connect(port);
-  await client.write(upgradeRequest("/", extraHeaders));
-  const head = await withTimeout(client.readResponseHead(), "the response head");
-  const body = head.startsWith("HTTP/1.1 101 ") ? "" : await withTimeout(client.readAll(), "body");
-  const [statusLine, ...lines] = head.trimEnd().split("\r\n");
-  const headers = new Headers();
-  for (const line of lines) {
-    const colon = line.indexOf(":");
-    headers.append(line.slice(0, colon), line.slice(colon + 1).trim());
-  }
-  return { status: Number(statusLine.split(" ")[1]), headers, body };
-}
 
 /** Errors `onError` heard of, and an `onError` that collects them. */
 function errorLog() {

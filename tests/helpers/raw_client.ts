@@ -6,6 +6,8 @@
 
 import { CloseCode, type Frame, FrameParserStream, Opcode } from "../../mod.ts";
 import { parseClosePayload } from "../../src/protocol/close.ts";
+import { RSV1 } from "../../src/protocol/frame.ts";
+import { withTimeout } from "./client.ts";
 
 export const HANDSHAKE_KEY = "dGhlIHNhbXBsZSBub25jZQ==";
 export const HANDSHAKE_ACCEPT = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
@@ -36,6 +38,11 @@ export interface Ending {
 export class RawPeer implements AsyncDisposable {
   readonly conn: Deno.TcpConn;
   readonly #role: "server" | "client";
+  /**
+   * Reserved bits the other end may set on a message's first frame (RSV1 = 4), as an agreed
+   * extension allows; read when the first frame is.
+   */
+  allowedRsv = 0;
   #frames: ReadableStreamDefaultReader<Frame> | null = null;
   /** A read of the next frame that outlived a timed-out `nextFrame()`. */
   #pendingRead: Promise<ReadableStreamReadResult<Frame>> | null = null;
@@ -88,7 +95,9 @@ export class RawPeer implements AsyncDisposable {
    * the next call gets its frame: none is lost.
    */
   async nextFrame(timeoutMs = 5000): Promise<Frame | null> {
-    this.#frames ??= this.conn.readable.pipeThrough(new FrameParserStream({ role: this.#role }))
+    this.#frames ??= this.conn.readable.pipeThrough(
+      new FrameParserStream({ role: this.#role, allowedRsv: this.allowedRsv }),
+    )
       .getReader();
     const read = this.#pendingRead ??= this.#frames.read();
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -175,10 +184,17 @@ export class RawClient extends RawPeer {
     return new RawClient(await Deno.connect({ hostname: "127.0.0.1", port }));
   }
 
-  /** Connects and completes a handshake; `firstBytes` go in the same write as the request. */
-  static async open(port: number, firstBytes: Uint8Array = new Uint8Array()): Promise<RawClient> {
+  /**
+   * Connects and completes a handshake, with extra header lines in the request if given;
+   * `firstBytes` go in the same write as the request.
+   */
+  static async open(
+    port: number,
+    firstBytes: Uint8Array = new Uint8Array(),
+    extraHeaders = "",
+  ): Promise<RawClient> {
     const client = await RawClient.connect(port);
-    const request = upgradeRequest();
+    const request = upgradeRequest("/", extraHeaders);
     const bytes = new Uint8Array(request.length + firstBytes.length);
     bytes.set(request);
     bytes.set(firstBytes, request.length);
@@ -190,9 +206,45 @@ export class RawClient extends RawPeer {
     return client;
   }
 
-  /** Reads the server's response head; see {@linkcode RawPeer.readHead}. */
+  /**
+   * Reads the server's response head; see {@linkcode RawPeer.readHead}. A response that agrees
+   * permessage-deflate lets the server's frames carry RSV1 (RFC 7692 §6).
+   */
   async readResponseHead(): Promise<string> {
     this.responseHead = await this.readHead();
+    if (/^sec-websocket-extensions:\s*permessage-deflate/im.test(this.responseHead)) {
+      this.allowedRsv = RSV1;
+    }
     return this.responseHead;
   }
+}
+
+/** An HTTP response read to the end of TCP: its status, header fields and body. */
+export interface RawResponse {
+  status: number;
+  headers: Headers;
+  body: string;
+}
+
+/**
+ * Sends a valid upgrade request with `extraHeaders` (whole lines) and reads the answer: the
+ * whole response for a refusal, the head alone for a 101.
+ */
+export async function requestUpgrade(port: number, extraHeaders = ""): Promise<RawResponse> {
+  await using client = await RawClient.connect(port);
+  await client.write(upgradeRequest("/", extraHeaders));
+  const head = await withTimeout(client.readResponseHead(), "the response head");
+  const body = head.startsWith("HTTP/1.1 101 ") ? "" : await withTimeout(client.readAll(), "body");
+  return { ...parseResponseHead(head), body };
+}
+
+/** The status and header fields of an HTTP response head. */
+export function parseResponseHead(head: string): { status: number; headers: Headers } {
+  const [statusLine, ...lines] = head.trimEnd().split("\r\n");
+  const headers = new Headers();
+  for (const line of lines) {
+    const colon = line.indexOf(":");
+    headers.append(line.slice(0, colon), line.slice(colon + 1).trim());
+  }
+  return { status: Number(statusLine.split(" ")[1]), headers };
 }

@@ -165,6 +165,8 @@ export interface ConfiguredServer extends ServerProcess {
   ): Promise<Extract<ServerEvent, { event: Kind }>>;
   /** The process's resident memory now, in KiB (`VmRSS` of `/proc/<pid>/status`). */
   rssKiB(): Promise<number>;
+  /** The most resident memory the process has had so far, in KiB (`VmHWM`). */
+  peakRssKiB(): Promise<number>;
 }
 
 /**
@@ -199,13 +201,17 @@ export async function startConfigured(
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
     },
-    async rssKiB() {
-      const status = await Deno.readTextFile(`/proc/${server.process.pid}/status`);
-      const match = /^VmRSS:\s+(\d+) kB/m.exec(status);
-      if (!match) throw new Error(`no VmRSS in /proc/${server.process.pid}/status`);
-      return Number(match[1]);
-    },
+    rssKiB: () => memoryKiB(server.process.pid, "VmRSS"),
+    peakRssKiB: () => memoryKiB(server.process.pid, "VmHWM"),
   };
+}
+
+/** A memory field of `/proc/<pid>/status`, in KiB. */
+async function memoryKiB(pid: number, field: "VmRSS" | "VmHWM"): Promise<number> {
+  const status = await Deno.readTextFile(`/proc/${pid}/status`);
+  const match = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status);
+  if (!match) throw new Error(`no ${field} in /proc/${pid}/status`);
+  return Number(match[1]);
 }
 
 /**
