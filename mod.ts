@@ -31,6 +31,8 @@ export { serve } from "./src/server.ts";
 export type { ServeOptions, Server, ServerStats } from "./src/server.ts";
 export type { Traffic } from "./src/traffic.ts";
 export { connect, type ConnectOptions } from "./src/client.ts";
+export type { DeflateOption } from "./src/compression.ts";
+export type { DeflateOptions } from "./src/protocol/permessage_deflate.ts";
 export type { SlowConsumerPolicy, WebSocketOptions } from "./src/options.ts";
 export type { DeflateOption } from "./src/compression.ts";
 export type { DeflateOptions } from "./src/protocol/permessage_deflate.ts";
