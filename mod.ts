@@ -34,8 +34,6 @@ export { connect, type ConnectOptions } from "./src/client.ts";
 export type { DeflateOption } from "./src/compression.ts";
 export type { DeflateOptions } from "./src/protocol/permessage_deflate.ts";
 export type { SlowConsumerPolicy, WebSocketOptions } from "./src/options.ts";
-export type { DeflateOption } from "./src/compression.ts";
-export type { DeflateOptions } from "./src/protocol/permessage_deflate.ts";
 export { WebSocketConnection } from "./src/websocket.ts";
 export type { Handler, Reply, UpgradeRequest } from "./src/websocket.ts";
 export type { PendingUpgrade, UpgradeAcceptance, UpgradeHook } from "./src/upgrade.ts";
