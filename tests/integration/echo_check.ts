@@ -24,7 +24,7 @@ const ECHO_CLIENT = new URL("./echo_client.ts", import.meta.url).pathname;
  * it limit the client's window (Chromium's, Bun's, python-websockets' and ws's default offer).
  */
 export const DEFAULT_DEFLATE_RESPONSE =
-  "permessage-deflate; server_max_window_bits=12; client_max_window_bits=12";
+  "permessage-deflate; server_no_context_takeover; client_max_window_bits=15";
 
 /**
  * Checks that `report` has every one of `messages` echoed exactly and in order, the extensions
