@@ -3,9 +3,11 @@
  * every server that can compress, with the extension off and on, and what an idle connection
  * that has compressed costs. The load generator compresses what it sends at zlib's level 1 and
  * checks every echo once inflated; the wire ratios are the data payload bytes that crossed the
- * wire per byte carried.
+ * wire per byte carried. Then the codec alone, in this process, with and without context
+ * takeover, at levels 1 and 6.
  */
 
+import { DeflateCodec } from "../src/protocol/deflate.ts";
 import {
   format,
   type IdleMemory,
@@ -134,5 +136,74 @@ export async function benchCompression(
   }
   return `\n## Compression (permessage-deflate)\n\nMedian of ${options.reps} repetitions of ` +
     `${options.seconds} s; JSON-like text messages, both ways compressed when the extension is ` +
-    `on (each server's defaults; the load generator compresses at level 1).\n\n${table}${memoryTable}`;
+    `on (each server's defaults; the load generator compresses at level 1).\n\n${table}${memoryTable}` +
+    codecTable();
+}
+
+/** JSON-like records as an API would send them, `length` bytes of them. */
+function jsonText(length: number): Uint8Array {
+  const names = ["alice", "bob", "carol", "dave", "erin", "frank"];
+  let seed = 0x2545f491;
+  const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 8;
+  let text = "";
+  while (text.length < length) {
+    text += JSON.stringify({
+      id: next(),
+      name: names[next() % 6],
+      email: `${names[next() % 6]}${next() % 1000}@example.com`,
+      active: next() % 2 === 0,
+      score: (next() % 10000) / 100,
+      tags: ["new", "vip", "beta"].slice(next() % 3),
+    }) + ",";
+  }
+  return new TextEncoder().encode(text.slice(0, length));
+}
+
+/**
+ * The codec alone: one end compresses consecutive windows of JSON-like text, the other inflates
+ * them, with context takeover or not, at levels 1 and 6 (windows of 15, `memLevel` 8).
+ */
+function codecTable(): string {
+  const text = jsonText(4 * 1024 * 1024);
+  let table = "\n| codec, in process | µs to compress | µs to inflate | wire ÷ carried |\n" +
+    "|---|---|---|---|\n";
+  for (const size of [1024, 65536]) {
+    for (const takeover of [false, true]) {
+      for (const level of [1, 6]) {
+        const options = {
+          deflateWindowBits: 15,
+          inflateWindowBits: 15,
+          deflateContextTakeover: takeover,
+          inflateContextTakeover: takeover,
+          level,
+          memLevel: 8,
+          threshold: 0,
+        };
+        const sender = new DeflateCodec(options);
+        const receiver = new DeflateCodec(options);
+        const count = Math.min(20_000, Math.floor(text.length / size));
+        let deflating = 0;
+        let inflating = 0;
+        let wire = 0;
+        for (let i = 0; i < count; i++) {
+          const message = text.subarray(i * size, (i + 1) * size);
+          const started = performance.now();
+          const compressed = sender.deflate(message)!;
+          const compressedAt = performance.now();
+          receiver.inflate([compressed], size);
+          inflating += performance.now() - compressedAt;
+          deflating += compressedAt - started;
+          wire += compressed.length;
+        }
+        sender.close();
+        receiver.close();
+        table += `| ${size === 1024 ? "1 KiB" : "64 KiB"}, ${
+          takeover ? "context kept" : "no context"
+        }, level ${level} | ${(deflating * 1000 / count).toFixed(1)} | ${
+          (inflating * 1000 / count).toFixed(1)
+        } | ${(wire / (count * size)).toFixed(3)} |\n`;
+      }
+    }
+  }
+  return table;
 }
