@@ -1,8 +1,13 @@
 /**
- * Seeded random inputs for the fuzzer: client frame streams and request heads, mostly well formed
- * so they reach deep into the parser, then mutated and cut at random points.
+ * Seeded random inputs for the fuzzer: client frame streams, with permessage-deflate agreed or
+ * not, and request heads, mostly well formed so they reach deep into the parser and the inflater,
+ * then mutated and cut at random points.
  */
 
+import { deflateRawSync } from "node:zlib";
+import { DeflateCodec } from "../../src/protocol/deflate.ts";
+import { RSV1 } from "../../src/protocol/frame.ts";
+import { compress, FLUSH_TAIL, TAKEOVER_CODEC } from "../helpers/deflate.ts";
 import { closePayload, concat, frame } from "../helpers/frames.ts";
 import { INVALID_CLOSE_CODES, VALID_CLOSE_CODES } from "../helpers/frames.ts";
 
@@ -64,7 +69,8 @@ function payloadLength(random: Random, control: boolean): number {
   return random.chance(0.5) ? random.below(300) : random.pick(LENGTHS);
 }
 
-function text(random: Random, length: number): Uint8Array {
+/** Text bytes of `length`, invalid UTF-8 with probability `badChance`. */
+function text(random: Random, length: number, badChance = 0.04): Uint8Array {
   // A short random run, repeated: varied enough, and cheap at 64 KiB.
   let run = "";
   while (run.length < Math.min(length, 64)) {
@@ -77,7 +83,7 @@ function text(random: Random, length: number): Uint8Array {
   const written = encoder.encodeInto(run.repeat(Math.ceil(length / Math.max(1, run.length))), bytes)
     .written;
   bytes.fill(0x78, written);
-  if (random.chance(0.04)) {
+  if (random.chance(badChance)) {
     const bad = random.pick(BAD_UTF8);
     bytes.set(bad.slice(0, bytes.length), random.below(Math.max(1, bytes.length - bad.length)));
   }
@@ -96,34 +102,127 @@ function mask(random: Random): Uint8Array | null {
   return random.chance(0.01) ? null : random.bytes(4);
 }
 
+/**
+ * On a connection with permessage-deflate, now and then RSV1 where it may not be: on a
+ * continuation or a control frame (RFC 7692 §6.1). Without it, nothing: reserved bits are the
+ * wild frames' business, and the inputs stay what they were before deflate was fuzzed.
+ */
+function strayRsv1(random: Random, deflate: boolean): number {
+  return deflate && random.chance(0.03) ? RSV1 : 0;
+}
+
 /** A ping, a pong or a close, usually valid. */
-function controlFrame(random: Random): Uint8Array {
+function controlFrame(random: Random, deflate: boolean): Uint8Array {
   const opcode = random.pick([0x9, 0x9, 0xa, 0x8]);
   const payload = opcode === 0x8 ? closeBody(random) : random.bytes(payloadLength(random, true));
-  return frame(opcode, payload, { fin: !random.chance(0.02), mask: mask(random) });
+  return frame(opcode, payload, {
+    fin: !random.chance(0.02),
+    mask: mask(random),
+    rsv: strayRsv1(random, deflate),
+  });
 }
 
 /**
- * A text or binary message, whole or in fragments cut at random bytes (through UTF-8 sequences
- * too), with control frames between the fragments now and then.
+ * A message's frames: the payload whole or in fragments cut at random bytes (through UTF-8
+ * sequences and DEFLATE blocks too), `rsv` on the first, control frames between the fragments
+ * now and then.
  */
-function message(random: Random): Uint8Array[] {
-  const opcode = random.chance(0.6) ? 0x1 : 0x2;
-  const length = payloadLength(random, false);
-  const payload = opcode === 0x1 ? text(random, length) : random.bytes(length);
+function messageFrames(
+  random: Random,
+  opcode: number,
+  payload: Uint8Array,
+  rsv: number,
+  deflate: boolean,
+): Uint8Array[] {
+  const length = payload.length;
   const count = random.chance(0.7) ? 1 : 2 + random.below(4);
   const cuts = [0, ...Array.from({ length: count - 1 }, () => random.below(length + 1)), length]
     .sort((a, b) => a - b);
   const frames: Uint8Array[] = [];
   for (let i = 0; i < count; i++) {
-    if (i > 0 && random.chance(0.2)) frames.push(controlFrame(random));
+    if (i > 0 && random.chance(0.2)) frames.push(controlFrame(random, deflate));
     frames.push(frame(i === 0 ? opcode : 0x0, payload.subarray(cuts[i], cuts[i + 1]), {
       fin: i === count - 1,
       mask: mask(random),
       lengthField: random.chance(0.02) ? random.pick([126, 127] as const) : undefined,
+      rsv: i === 0 ? rsv : strayRsv1(random, deflate),
     }));
   }
   return frames;
+}
+
+/** A text or binary message, uncompressed. */
+function message(random: Random, deflate: boolean): Uint8Array[] {
+  const opcode = random.chance(0.6) ? 0x1 : 0x2;
+  const length = payloadLength(random, false);
+  const payload = opcode === 0x1 ? text(random, length) : random.bytes(length);
+  return messageFrames(random, opcode, payload, 0, deflate);
+}
+
+/**
+ * One generated connection's compressor. Half of them compress each message on its own, as a
+ * peer without context takeover would: valid whether or not the server keeps its window. Now and
+ * then such a message ends with a final block (RFC 7692 §7.2.3.4), after which the server's window
+ * starts over, and bytes after it that are to be ignored. The other half keep one compressor's
+ * window for the whole connection, so later messages refer back to earlier ones, which only a
+ * server that keeps its inflater's window can follow. (`deflateRawSync` ignores `dictionary` for
+ * raw deflate on Deno, so that window is the project's own compressor's.) Either way a message now
+ * and then keeps the flush's tail: one more, empty, block (§7.2.3.5).
+ */
+class ClientCompressor implements Disposable {
+  readonly #takeover: DeflateCodec | null;
+
+  constructor(random: Random) {
+    this.#takeover = random.chance(0.5) ? new DeflateCodec(TAKEOVER_CODEC) : null;
+  }
+
+  /** `payload` compressed, usually valid. */
+  compress(random: Random, payload: Uint8Array): Uint8Array {
+    if (this.#takeover) {
+      // An empty message has no DEFLATE data at all; a kept tail is one more empty block.
+      const compressed = this.#takeover.deflate(payload) ?? new Uint8Array();
+      return random.chance(0.1) ? concat(compressed, FLUSH_TAIL) : compressed;
+    }
+    // Any level: 0 makes stored blocks (RFC 7692 §7.2.3.3), 1 to 3 fixed Huffman codes mostly.
+    const level = random.below(10);
+    if (random.chance(0.1)) {
+      // A final block; what follows it in the message is to be ignored.
+      const final = new Uint8Array(deflateRawSync(payload, { level }));
+      return random.chance(0.3) ? concat(final, random.bytes(1 + random.below(8))) : final;
+    }
+    const compressed = compress(payload, { level });
+    return random.chance(0.1) ? concat(compressed, FLUSH_TAIL) : compressed;
+  }
+
+  [Symbol.dispose](): void {
+    this.#takeover?.close();
+  }
+}
+
+/** Sizes a small message inflates past the fuzzed limit to, from just over to far over. */
+const BOMB_LENGTHS = [4097, 8192, 65536, 1 << 18];
+
+/**
+ * A compressed message (RSV1 on its first frame): text, now and then invalid UTF-8 once
+ * inflated; binary, random (which does not compress) or repetitive (which does); now and then a
+ * small bomb that inflates past the fuzzed limit; now and then damaged after compression.
+ */
+function compressedMessage(random: Random, compressor: ClientCompressor): Uint8Array[] {
+  const opcode = random.chance(0.6) ? 0x1 : 0x2;
+  const length = random.chance(0.05) ? random.pick(BOMB_LENGTHS) : payloadLength(random, false);
+  let payload: Uint8Array;
+  if (opcode === 0x1) payload = text(random, length, 0.1);
+  else if (random.chance(0.5)) payload = random.bytes(length);
+  else {
+    // A short run of random bytes, repeated: it compresses well.
+    const run = Math.min(length, 1 + random.below(16));
+    payload = new Uint8Array(length);
+    payload.set(random.bytes(run));
+    for (let filled = run; filled < length; filled *= 2) payload.copyWithin(filled, 0, filled);
+  }
+  const compressed = compressor.compress(random, payload);
+  const sent = random.chance(0.05) ? mutate(random, compressed) : compressed;
+  return messageFrames(random, opcode, sent, RSV1, true);
 }
 
 /** A frame that may break any rule: opcode, reserved bits, FIN, masking. */
@@ -165,16 +264,28 @@ export function mutate(random: Random, bytes: Uint8Array): Uint8Array {
   return result;
 }
 
+/** What the handshake of a generated connection agreed. */
+export interface FrameStreamOptions {
+  /**
+   * permessage-deflate: most messages are compressed, with RSV1 on their first frame.
+   * @default false
+   */
+  deflate?: boolean;
+}
+
 /**
  * The bytes of 1 to 8 messages, control frames and, now and then, a frame breaking a rule; the
  * whole mutated one time in five.
  */
-export function frameStream(random: Random): Uint8Array {
+export function frameStream(random: Random, options: FrameStreamOptions = {}): Uint8Array {
+  const deflate = options.deflate ?? false;
+  using compressor = deflate ? new ClientCompressor(random) : null;
   const frames: Uint8Array[] = [];
   for (let count = 1 + random.below(8); count > 0; count--) {
     const kind = random.next();
-    if (kind < 0.7) frames.push(...message(random));
-    else if (kind < 0.92) frames.push(controlFrame(random));
+    if (compressor && kind < 0.45) frames.push(...compressedMessage(random, compressor));
+    else if (kind < 0.7) frames.push(...message(random, deflate));
+    else if (kind < 0.92) frames.push(controlFrame(random, deflate));
     else frames.push(wildFrame(random));
   }
   const bytes = concat(...frames);
