@@ -265,5 +265,5 @@ export function median(values: number[]): number {
 }
 
 /** A rate as a whole number with thousands separators. */
-export const format = (n: number) =>
+export const format = (n: number): string =>
   n >= 100 ? Math.round(n).toLocaleString("en-US") : n.toFixed(n >= 10 ? 1 : 2);

@@ -114,7 +114,7 @@ export async function connect(
   const target = webSocketUrl(url);
   const key = generateKey();
   const protocols = options.protocols ?? [];
-  const deflate = deflateOptionSettings(options.deflate);
+  const deflate = deflateOptionSettings(options.deflate, "client");
   const extensions = deflate ? deflateOffer(deflate) : "";
   const request = upgradeRequest({
     url: target,

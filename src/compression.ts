@@ -30,7 +30,8 @@ import {
 export type DeflateOption = boolean | DeflateOptions;
 
 /**
- * The settings of a `deflate` option, or null when it asks for no compression.
+ * The settings of a server's or a client's `deflate` option, or null when it asks for no
+ * compression.
  *
  * @throws {RangeError} for an option out of its range.
  *
@@ -38,13 +39,16 @@ export type DeflateOption = boolean | DeflateOptions;
  * ```ts
  * import { assertEquals } from "@std/assert";
  * import { deflateOptionSettings } from "./compression.ts";
- * assertEquals(deflateOptionSettings(false), null);
- * assertEquals(deflateOptionSettings({ threshold: 0 })?.threshold, 0);
+ * assertEquals(deflateOptionSettings(false, "server"), null);
+ * assertEquals(deflateOptionSettings({ threshold: 0 }, "client")?.threshold, 0);
  * ```
  */
-export function deflateOptionSettings(option: DeflateOption | undefined): DeflateSettings | null {
+export function deflateOptionSettings(
+  option: DeflateOption | undefined,
+  role: "server" | "client",
+): DeflateSettings | null {
   if (option === undefined || option === false) return null;
-  return deflateSettings(option === true ? {} : option);
+  return deflateSettings(option === true ? {} : option, role);
 }
 
 /**
@@ -138,7 +142,7 @@ export interface AcceptedDeflate {
  * const acceptor = new DeflateAcceptor(deflateSettings({ maxConnections: 1 }));
  * const offers = [{ name: "permessage-deflate", params: [] }];
  * const accepted = acceptor.accept(offers)!;
- * assertEquals(accepted.response, "permessage-deflate; server_max_window_bits=12");
+ * assertEquals(accepted.response, "permessage-deflate; server_no_context_takeover");
  * assertEquals(acceptor.accept(offers), null); // the one slot is taken
  * accepted.codec.close();
  * acceptor.release();
@@ -184,9 +188,9 @@ export class DeflateAcceptor {
  * import { assertEquals } from "@std/assert";
  * import { acceptedDeflate } from "./compression.ts";
  * import { deflateSettings } from "./protocol/permessage_deflate.ts";
- * const response = "permessage-deflate; server_max_window_bits=12";
+ * const response = "permessage-deflate; server_no_context_takeover";
  * const headers = new Headers({ "sec-websocket-extensions": response });
- * const accepted = acceptedDeflate(headers, deflateSettings())!;
+ * const accepted = acceptedDeflate(headers, deflateSettings({}, "client"))!;
  * assertEquals(accepted.response, response);
  * accepted.codec.close();
  * ```

@@ -231,7 +231,7 @@ export function serve<Data = undefined>(
     throw new TypeError("TLS needs both cert and key");
   }
   const tls = cert !== undefined && key !== undefined ? { cert, key } : undefined;
-  const deflate = deflateOptionSettings(options.deflate);
+  const deflate = deflateOptionSettings(options.deflate, "server");
   const settings: Settings<Data> = {
     scheme: tls ? "wss" : "ws",
     role: "server",

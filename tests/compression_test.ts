@@ -47,10 +47,23 @@ const MiB = 1024 * KiB;
 const echo = (message: Message) => message;
 const decoder = new TextDecoder();
 
-/** Chrome's offer: permessage-deflate, letting the server limit the client's window. */
+/**
+ * Chrome's offer: permessage-deflate, letting the server limit the client's window. `connect()`
+ * offers the same with the defaults.
+ */
 const CHROME_OFFER = "permessage-deflate; client_max_window_bits";
-/** Our server's answer to it with the defaults: windows of 12 bits both ways. */
-const AGREED = "permessage-deflate; server_max_window_bits=12; client_max_window_bits=12";
+/**
+ * Our server's answer to it with the defaults: no context kept by the server, and windows of 15
+ * bits both ways, the client's named.
+ */
+const AGREED = "permessage-deflate; server_no_context_takeover; client_max_window_bits=15";
+/** The settings that limit both windows to 12 bits. */
+const WINDOWS_12 = { serverMaxWindowBits: 12, clientMaxWindowBits: 12 };
+/** What a client offers with {@linkcode WINDOWS_12}; python-websockets' offer too. */
+const WINDOWS_12_OFFER = "permessage-deflate; server_max_window_bits=12; client_max_window_bits=12";
+/** Our server's answer to Chrome's offer with {@linkcode WINDOWS_12}. */
+const AGREED_12 = "permessage-deflate; server_no_context_takeover; server_max_window_bits=12; " +
+  "client_max_window_bits=12";
 /** The default threshold: shorter messages are sent uncompressed. */
 const THRESHOLD = 1024;
 
@@ -90,7 +103,7 @@ async function assertServesCompressed(port: number): Promise<void> {
 
 // Negotiation on the wire.
 
-Deno.test("deflate: Chrome's offer gets windows of 12 in the 101, and the connection's extensions", async () => {
+Deno.test("deflate: Chrome's offer gets no server context and windows of 15 in the 101, and the connection's extensions", async () => {
   const opened = Promise.withResolvers<WebSocketConnection>();
   await using server = startServer({ deflate: true, onOpen: opened.resolve }, echo);
   await using client = await openOffering(server.port);
@@ -99,6 +112,19 @@ Deno.test("deflate: Chrome's offer gets windows of 12 in the 101, and the connec
     client.responseHead,
   );
   assertEquals((await withTimeout(opened.promise, "onOpen")).extensions, AGREED);
+});
+
+Deno.test("deflate: Chrome's offer gets windows of 12 in the 101 when the server limits them", async () => {
+  const opened = Promise.withResolvers<WebSocketConnection>();
+  await using server = startServer({ deflate: WINDOWS_12, onOpen: opened.resolve }, echo);
+  await using client = await openOffering(server.port);
+  assertEquals(agreedExtensions(client), AGREED_12);
+  assertEquals((await withTimeout(opened.promise, "onOpen")).extensions, AGREED_12);
+  // Compressed both ways.
+  await client.write(frame(Opcode.Text, compress(letters(4 * KiB)), { rsv: RSV1 }));
+  const reply = await nextData(client, Opcode.Text);
+  assertEquals(reply.rsv, RSV1);
+  assertEquals(decoder.decode(inflate(reply.payload)), letters(4 * KiB));
 });
 
 Deno.test("deflate: off, the same offer gets a 101 without Sec-WebSocket-Extensions", async () => {
@@ -148,7 +174,7 @@ Deno.test("deflate: offers with only parameters it cannot accept get a 101 witho
     server.port,
     "permessage-deflate; server_max_window_bits=8, permessage-deflate",
   );
-  assertEquals(agreedExtensions(client), "permessage-deflate; server_max_window_bits=12");
+  assertEquals(agreedExtensions(client), "permessage-deflate; server_no_context_takeover");
 });
 
 // The data path on the wire.
@@ -202,9 +228,10 @@ Deno.test("deflate: replies of at least the threshold are compressed, with RSV1;
 });
 
 Deno.test("deflate: replies compressed across messages, as each 3 KB one repeats the last", async () => {
-  await using server = startServer({ deflate: true }, echo);
+  await using server = startServer({ deflate: { serverNoContextTakeover: false } }, echo);
   await using client = await openOffering(server.port);
-  // Random bytes do not compress on their own; within the 4 KiB window they refer back.
+  assertEquals(agreedExtensions(client), "permessage-deflate; client_max_window_bits=15");
+  // Random bytes do not compress on their own; within the window they refer back.
   const message = patternBytes(3000);
   const replies: Uint8Array[] = [];
   for (let i = 0; i < 3; i++) {
@@ -224,8 +251,7 @@ Deno.test("deflate: with serverNoContextTakeover, each reply is compressed on it
   await using client = await openOffering(server.port);
   assertEquals(
     agreedExtensions(client),
-    "permessage-deflate; server_no_context_takeover; server_max_window_bits=12; " +
-      "client_max_window_bits=12",
+    "permessage-deflate; server_no_context_takeover; client_max_window_bits=15",
   );
   const message = patternBytes(3000);
   const replies: Uint8Array[] = [];
@@ -470,17 +496,17 @@ async function assertEchoesWith(url: string, deflate: DeflateOptions, extensions
 
 Deno.test("deflate: connect() with deflate echoes through Bun.serve with perMessageDeflate", async () => {
   await using peer = await startBunPeer({ deflate: true });
-  // uWebSockets compresses with a window of 15 bits, so it declines an offer that limits the
-  // server's window (RFC 7692 §7.1.2.1), as the default offer does: the connection goes
-  // uncompressed.
-  await assertEchoesWith(peer.url, {}, "");
-  await peer.nextClose();
-  // An offer that does not limit it is accepted, with no context takeover either way.
+  // The default offer does not limit the server's window, and is accepted, with no context
+  // takeover either way.
   await assertEchoesWith(
     peer.url,
-    { serverMaxWindowBits: 15 },
+    {},
     "permessage-deflate; client_no_context_takeover; server_no_context_takeover",
   );
+  await peer.nextClose();
+  // uWebSockets compresses with a window of 15 bits, so it declines an offer that limits the
+  // server's window (RFC 7692 §7.1.2.1): the connection goes uncompressed.
+  await assertEchoesWith(peer.url, { serverMaxWindowBits: 12 }, "");
   await peer.nextClose();
 });
 
@@ -496,7 +522,9 @@ Deno.test("deflate: connect() with deflate echoes through ws's WebSocketServer w
   try {
     await withTimeout(listening.promise, "ws listening");
     const { port } = server.address() as { port: number };
-    await assertEchoesWith(`ws://127.0.0.1:${port}/`, {}, AGREED);
+    // ws leaves out what it need not say: windows of 15 and context takeover.
+    await assertEchoesWith(`ws://127.0.0.1:${port}/`, {}, "permessage-deflate");
+    await assertEchoesWith(`ws://127.0.0.1:${port}/`, WINDOWS_12, WINDOWS_12_OFFER);
   } finally {
     for (const client of server.clients) client.terminate();
     await new Promise((resolve) => server.close(resolve));
@@ -504,24 +532,35 @@ Deno.test("deflate: connect() with deflate echoes through ws's WebSocketServer w
 });
 
 Deno.test("deflate: connect() refuses a 101 whose Sec-WebSocket-Extensions does not answer its offer", async () => {
-  const answers = [
-    "x-webkit-deflate-frame",
-    "permessage-deflate, permessage-deflate",
-    "permessage-deflate; client_max_window_bits=8; server_max_window_bits=12",
-    "permessage-deflate; server_max_window_bits=12; mux",
-    "permessage-deflate; server_max_window_bits=15",
-    "permessage-deflate",
-    "permessage-deflate; server_max_window_bits=12; client_max_window_bits",
-    "permessage-deflate; =1",
+  // What `connect()` offers with each `deflate`, and answers that do not fit it.
+  const answers: [deflate: true | DeflateOptions, offer: string, answer: string][] = [
+    [true, CHROME_OFFER, "x-webkit-deflate-frame"],
+    [true, CHROME_OFFER, "permessage-deflate, permessage-deflate"],
+    [true, CHROME_OFFER, "permessage-deflate; client_max_window_bits=8; server_max_window_bits=12"],
+    [true, CHROME_OFFER, "permessage-deflate; server_max_window_bits=12; mux"],
+    [WINDOWS_12, WINDOWS_12_OFFER, "permessage-deflate; server_max_window_bits=15"],
+    [WINDOWS_12, WINDOWS_12_OFFER, "permessage-deflate"],
+    [
+      WINDOWS_12,
+      WINDOWS_12_OFFER,
+      "permessage-deflate; server_max_window_bits=12; client_max_window_bits=13",
+    ],
+    [
+      { serverNoContextTakeover: true },
+      "permessage-deflate; server_no_context_takeover; client_max_window_bits",
+      "permessage-deflate; client_max_window_bits=15",
+    ],
+    [true, CHROME_OFFER, "permessage-deflate; server_max_window_bits=12; client_max_window_bits"],
+    [true, CHROME_OFFER, "permessage-deflate; =1"],
   ];
   await using server = new RawServer();
-  for (const answer of answers) {
+  for (const [deflate, offer, answer] of answers) {
     const accepted = server.accept((key) => switchingProtocols(key, offering(answer)));
-    const error = await assertRejects(() => connect(server.url(), { deflate: true }));
+    const error = await assertRejects(() => connect(server.url(), { deflate }));
     assertInstanceOf(error, UpgradeFailedError, answer);
     assertEquals(error.status, 101, answer);
     assertEquals(error.headers.get("sec-websocket-extensions"), answer);
     // What the client offered.
-    assertEquals((await accepted).header("sec-websocket-extensions"), AGREED);
+    assertEquals((await accepted).header("sec-websocket-extensions"), offer, answer);
   }
 });

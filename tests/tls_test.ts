@@ -91,7 +91,7 @@ for (const serverRuntime of RUNTIMES) {
   Deno.test(`tls: connect() on ${clientRuntime} gets its echoes over wss:// from the server on ${serverRuntime}`, async () => {
     await using cli = await startCli(serverRuntime, CLI_TLS);
     const url = `wss://localhost:${cli.port}/`;
-    await assertEchoClient(clientRuntime, "connect", url, `${certificates.dir}/ca.pem`);
+    await assertEchoClient(clientRuntime, "connect", url, { caFile: `${certificates.dir}/ca.pem` });
   });
 }
 

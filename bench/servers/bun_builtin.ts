@@ -2,6 +2,7 @@
 // `bun_builtin.ts <port> deflate` turns on its permessage-deflate.
 // deno-lint-ignore-file no-explicit-any
 const Bun = (globalThis as any).Bun;
+const deflate = Bun.argv[3] === "deflate";
 const server = Bun.serve({
   hostname: "127.0.0.1",
   port: Number(Bun.argv[2] ?? 0),
@@ -11,9 +12,10 @@ const server = Bun.serve({
   },
   websocket: {
     maxPayloadLength: 64 * 1024 * 1024,
-    perMessageDeflate: Bun.argv[3] === "deflate",
+    perMessageDeflate: deflate,
     message(socket: any, message: string | Uint8Array) {
-      socket.send(message);
+      // Bun compresses a message only when send() is told to.
+      socket.send(message, deflate);
     },
   },
 });

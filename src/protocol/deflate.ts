@@ -37,6 +37,12 @@ export interface DeflateCodecOptions {
 /** RFC 7692 §7.2.1: a sync flush ends with these four bytes, which are removed before sending. */
 const FLUSH_TAIL = new Uint8Array([0x00, 0x00, 0xff, 0xff]);
 
+/**
+ * Options of every stream made: its own output buffer goes unused (the engine writes into
+ * `output`), so it is made as small as `node:zlib` allows, 64 bytes instead of 16 KiB.
+ */
+const STREAM = { chunkSize: 64 };
+
 /** Where the engines write; what they write is copied out before the next call. */
 const OUTPUT_BYTES = 64 * 1024;
 const output = new Uint8Array(OUTPUT_BYTES);
@@ -263,7 +269,9 @@ export class DeflateCodec {
   #deflateEngine(): Engine {
     const { deflateWindowBits: windowBits, level, memLevel } = this.#options;
     const make = () =>
-      new Engine(createDeflateRaw({ windowBits, level, memLevel }) as unknown as ZlibStream);
+      new Engine(
+        createDeflateRaw({ ...STREAM, windowBits, level, memLevel }) as unknown as ZlibStream,
+      );
     if (!this.#options.deflateContextTakeover) {
       return sharedEngine(`deflate ${windowBits} ${level} ${memLevel}`, make);
     }
@@ -272,7 +280,8 @@ export class DeflateCodec {
 
   #inflateEngine(): Engine {
     const windowBits = this.#options.inflateWindowBits;
-    const make = () => new Engine(createInflateRaw({ windowBits }) as unknown as ZlibStream);
+    const make = () =>
+      new Engine(createInflateRaw({ ...STREAM, windowBits }) as unknown as ZlibStream);
     if (!this.#options.inflateContextTakeover) return sharedEngine(`inflate ${windowBits}`, make);
     return this.#inflater ??= make();
   }

@@ -110,12 +110,22 @@ export const DEFAULT_PING_TIMEOUT_MS = 20_000;
 export const DEFAULT_IDLE_TIMEOUT_MS = 0;
 
 /**
- * The window, in bits, a server compresses with under permessage-deflate, and the most it asks a
- * client to use (`server_max_window_bits`, `client_max_window_bits`; RFC 7692 §7.1.2): a 4 KiB
- * window takes an eighth of the memory of zlib's 32 KiB for a slightly lower ratio on typical
- * messages. python-websockets' default too.
+ * Whether a server compresses each message on its own under permessage-deflate
+ * (`server_no_context_takeover`, RFC 7692 §7.1.1.1). The zlib of Deno and Bun gives every
+ * compressor 140 to 220 KiB whatever its window and `memLevel`, so a compressor per connection
+ * would cost more than the rest of the connection ten times over; with no context kept, one
+ * compressor, reset after each message, serves them all. uWebSockets (Bun's server) shares one
+ * by default for the same reason. The cost is ratio on small messages that repeat each other.
  */
-export const DEFAULT_DEFLATE_MAX_WINDOW_BITS = 12;
+export const DEFAULT_DEFLATE_SERVER_NO_CONTEXT_TAKEOVER = true;
+
+/**
+ * The window, in bits, an end compresses with under permessage-deflate, and the most it asks
+ * the other to use (`server_max_window_bits`, `client_max_window_bits`; RFC 7692 §7.1.2): zlib's
+ * own 32 KiB. It costs a client's decompressor nothing at rest with Deno's and Bun's zlib, and
+ * any limit in a client's offer makes uWebSockets (Bun's server) decline it.
+ */
+export const DEFAULT_DEFLATE_MAX_WINDOW_BITS = 15;
 
 /**
  * Messages smaller than this many bytes are sent uncompressed: below it, compression saves a
@@ -126,19 +136,14 @@ export const DEFAULT_DEFLATE_THRESHOLD_BYTES = 1024;
 /** zlib's compression level: 6 is zlib's own default, which ws and python-websockets keep. */
 export const DEFAULT_DEFLATE_LEVEL = 6;
 
-/**
- * zlib's `memLevel`: the compressor's hash chains and buffers take `1 << (memLevel + 9)` bytes,
- * 16 KiB at 5 instead of 128 KiB at zlib's default 8, for a slightly lower ratio.
- * python-websockets' default.
- */
-export const DEFAULT_DEFLATE_MEM_LEVEL = 5;
+/** zlib's `memLevel`: 8 is zlib's own default, and the compressor is shared (see above). */
+export const DEFAULT_DEFLATE_MEM_LEVEL = 8;
 
 /**
- * The most connections that use permessage-deflate at once; those past it go uncompressed. Each
- * keeps a compressor and a decompressor (deflate: `(1 << (windowBits + 2)) +
- * (1 << (memLevel + 9))` bytes, inflate: `1 << windowBits`, each plus a few KiB of zlib's own):
- * about 50 KiB with the default windows and `memLevel`, 80 KiB with a client whose window cannot
- * be limited. 4096 of them take 200 to 320 MiB, next to the 180 MiB of 10 000 idle connections.
+ * The most connections that use permessage-deflate at once; those past it go uncompressed. With
+ * the defaults each keeps a decompressor for the client's context, about 15 KiB (see the README
+ * for measurements); with server context takeover also a compressor of 140 to 220 KiB, which
+ * makes 4096 of them take up to 900 MiB: lower this if you turn takeover on.
  */
 export const DEFAULT_DEFLATE_MAX_CONNECTIONS = 4096;
 

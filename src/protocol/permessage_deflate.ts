@@ -13,6 +13,7 @@ import {
   DEFAULT_DEFLATE_MAX_CONNECTIONS,
   DEFAULT_DEFLATE_MAX_WINDOW_BITS,
   DEFAULT_DEFLATE_MEM_LEVEL,
+  DEFAULT_DEFLATE_SERVER_NO_CONTEXT_TAKEOVER,
   DEFAULT_DEFLATE_THRESHOLD_BYTES,
 } from "./limits.ts";
 
@@ -37,10 +38,12 @@ const WINDOW_BITS = /^(?:[89]|1[0-5])$/;
  */
 export interface DeflateOptions {
   /**
-   * Whether the server compresses each message on its own, so its compressor can be freed
-   * between messages, at some cost in ratio. A server says so in its response; a client asks for
-   * it and fails the handshake if the server does not agree.
-   * @default {false}
+   * Whether the server compresses each message on its own, at some cost in ratio for small
+   * messages (see the README). Then one compressor serves every connection, reset after each
+   * message, instead of one per connection: zlib's compressor takes 140 to 220 KiB whatever its
+   * window. A server says so in its response; a client asks for it and fails the handshake if
+   * the server does not agree.
+   * @default `true` on a server, `false` on a client (which does not ask for it)
    */
   serverNoContextTakeover?: boolean;
   /**
@@ -54,15 +57,15 @@ export interface DeflateOptions {
    * The server's window, in bits (9 to 15): a server compresses with at most this, a client asks
    * the server to. 8 is not allowed: zlib cannot compress raw deflate within 256 bytes (it refuses
    * a window of 8, and Node's binding raises it to 9), so a peer told 8 could receive distances
-   * it cannot follow.
-   * @default {12}
+   * it cannot follow. A client offers a limit only below 15.
+   * @default {15}
    */
   serverMaxWindowBits?: number;
   /**
    * The client's window, in bits (9 to 15): a client compresses with at most this and offers it,
    * a server asks the clients that let it for at most this. A client that does not let the
    * server limit its window (Firefox) is accepted with 15.
-   * @default {12}
+   * @default {15}
    */
   clientMaxWindowBits?: number;
   /** Messages smaller than this many bytes are sent uncompressed; 0 compresses all. @default {1024} */
@@ -70,9 +73,8 @@ export interface DeflateOptions {
   /** zlib's compression level, from 0 (none) to 9 (best), or -1 for zlib's default (6). @default {6} */
   level?: number;
   /**
-   * zlib's `memLevel`, from 1 to 9: the compressor takes `(1 << (windowBits + 2)) +
-   * (1 << (memLevel + 9))` bytes.
-   * @default {5}
+   * zlib's `memLevel`, from 1 to 9: how much memory the compressor uses for speed and ratio.
+   * @default {8}
    */
   memLevel?: number;
   /**
@@ -96,7 +98,8 @@ export interface DeflateOptions {
 export type DeflateSettings = Required<DeflateOptions>;
 
 /**
- * Fills in the defaults of {@linkcode DeflateOptions} and checks each value.
+ * Fills in the defaults of {@linkcode DeflateOptions} for a server or a client, and checks each
+ * value.
  *
  * @throws {RangeError} for a value out of its range, or not a whole number.
  *
@@ -104,13 +107,18 @@ export type DeflateSettings = Required<DeflateOptions>;
  * ```ts
  * import { assertEquals, assertThrows } from "@std/assert";
  * import { deflateSettings } from "./permessage_deflate.ts";
- * assertEquals(deflateSettings().serverMaxWindowBits, 12);
+ * assertEquals(deflateSettings().serverMaxWindowBits, 15);
+ * assertEquals(deflateSettings({}, "client").serverNoContextTakeover, false);
  * assertThrows(() => deflateSettings({ clientMaxWindowBits: 8 }), RangeError);
  * ```
  */
-export function deflateSettings(options: DeflateOptions = {}): DeflateSettings {
+export function deflateSettings(
+  options: DeflateOptions = {},
+  role: "server" | "client" = "server",
+): DeflateSettings {
   const settings: DeflateSettings = {
-    serverNoContextTakeover: options.serverNoContextTakeover ?? false,
+    serverNoContextTakeover: options.serverNoContextTakeover ??
+      (role === "server" && DEFAULT_DEFLATE_SERVER_NO_CONTEXT_TAKEOVER),
     clientNoContextTakeover: options.clientNoContextTakeover ?? false,
     serverMaxWindowBits: options.serverMaxWindowBits ?? DEFAULT_DEFLATE_MAX_WINDOW_BITS,
     clientMaxWindowBits: options.clientMaxWindowBits ?? DEFAULT_DEFLATE_MAX_WINDOW_BITS,
@@ -145,10 +153,10 @@ function checkRange(name: string, value: number, min: number, max: number): void
  * ```ts
  * import type { DeflateParameters } from "./permessage_deflate.ts";
  * const parameters: DeflateParameters = {
- *   serverNoContextTakeover: false,
+ *   serverNoContextTakeover: true,
  *   clientNoContextTakeover: false,
- *   serverMaxWindowBits: 12,
- *   clientMaxWindowBits: 12,
+ *   serverMaxWindowBits: 15,
+ *   clientMaxWindowBits: 15,
  * };
  * ```
  */
@@ -245,12 +253,12 @@ function formatParameters(given: GivenParameters): string {
  * const offers = parseExtensions("permessage-deflate; client_max_window_bits");
  * assertEquals(acceptDeflateOffer(offers, deflateSettings()), {
  *   parameters: {
- *     serverNoContextTakeover: false,
+ *     serverNoContextTakeover: true,
  *     clientNoContextTakeover: false,
- *     serverMaxWindowBits: 12,
- *     clientMaxWindowBits: 12,
+ *     serverMaxWindowBits: 15,
+ *     clientMaxWindowBits: 15,
  *   },
- *   response: "permessage-deflate; server_max_window_bits=12; client_max_window_bits=12",
+ *   response: "permessage-deflate; server_no_context_takeover; client_max_window_bits=15",
  * });
  * ```
  */
@@ -300,9 +308,10 @@ export function acceptDeflateOffer(
  * ```ts
  * import { assertEquals } from "@std/assert";
  * import { deflateOffer, deflateSettings } from "./permessage_deflate.ts";
+ * assertEquals(deflateOffer(deflateSettings({}, "client")), "permessage-deflate; client_max_window_bits");
  * assertEquals(
- *   deflateOffer(deflateSettings()),
- *   "permessage-deflate; server_max_window_bits=12; client_max_window_bits=12",
+ *   deflateOffer(deflateSettings({ clientMaxWindowBits: 12 }, "client")),
+ *   "permessage-deflate; client_max_window_bits=12",
  * );
  * ```
  */
@@ -330,19 +339,19 @@ export function deflateOffer(settings: DeflateSettings): string {
  * `server_max_window_bits` or `server_no_context_takeover` when offered, or sets a window over the
  * one offered; or that sets `client_max_window_bits=8` (zlib cannot compress within 256 bytes).
  *
- * @example python-websockets' answer to the default offer
+ * @example This library's server's answer to the default offer
  * ```ts
  * import { assertEquals } from "@std/assert";
  * import { parseExtensions } from "./extensions.ts";
  * import { acceptDeflateResponse, deflateSettings } from "./permessage_deflate.ts";
  * const response = parseExtensions(
- *   "permessage-deflate; server_max_window_bits=12; client_max_window_bits=12",
+ *   "permessage-deflate; server_no_context_takeover; client_max_window_bits=15",
  * );
- * assertEquals(acceptDeflateResponse(response, deflateSettings()), {
- *   serverNoContextTakeover: false,
+ * assertEquals(acceptDeflateResponse(response, deflateSettings({}, "client")), {
+ *   serverNoContextTakeover: true,
  *   clientNoContextTakeover: false,
- *   serverMaxWindowBits: 12,
- *   clientMaxWindowBits: 12,
+ *   serverMaxWindowBits: 15,
+ *   clientMaxWindowBits: 15,
  * });
  * ```
  */

@@ -1,12 +1,20 @@
 /**
  * A real browser against the real CLI: headless Chromium loads the test page the CLI serves and
- * uses it as a person would, and runs a page script that round-trips large messages.
+ * uses it as a person would, runs a page script that round-trips large messages, and agrees on
+ * permessage-deflate with the CLI's `--deflate`.
  */
 
 import { assertEquals, assertMatch } from "@std/assert";
 import { launchBrowser, waitForText } from "../helpers/browser.ts";
 import { startCli } from "../helpers/server.ts";
 import type { Page } from "playwright-core";
+import {
+  assertEchoReport,
+  DEFAULT_DEFLATE_RESPONSE,
+  type JsonMessage,
+  messagesAsJson,
+} from "./echo_check.ts";
+import { CLIENT_CLOSE, COMPRESSIBLE_MESSAGES, type EchoReport } from "./echo_client.ts";
 
 /** Text with 1-, 2-, 3- and 4-byte UTF-8 characters and markup that must stay text. */
 const TYPED_MESSAGE = "héllo wörld € 😀 <b>not bold</b>";
@@ -171,4 +179,74 @@ Deno.test("browser: a page script gets a 1 MiB text message and a binary message
     binary: { type: "ArrayBuffer", bytes: 1024 * 1024 + 3, firstDifference: -1 },
     close: "1000 done clean",
   });
+});
+
+/**
+ * Runs in the page: opens a WebSocket to `url`, sends every one of `messages` at once, closes with
+ * `close` after the last echo, and reports as `echo_client.ts` does.
+ */
+async function exchangeInPage({ url, messages, close }: {
+  url: string;
+  messages: JsonMessage[];
+  close: { code: number; reason: string };
+}): Promise<EchoReport> {
+  const sent = messages.map((message) =>
+    "text" in message
+      ? message.text
+      : Uint8Array.from(atob(message.binary), (char) => char.charCodeAt(0))
+  );
+  const socket = new WebSocket(url);
+  socket.binaryType = "arraybuffer";
+  const replies: unknown[] = [];
+  let extensions = "";
+  const closeEvent = await new Promise<CloseEvent>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(new Error(`timed out after 30 s with ${replies.length} of ${sent.length} replies`));
+      socket.close();
+    }, 30_000);
+    socket.onopen = () => {
+      extensions = socket.extensions;
+      for (const message of sent) socket.send(message);
+    };
+    socket.onmessage = (event) => {
+      replies.push(event.data);
+      if (replies.length === sent.length) socket.close(close.code, close.reason);
+    };
+    socket.onclose = (event) => {
+      clearTimeout(timer);
+      resolve(event);
+    };
+  });
+  const echoes = replies.map((reply, i) => {
+    if (typeof reply === "string") {
+      const bytes = new TextEncoder().encode(reply).length;
+      return { type: "text" as const, bytes, identical: reply === sent[i] };
+    }
+    const got = new Uint8Array(reply as ArrayBuffer);
+    const expected = sent[i];
+    const identical = typeof expected !== "string" && got.length === expected.length &&
+      got.every((byte, j) => byte === expected[j]);
+    return { type: "binary" as const, bytes: got.length, identical };
+  });
+  const { code, reason, wasClean } = closeEvent;
+  return { extensions, echoes, close: { code, reason, wasClean } };
+}
+
+Deno.test("browser: the page's socket agrees on permessage-deflate with --deflate, and a page script gets 160 compressible messages back exact", async () => {
+  await using server = await startCli("deno", ["--deflate"]);
+  await using browser = await launchBrowser();
+  const { page } = browser;
+  const socketUrl = `ws://127.0.0.1:${server.port}/`;
+  await page.goto(`http://127.0.0.1:${server.port}/`);
+  await page.click("#connect");
+  await waitForText(page, "#state", "open");
+  // The page's own socket, a `let` of its script.
+  assertEquals(await page.evaluate("socket.extensions"), DEFAULT_DEFLATE_RESPONSE);
+
+  const report = await page.evaluate(exchangeInPage, {
+    url: socketUrl,
+    messages: messagesAsJson(COMPRESSIBLE_MESSAGES),
+    close: CLIENT_CLOSE,
+  });
+  assertEchoReport(report, COMPRESSIBLE_MESSAGES, DEFAULT_DEFLATE_RESPONSE);
 });

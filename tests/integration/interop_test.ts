@@ -5,11 +5,10 @@
  */
 
 import { assertEquals } from "@std/assert";
-// @ts-types="@types/ws"
-import WebSocket from "ws";
 import { firstDifference, patternBytes, withTimeout } from "../helpers/client.ts";
 import { RUNTIMES, startCli, testCli } from "../helpers/server.ts";
 import { assertEchoClient } from "./echo_check.ts";
+import { openWs } from "./ws_client.ts";
 
 testCli("interop: Bun's WebSocket gets each message echoed and its close back", (cli) => {
   return assertEchoClient("bun", "websocket", `ws://127.0.0.1:${cli.port}/`);
@@ -30,50 +29,23 @@ for (const serverRuntime of RUNTIMES) {
 testCli(
   "interop: the ws client gets echoes, a pong for its ping, and its close back",
   async (cli) => {
-    const socket = new WebSocket(`ws://127.0.0.1:${cli.port}/`);
-    try {
-      const received: (string | Uint8Array)[] = [];
-      let onMessage = () => {};
-      socket.on("message", (data, isBinary) => {
-        received.push(isBinary ? new Uint8Array(data as Uint8Array) : String(data));
-        onMessage();
-      });
-      const receivedAll = (count: number) =>
-        withTimeout(
-          new Promise<void>((resolve) => {
-            onMessage = () => received.length >= count && resolve();
-            onMessage();
-          }),
-          `${count} messages from the server`,
-        );
-      const pong = new Promise<Uint8Array>((resolve) => {
-        socket.once("pong", (data) => resolve(new Uint8Array(data)));
-      });
-      const closed = new Promise<{ code: number; reason: string }>((resolve) => {
-        socket.once("close", (code, reason) => resolve({ code, reason: String(reason) }));
-      });
-      await withTimeout(
-        new Promise((resolve, reject) => {
-          socket.once("open", resolve);
-          socket.once("error", reject);
-        }),
-        "opening the ws client",
-      );
-
-      const sent = ["ws says ✓", patternBytes(1000, 5), patternBytes(1024 * 1024, 6)];
-      for (const message of sent) socket.send(message, { binary: typeof message !== "string" });
-      socket.ping(new Uint8Array([1, 2, 3, 4]));
-      assertEquals(await withTimeout(pong, "the pong"), new Uint8Array([1, 2, 3, 4]));
-      await receivedAll(sent.length);
-      assertEquals(received[0], sent[0]);
-      for (const i of [1, 2]) {
-        assertEquals(firstDifference(received[i] as Uint8Array, sent[i] as Uint8Array), -1);
-      }
-
-      socket.close(4002, "ws bye");
-      assertEquals(await withTimeout(closed, "the close"), { code: 4002, reason: "ws bye" });
-    } finally {
-      socket.terminate();
+    await using session = await openWs(`ws://127.0.0.1:${cli.port}/`);
+    const pong = new Promise<Uint8Array>((resolve) => {
+      session.socket.once("pong", (data) => resolve(new Uint8Array(data)));
+    });
+    const sent = ["ws says ✓", patternBytes(1000, 5), patternBytes(1024 * 1024, 6)];
+    for (const message of sent) session.send(message);
+    session.socket.ping(new Uint8Array([1, 2, 3, 4]));
+    assertEquals(await withTimeout(pong, "the pong"), new Uint8Array([1, 2, 3, 4]));
+    const received = await session.collect(sent.length);
+    assertEquals(received[0], sent[0]);
+    for (const i of [1, 2]) {
+      assertEquals(firstDifference(received[i] as Uint8Array, sent[i] as Uint8Array), -1);
     }
+    assertEquals(await session.close(4002, "ws bye"), {
+      code: 4002,
+      reason: "ws bye",
+      wasClean: true,
+    });
   },
 );

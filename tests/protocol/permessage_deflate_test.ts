@@ -29,6 +29,9 @@ const NO_SERVER_CONTEXT = { serverNoContextTakeover: true };
 const NO_CLIENT_CONTEXT = { clientNoContextTakeover: true };
 const NO_CONTEXT = { ...NO_SERVER_CONTEXT, ...NO_CLIENT_CONTEXT };
 
+/** Settings that limit both windows to 12 bits, under the default of 15. */
+const WINDOWS_12 = { serverMaxWindowBits: 12, clientMaxWindowBits: 12 };
+
 const CHROME = "permessage-deflate; client_max_window_bits";
 const FIREFOX = "permessage-deflate";
 const PYTHON_WEBSOCKETS =
@@ -46,50 +49,79 @@ interface Negotiation {
 
 const NEGOTIATIONS: Negotiation[] = [
   {
-    name: "Chrome's offer, limiting both windows to 12",
+    name: "Chrome's offer, keeping no server context and leaving both windows at 15",
     offer: CHROME,
     accepted: [
-      "permessage-deflate; server_max_window_bits=12; client_max_window_bits=12",
-      agreed(12, 12),
+      "permessage-deflate; server_no_context_takeover; client_max_window_bits=15",
+      agreed(15, 15, NO_SERVER_CONTEXT),
     ],
   },
   {
-    name: "Firefox's offer, leaving its window at 15",
+    name: "Chrome's offer, limiting both windows to 12 when the server asks so",
+    offer: CHROME,
+    settings: WINDOWS_12,
+    accepted: [
+      "permessage-deflate; server_no_context_takeover; server_max_window_bits=12; " +
+      "client_max_window_bits=12",
+      agreed(12, 12, NO_SERVER_CONTEXT),
+    ],
+  },
+  {
+    name: "Firefox's offer, keeping no server context",
     offer: FIREFOX,
-    accepted: ["permessage-deflate; server_max_window_bits=12", agreed(12, 15)],
+    accepted: ["permessage-deflate; server_no_context_takeover", agreed(15, 15, NO_SERVER_CONTEXT)],
+  },
+  {
+    name: "Firefox's offer, leaving its window at 15 when the server would limit it to 12",
+    offer: FIREFOX,
+    settings: WINDOWS_12,
+    accepted: [
+      "permessage-deflate; server_no_context_takeover; server_max_window_bits=12",
+      agreed(12, 15, NO_SERVER_CONTEXT),
+    ],
   },
   {
     name: "python-websockets' offer",
     offer: PYTHON_WEBSOCKETS,
+    accepted: [
+      "permessage-deflate; server_no_context_takeover; server_max_window_bits=12; " +
+      "client_max_window_bits=12",
+      agreed(12, 12, NO_SERVER_CONTEXT),
+    ],
+  },
+  {
+    name: "python-websockets' offer as it is when the server keeps context",
+    offer: PYTHON_WEBSOCKETS,
+    settings: { serverNoContextTakeover: false },
     accepted: [PYTHON_WEBSOCKETS, agreed(12, 12)],
   },
   {
     name: "ws's offer",
     offer: WS,
     accepted: [
-      "permessage-deflate; server_max_window_bits=12; client_max_window_bits=12",
-      agreed(12, 12),
+      "permessage-deflate; server_no_context_takeover; client_max_window_bits=15",
+      agreed(15, 15, NO_SERVER_CONTEXT),
     ],
   },
   {
     name: "an offer after an unknown extension",
     offer: "x-webkit-deflate-frame; no_context_takeover, permessage-deflate",
-    accepted: ["permessage-deflate; server_max_window_bits=12", agreed(12, 15)],
+    accepted: ["permessage-deflate; server_no_context_takeover", agreed(15, 15, NO_SERVER_CONTEXT)],
   },
   {
     name: "the second offer when the first is invalid",
     offer: "permessage-deflate; foo, permessage-deflate; client_max_window_bits=10",
     accepted: [
-      "permessage-deflate; server_max_window_bits=12; client_max_window_bits=10",
-      agreed(12, 10),
+      "permessage-deflate; server_no_context_takeover; client_max_window_bits=10",
+      agreed(15, 10, NO_SERVER_CONTEXT),
     ],
   },
   {
     name: "the first of two acceptable offers",
     offer: "permessage-deflate; client_max_window_bits=9, permessage-deflate",
     accepted: [
-      "permessage-deflate; server_max_window_bits=12; client_max_window_bits=9",
-      agreed(12, 9),
+      "permessage-deflate; server_no_context_takeover; client_max_window_bits=9",
+      agreed(15, 9, NO_SERVER_CONTEXT),
     ],
   },
   {
@@ -107,6 +139,17 @@ const NEGOTIATIONS: Negotiation[] = [
     offer: "permessage-deflate; client_max_window_bits=9; server_max_window_bits=15; " +
       "client_no_context_takeover",
     accepted: [
+      "permessage-deflate; server_no_context_takeover; client_no_context_takeover; " +
+      "server_max_window_bits=15; client_max_window_bits=9",
+      agreed(15, 9, NO_CONTEXT),
+    ],
+  },
+  {
+    name: "an offer's parameters in RFC 7692's order, with the server's limit",
+    offer: "permessage-deflate; client_max_window_bits=9; server_max_window_bits=15; " +
+      "client_no_context_takeover",
+    settings: { serverNoContextTakeover: false, serverMaxWindowBits: 12 },
+    accepted: [
       "permessage-deflate; client_no_context_takeover; server_max_window_bits=12; " +
       "client_max_window_bits=9",
       agreed(12, 9, NO_CLIENT_CONTEXT),
@@ -116,16 +159,17 @@ const NEGOTIATIONS: Negotiation[] = [
     name: "quoted window sizes",
     offer: 'permessage-deflate; server_max_window_bits="10"; client_max_window_bits="9"',
     accepted: [
-      "permessage-deflate; server_max_window_bits=10; client_max_window_bits=9",
-      agreed(10, 9),
+      "permessage-deflate; server_no_context_takeover; server_max_window_bits=10; " +
+      "client_max_window_bits=9",
+      agreed(10, 9, NO_SERVER_CONTEXT),
     ],
   },
   {
     name: "a client window of 8, which it may keep",
     offer: "permessage-deflate; client_max_window_bits=8",
     accepted: [
-      "permessage-deflate; server_max_window_bits=12; client_max_window_bits=8",
-      agreed(12, 8),
+      "permessage-deflate; server_no_context_takeover; client_max_window_bits=8",
+      agreed(15, 8, NO_SERVER_CONTEXT),
     ],
   },
   {
@@ -137,7 +181,10 @@ const NEGOTIATIONS: Negotiation[] = [
     name: "the offer after server_max_window_bits=8",
     offer:
       "permessage-deflate; server_max_window_bits=8, permessage-deflate; server_max_window_bits=9",
-    accepted: ["permessage-deflate; server_max_window_bits=9", agreed(9, 15)],
+    accepted: [
+      "permessage-deflate; server_no_context_takeover; server_max_window_bits=9",
+      agreed(9, 15, NO_SERVER_CONTEXT),
+    ],
   },
   ...[
     "client_max_window_bits; client_max_window_bits",
@@ -191,40 +238,45 @@ const NEGOTIATIONS: Negotiation[] = [
     offer: CHROME,
     settings: { serverNoContextTakeover: true },
     accepted: [
-      "permessage-deflate; server_no_context_takeover; server_max_window_bits=12; " +
-      "client_max_window_bits=12",
-      agreed(12, 12, NO_SERVER_CONTEXT),
+      "permessage-deflate; server_no_context_takeover; client_max_window_bits=15",
+      agreed(15, 15, NO_SERVER_CONTEXT),
     ],
+  },
+  {
+    name: "Chrome's offer, without server_no_context_takeover when the server keeps context",
+    offer: CHROME,
+    settings: { serverNoContextTakeover: false },
+    accepted: ["permessage-deflate; client_max_window_bits=15", agreed(15, 15)],
   },
   {
     name: "Firefox's offer, telling it to keep no context when the server asks so",
     offer: FIREFOX,
     settings: { clientNoContextTakeover: true },
     accepted: [
-      "permessage-deflate; client_no_context_takeover; server_max_window_bits=12",
-      agreed(12, 15, NO_CLIENT_CONTEXT),
+      "permessage-deflate; server_no_context_takeover; client_no_context_takeover",
+      agreed(15, 15, NO_CONTEXT),
     ],
   },
   {
     name: "an offer without context takeover when the server asks so",
     offer: "permessage-deflate; client_no_context_takeover; server_no_context_takeover",
-    settings: { clientNoContextTakeover: true },
+    settings: { serverNoContextTakeover: false, clientNoContextTakeover: true },
     accepted: [
-      "permessage-deflate; server_no_context_takeover; client_no_context_takeover; " +
-      "server_max_window_bits=12",
-      agreed(12, 15, NO_CONTEXT),
+      "permessage-deflate; server_no_context_takeover; client_no_context_takeover",
+      agreed(15, 15, NO_CONTEXT),
     ],
   },
   {
-    name: "Firefox's offer with no parameter when both windows may be 15",
+    name:
+      "Firefox's offer with no parameter when both windows may be 15 and the server keeps context",
     offer: FIREFOX,
-    settings: { serverMaxWindowBits: 15, clientMaxWindowBits: 15 },
+    settings: { serverNoContextTakeover: false, serverMaxWindowBits: 15, clientMaxWindowBits: 15 },
     accepted: ["permessage-deflate", agreed(15, 15)],
   },
   {
     name: "Chrome's offer, naming the client's window 15 when it may be",
     offer: CHROME,
-    settings: { serverMaxWindowBits: 15, clientMaxWindowBits: 15 },
+    settings: { serverNoContextTakeover: false, serverMaxWindowBits: 15, clientMaxWindowBits: 15 },
     accepted: ["permessage-deflate; client_max_window_bits=15", agreed(15, 15)],
   },
   {
@@ -232,23 +284,27 @@ const NEGOTIATIONS: Negotiation[] = [
     offer: PYTHON_WEBSOCKETS,
     settings: { serverMaxWindowBits: 9, clientMaxWindowBits: 9 },
     accepted: [
-      "permessage-deflate; server_max_window_bits=9; client_max_window_bits=9",
-      agreed(9, 9),
+      "permessage-deflate; server_no_context_takeover; server_max_window_bits=9; " +
+      "client_max_window_bits=9",
+      agreed(9, 9, NO_SERVER_CONTEXT),
     ],
   },
   {
     name: "an offered server window under the server's own",
     offer: "permessage-deflate; server_max_window_bits=10",
     settings: { serverMaxWindowBits: 15 },
-    accepted: ["permessage-deflate; server_max_window_bits=10", agreed(10, 15)],
+    accepted: [
+      "permessage-deflate; server_no_context_takeover; server_max_window_bits=10",
+      agreed(10, 15, NO_SERVER_CONTEXT),
+    ],
   },
   {
     name: "an offered client window under the server's own",
     offer: "permessage-deflate; client_max_window_bits=11",
     settings: { clientMaxWindowBits: 13 },
     accepted: [
-      "permessage-deflate; server_max_window_bits=12; client_max_window_bits=11",
-      agreed(12, 11),
+      "permessage-deflate; server_no_context_takeover; client_max_window_bits=11",
+      agreed(15, 11, NO_SERVER_CONTEXT),
     ],
   },
 ];
@@ -265,7 +321,12 @@ for (const { name, offer, settings, accepted } of NEGOTIATIONS) {
 }
 
 const OFFERS: [settings: DeflateOptions, offer: string][] = [
-  [{}, "permessage-deflate; server_max_window_bits=12; client_max_window_bits=12"],
+  [{}, "permessage-deflate; client_max_window_bits"],
+  [WINDOWS_12, "permessage-deflate; server_max_window_bits=12; client_max_window_bits=12"],
+  [
+    { serverNoContextTakeover: true },
+    "permessage-deflate; server_no_context_takeover; client_max_window_bits",
+  ],
   [
     { serverMaxWindowBits: 15, clientMaxWindowBits: 15 },
     "permessage-deflate; client_max_window_bits",
@@ -288,12 +349,28 @@ const OFFERS: [settings: DeflateOptions, offer: string][] = [
 
 for (const [settings, offer] of OFFERS) {
   Deno.test(`permessage-deflate: a client with ${JSON.stringify(settings)} offers ${offer}`, () => {
-    assertEquals(deflateOffer(deflateSettings(settings)), offer);
+    assertEquals(deflateOffer(deflateSettings(settings, "client")), offer);
   });
 }
 
 const RESPONSES: [settings: DeflateOptions, response: string, parameters: DeflateParameters][] = [
+  [
+    {},
+    "permessage-deflate; server_no_context_takeover; client_max_window_bits=15",
+    agreed(15, 15, NO_SERVER_CONTEXT),
+  ],
+  [
+    {},
+    "permessage-deflate; client_no_context_takeover; server_no_context_takeover",
+    agreed(15, 15, NO_CONTEXT),
+  ],
+  [{}, "permessage-deflate", agreed(15, 15)],
   [{}, "permessage-deflate; server_max_window_bits=12; client_max_window_bits=12", agreed(12, 12)],
+  [
+    WINDOWS_12,
+    "permessage-deflate; server_max_window_bits=12; client_max_window_bits=12",
+    agreed(12, 12),
+  ],
   [{}, "permessage-deflate; server_max_window_bits=9", agreed(9, 15)],
   [{}, "permessage-deflate; server_max_window_bits=8", agreed(8, 15)],
   [{}, 'permessage-deflate; server_max_window_bits="12"', agreed(12, 15)],
@@ -319,7 +396,7 @@ const RESPONSES: [settings: DeflateOptions, response: string, parameters: Deflat
 for (const [settings, response, parameters] of RESPONSES) {
   Deno.test(`permessage-deflate: a client with ${JSON.stringify(settings)} accepts ${response}`, () => {
     assertEquals(
-      acceptDeflateResponse(parseExtensions(response), deflateSettings(settings)),
+      acceptDeflateResponse(parseExtensions(response), deflateSettings(settings, "client")),
       parameters,
     );
   });
@@ -361,13 +438,13 @@ const BAD_RESPONSES: [settings: DeflateOptions, response: string, message: strin
     "invalid: client_max_window_bits has no value",
   ],
   [
-    {},
+    { serverMaxWindowBits: 12 },
     "permessage-deflate; server_max_window_bits=13",
     "sets server_max_window_bits=13, over the 12 offered",
   ],
-  [{}, "permessage-deflate", "leaves out server_max_window_bits, offered"],
+  [{ serverMaxWindowBits: 12 }, "permessage-deflate", "leaves out server_max_window_bits, offered"],
   [
-    {},
+    { clientMaxWindowBits: 12 },
     "permessage-deflate; server_max_window_bits=12; client_max_window_bits=13",
     "sets client_max_window_bits=13, over the 12 offered",
   ],
@@ -381,12 +458,17 @@ const BAD_RESPONSES: [settings: DeflateOptions, response: string, message: strin
     "permessage-deflate; server_max_window_bits=12",
     "leaves out server_no_context_takeover, offered",
   ],
+  [
+    { serverNoContextTakeover: true },
+    "permessage-deflate; client_max_window_bits=15",
+    "leaves out server_no_context_takeover, offered",
+  ],
 ];
 
 for (const [settings, response, message] of BAD_RESPONSES) {
   Deno.test(`permessage-deflate: a client with ${JSON.stringify(settings)} fails on ${JSON.stringify(response)}`, () => {
     const error = assertThrows(
-      () => acceptDeflateResponse(parseExtensions(response), deflateSettings(settings)),
+      () => acceptDeflateResponse(parseExtensions(response), deflateSettings(settings, "client")),
       UpgradeFailedError,
       message,
     );
@@ -397,13 +479,15 @@ for (const [settings, response, message] of BAD_RESPONSES) {
 Deno.test("permessage-deflate: a client and a server agree on the same parameters", () => {
   const choices: DeflateOptions[] = [
     {},
+    WINDOWS_12,
+    { serverNoContextTakeover: false },
     { serverMaxWindowBits: 15, clientMaxWindowBits: 15 },
     { serverMaxWindowBits: 9, clientMaxWindowBits: 14 },
     { serverNoContextTakeover: true },
     { clientNoContextTakeover: true, clientMaxWindowBits: 10 },
   ];
-  for (const client of choices.map(deflateSettings)) {
-    for (const server of choices.map(deflateSettings)) {
+  for (const client of choices.map((choice) => deflateSettings(choice, "client"))) {
+    for (const server of choices.map((choice) => deflateSettings(choice))) {
       const answer = acceptDeflateOffer(parseExtensions(deflateOffer(client)), server);
       if (answer === null) throw new Error("the server declined our own offer");
       assertEquals(
@@ -415,18 +499,41 @@ Deno.test("permessage-deflate: a client and a server agree on the same parameter
   }
 });
 
-Deno.test("permessage-deflate: settings default to windows of 12, level 6, memLevel 5", () => {
+Deno.test("permessage-deflate: settings default to no server context, windows of 15, level 6, memLevel 8", () => {
   assertEquals(deflateSettings(), {
-    serverNoContextTakeover: false,
+    serverNoContextTakeover: true,
     clientNoContextTakeover: false,
-    serverMaxWindowBits: 12,
-    clientMaxWindowBits: 12,
+    serverMaxWindowBits: 15,
+    clientMaxWindowBits: 15,
     threshold: 1024,
     level: 6,
-    memLevel: 5,
+    memLevel: 8,
     maxConnections: 4096,
   });
   assertEquals(deflateSettings({ level: undefined }), deflateSettings());
+  assertEquals(deflateSettings({}), deflateSettings());
+});
+
+Deno.test("permessage-deflate: a server's and a client's default settings differ only in serverNoContextTakeover", () => {
+  const server = deflateSettings({});
+  const client = deflateSettings({}, "client");
+  assertEquals(server.serverNoContextTakeover, true);
+  assertEquals(client.serverNoContextTakeover, false);
+  assertEquals({ ...client, serverNoContextTakeover: true }, server);
+  assertEquals(deflateSettings({}, "server"), server);
+  assertEquals(deflateSettings({ serverNoContextTakeover: undefined }, "client"), client);
+});
+
+Deno.test("permessage-deflate: settings keep a serverNoContextTakeover given, on either end", () => {
+  for (const role of ["server", "client"] as const) {
+    for (const serverNoContextTakeover of [false, true]) {
+      assertEquals(
+        deflateSettings({ serverNoContextTakeover }, role).serverNoContextTakeover,
+        serverNoContextTakeover,
+        role,
+      );
+    }
+  }
 });
 
 Deno.test("permessage-deflate: settings take the ends of every range", () => {
