@@ -1,8 +1,10 @@
 import { assert, assertEquals } from "@std/assert";
-import { Opcode, type ServeOptions } from "../../mod.ts";
+import { type DeflateOptions, Opcode } from "../../mod.ts";
+import { parseExtensions } from "../../src/protocol/extensions.ts";
 import { RSV1 } from "../../src/protocol/frame.ts";
+import { acceptDeflateResponse, deflateSettings } from "../../src/protocol/permessage_deflate.ts";
 import { inflate } from "../helpers/deflate.ts";
-import { RawClient } from "../helpers/raw_client.ts";
+import { parseResponseHead, RawClient } from "../helpers/raw_client.ts";
 import { startServer } from "../helpers/server.ts";
 import { cut, frameStream, type FrameStreamOptions, Random } from "./inputs.ts";
 import { fuzz } from "./run.ts";
@@ -44,32 +46,36 @@ async function readReplies(client: RawClient): Promise<ConnectionOutcome> {
   return outcome;
 }
 
+/** What a client of the server of `options` agreed, reading the 101 of its Chrome-like offer. */
+function agreed(client: RawClient, options: DeflateOptions | undefined): FrameStreamOptions {
+  const response = parseResponseHead(client.responseHead).headers.get("sec-websocket-extensions");
+  assertEquals(response !== null, options !== undefined, "permessage-deflate agreed or not");
+  if (response === null) return {};
+  return {
+    deflate: acceptDeflateResponse(parseExtensions(response), deflateSettings({}, "client")),
+  };
+}
+
 /**
  * Sends the frame streams of `seeds`, cut as the fuzzer cuts them, each on a new connection to a
- * server that echoes, and checks the server's echoes, pongs and close code against what the
- * core predicts for the same bytes.
+ * server that echoes, with permessage-deflate as `deflate` says, and checks the server's echoes,
+ * pongs and close code against what the core predicts for the same bytes.
  */
-async function replayOverTcp(
-  seeds: number,
-  options: FrameStreamOptions,
-  serveOptions: Pick<ServeOptions, "deflate">,
-): Promise<void> {
+async function replayOverTcp(seeds: number, deflate?: DeflateOptions): Promise<void> {
   const errors: unknown[] = [];
   await using server = startServer(
-    {
-      ...serveOptions,
-      maxMessageBytes: FUZZ_MAX_MESSAGE_BYTES,
-      onError: (error) => errors.push(error),
-    },
+    { deflate, maxMessageBytes: FUZZ_MAX_MESSAGE_BYTES, onError: (error) => errors.push(error) },
     (message) => message,
   );
-  const offer = options.deflate ? "Sec-WebSocket-Extensions: permessage-deflate\r\n" : "";
+  const offer = deflate
+    ? "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n"
+    : "";
   for (let seed = 1; seed <= seeds; seed++) {
-    const random = new Random(seed);
-    const bytes = frameStream(random, options);
-    const expected = runConnection([bytes], options);
     await using client = await RawClient.open(server.port, undefined, offer);
-    assertEquals(client.allowedRsv, options.deflate ? RSV1 : 0, "the agreed extension");
+    const options = agreed(client, deflate);
+    const random = new Random(seed);
+    const { bytes } = frameStream(random, options);
+    const expected = runConnection([bytes], options);
     client.conn.setNoDelay(true);
     try {
       await client.writePieces(cut(random, bytes), 0);
@@ -97,9 +103,19 @@ async function replayOverTcp(
 }
 
 Deno.test("fuzz: 150 frame streams over TCP get exactly the replies and close code the core predicts", async () => {
-  await replayOverTcp(150, {}, {});
+  await replayOverTcp(150);
 });
 
-Deno.test("fuzz: 100 compressed frame streams over TCP get exactly the replies, inflated, and close code the core predicts", async () => {
-  await replayOverTcp(100, { deflate: true }, { deflate: { threshold: 0 } });
+Deno.test("fuzz: 100 compressed frame streams over TCP, to a server with the defaults, get exactly the replies, inflated, and close code the core predicts", async () => {
+  await replayOverTcp(100, { threshold: 0 });
+});
+
+Deno.test("fuzz: 100 compressed frame streams over TCP, to a server keeping its window and limiting windows, get exactly the replies, inflated, and close code the core predicts", async () => {
+  await replayOverTcp(100, {
+    threshold: 0,
+    serverNoContextTakeover: false,
+    clientNoContextTakeover: true,
+    serverMaxWindowBits: 10,
+    clientMaxWindowBits: 11,
+  });
 });

@@ -8,20 +8,31 @@
 import { assertEquals } from "@std/assert";
 import { isValidCloseCode } from "../../src/protocol/close.ts";
 import { Connection } from "../../src/protocol/connection.ts";
-import { DeflateCodec } from "../../src/protocol/deflate.ts";
-import { TAKEOVER_CODEC } from "../helpers/deflate.ts";
+import { deflateCodec } from "../../src/compression.ts";
+import type { DeflateCodec } from "../../src/protocol/deflate.ts";
 import { HandshakeError } from "../../src/protocol/errors.ts";
 import { isControlOpcode, Opcode, RSV1 } from "../../src/protocol/frame.ts";
 import { isUpgradeRequest, validateUpgradeRequest } from "../../src/protocol/handshake.ts";
 import { RequestHeadParser, requestUrl } from "../../src/protocol/http1.ts";
 import { type Message, MessageAssembler } from "../../src/protocol/message.ts";
 import { FrameParser } from "../../src/protocol/parser.ts";
-import { cut, frameStream, type FrameStreamOptions, type Random, requestHead } from "./inputs.ts";
+import { type DeflateParameters, deflateSettings } from "../../src/protocol/permessage_deflate.ts";
+import {
+  cut,
+  frameStream,
+  type FrameStreamOptions,
+  type MeantMessage,
+  type Random,
+  requestHead,
+} from "./inputs.ts";
 
 /** The largest message in the fuzzed connections: small, so that 1009 is reached too. */
 export const FUZZ_MAX_MESSAGE_BYTES = 4096;
 
 const encoder = new TextEncoder();
+
+/** permessage-deflate's settings on both ends of the fuzzed connections: every message compressed. */
+const FUZZ_DEFLATE_SETTINGS = deflateSettings({ threshold: 0 });
 
 /** Close codes a server may send for a peer's violation. */
 const VIOLATION_CODES = [1002, 1007, 1009];
@@ -46,13 +57,13 @@ export function runConnection(
   pieces: Uint8Array[],
   options: FrameStreamOptions = {},
 ): ConnectionOutcome {
-  const deflate = options.deflate ? new DeflateCodec(TAKEOVER_CODEC) : undefined;
+  const deflate = options.deflate && deflateCodec("server", options.deflate, FUZZ_DEFLATE_SETTINGS);
   const connection = new Connection({
     role: "server",
     maxMessageBytes: FUZZ_MAX_MESSAGE_BYTES,
     deflate,
   });
-  using client = new ClientReader(deflate !== undefined);
+  using client = new ClientReader(options.deflate);
   const messages: Message[] = [];
   try {
     for (const piece of pieces) {
@@ -99,16 +110,20 @@ function checkSize(message: Message): void {
 }
 
 /** A message's type, size and FNV-1a hash of its bytes. */
-function summary(message: Message): string {
-  const bytes = typeof message === "string" ? encoder.encode(message) : message;
+function summary(message: Message | MeantMessage): string {
+  const { text, bytes } = typeof message === "string"
+    ? { text: true, bytes: encoder.encode(message) }
+    : message instanceof Uint8Array
+    ? { text: false, bytes: message }
+    : message;
   let hash = 0x811c9dc5;
   for (let i = 0; i < bytes.length; i++) hash = Math.imul(hash ^ bytes[i], 0x01000193);
-  return `${typeof message === "string" ? "text" : "binary"} ${bytes.length} ${hash >>> 0}`;
+  return `${text ? "text" : "binary"} ${bytes.length} ${hash >>> 0}`;
 }
 
 /**
  * The client's end of a fuzzed connection: parses what the server sends as a client would, with
- * a codec of its own to inflate compressed messages (its window kept, as the server keeps its
+ * a codec of its own to inflate compressed messages (its window kept when the server keeps its
  * compressor's), and counts the pongs.
  */
 class ClientReader implements Disposable {
@@ -117,9 +132,9 @@ class ClientReader implements Disposable {
   readonly #assembler: MessageAssembler;
   pongs = 0;
 
-  constructor(deflate: boolean) {
+  constructor(deflate: DeflateParameters | undefined) {
     this.#parser = new FrameParser({ role: "client", allowedRsv: deflate ? RSV1 : 0 });
-    this.#inflater = deflate ? new DeflateCodec(TAKEOVER_CODEC) : undefined;
+    this.#inflater = deflate && deflateCodec("client", deflate, FUZZ_DEFLATE_SETTINGS);
     this.#assembler = new MessageAssembler({ deflate: this.#inflater });
   }
 
@@ -144,13 +159,15 @@ class ClientReader implements Disposable {
 }
 
 /**
- * One frame-stream input: the core must accept the bytes whole and cut, and reach the same
- * messages, pongs and close code both ways; with deflate, inflation must not depend on where the
- * bytes were cut.
+ * One frame-stream input: the core must make the messages the bytes mean, accept the bytes whole
+ * and cut, and reach the same messages, pongs and close code both ways; with deflate, inflation
+ * must not depend on where the bytes were cut.
  */
 export function fuzzFrames(random: Random, options: FrameStreamOptions = {}): void {
-  const bytes = frameStream(random, options);
+  const { bytes, meant } = frameStream(random, options);
   const whole = runConnection([bytes], options);
+  const made = whole.messages.slice(0, meant.length).map(summary);
+  assertEquals(made, meant.slice(0, made.length).map(summary), "not the messages meant");
   const pieces = runConnection(cut(random, bytes), options);
   assertEquals(
     { ...pieces, messages: pieces.messages.map(summary) },
