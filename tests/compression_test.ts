@@ -14,7 +14,7 @@ import {
   assertLess,
   assertRejects,
 } from "@std/assert";
-import { constants, deflateRawSync, inflateRawSync } from "node:zlib";
+import { constants, deflateRawSync } from "node:zlib";
 // @ts-types="@types/ws"
 import { WebSocketServer } from "ws";
 import {
@@ -31,6 +31,7 @@ import {
 import { RSV1 } from "../src/protocol/frame.ts";
 import { startBunPeer } from "./helpers/bun_peer.ts";
 import { firstDifference, patternBytes, withTimeout } from "./helpers/client.ts";
+import { compress, FLUSH_TAIL, inflate } from "./helpers/deflate.ts";
 import { bytesOf, concat, frame, letters } from "./helpers/frames.ts";
 import {
   parseResponseHead,
@@ -68,24 +69,10 @@ const THRESHOLD = 1024;
 
 /** RFC 7692 §7.2.3.1: "Hello" compressed, without the flush's tail. */
 const HELLO_COMPRESSED = new Uint8Array([0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]);
-/** RFC 7692 §7.2.1: the tail of a sync flush, left off the wire. */
-const FLUSH_TAIL = new Uint8Array([0x00, 0x00, 0xff, 0xff]);
 
 /** The header line that offers `offer`, for a raw request. */
 function offering(offer = CHROME_OFFER): string {
   return `Sec-WebSocket-Extensions: ${offer}\r\n`;
-}
-
-/** A payload compressed as RFC 7692 §7.2.1 says, by zlib rather than the code under test. */
-function compress(payload: string | Uint8Array | number[]): Uint8Array {
-  const deflated = deflateRawSync(bytesOf(payload), { finishFlush: constants.Z_SYNC_FLUSH });
-  return deflated.subarray(0, deflated.length - FLUSH_TAIL.length);
-}
-
-/** The messages of compressed payloads sent one after the other with context takeover. */
-function inflate(...payloads: Uint8Array[]): Uint8Array {
-  const stream = concat(...payloads.flatMap((payload) => [payload, FLUSH_TAIL]));
-  return inflateRawSync(stream, { finishFlush: constants.Z_SYNC_FLUSH });
 }
 
 /** The `Sec-WebSocket-Extensions` of a raw client's 101, or null. */

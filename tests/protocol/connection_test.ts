@@ -10,6 +10,7 @@ import { DeflateCodec, type DeflateCodecOptions } from "../../src/protocol/defla
 import { constants as zlibConstants, deflateRawSync } from "node:zlib";
 import { FrameParser } from "../../src/protocol/parser.ts";
 import type { Frame } from "../../src/protocol/frame.ts";
+import { TAKEOVER_CODEC } from "../helpers/deflate.ts";
 import { bytewise, closePayload, concat, frame } from "../helpers/frames.ts";
 
 const server = () => new Connection({ role: "server" });
@@ -300,15 +301,7 @@ Deno.test("connection: the frame and fragment limits apply (1009, 1008)", () => 
 
 // permessage-deflate (RFC 7692): what a connection does with a codec.
 
-const DEFLATE: DeflateCodecOptions = {
-  deflateWindowBits: 15,
-  inflateWindowBits: 15,
-  deflateContextTakeover: true,
-  inflateContextTakeover: true,
-  level: 6,
-  memLevel: 8,
-  threshold: 16,
-};
+const DEFLATE: DeflateCodecOptions = { ...TAKEOVER_CODEC, threshold: 16 };
 /** RFC 7692 §7.2.3.1: "Hello", compressed. */
 const HELLO = [0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00];
 const deflating = (maxMessageBytes?: number) =>

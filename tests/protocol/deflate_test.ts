@@ -7,18 +7,10 @@ import { deflateRawSync } from "node:zlib";
 import { DeflateCodec, type DeflateCodecOptions } from "../../src/protocol/deflate.ts";
 import { ProtocolError } from "../../src/protocol/errors.ts";
 import { hasHeaderRoom } from "../../src/protocol/frame.ts";
+import { TAKEOVER_CODEC } from "../helpers/deflate.ts";
 
-const TAKEOVER: DeflateCodecOptions = {
-  deflateWindowBits: 15,
-  inflateWindowBits: 15,
-  deflateContextTakeover: true,
-  inflateContextTakeover: true,
-  level: 6,
-  memLevel: 8,
-  threshold: 0,
-};
 const NO_TAKEOVER: DeflateCodecOptions = {
-  ...TAKEOVER,
+  ...TAKEOVER_CODEC,
   deflateContextTakeover: false,
   inflateContextTakeover: false,
 };
@@ -53,11 +45,11 @@ Deno.test('deflate: §7.2.3.1 "Hello" compresses to f2 48 cd c9 c9 07 00, whole 
 });
 
 Deno.test('deflate: §7.2.3.2 the second "Hello" refers to the first when the window is kept', () => {
-  withCodec(TAKEOVER, (sender) => {
+  withCodec(TAKEOVER_CODEC, (sender) => {
     assertEquals(sender.deflate(bytes("Hello")), new Uint8Array(HELLO));
     assertEquals(sender.deflate(bytes("Hello")), new Uint8Array([0xf2, 0x00, 0x11, 0x00, 0x00]));
   });
-  withCodec(TAKEOVER, (receiver) => {
+  withCodec(TAKEOVER_CODEC, (receiver) => {
     assertEquals(text(receiver.inflate([new Uint8Array(HELLO)], 1024)), "Hello");
     const second = new Uint8Array([0xf2, 0x00, 0x11, 0x00, 0x00]);
     assertEquals(text(receiver.inflate([second], 1024)), "Hello");
@@ -83,7 +75,7 @@ Deno.test("deflate: §7.2.3.3 a block with no compression", () => {
 });
 
 Deno.test("deflate: §7.2.3.4 a block with BFINAL set, then a new stream for the next message", () => {
-  withCodec(TAKEOVER, (codec) => {
+  withCodec(TAKEOVER_CODEC, (codec) => {
     const final = new Uint8Array([0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00]);
     assertEquals(text(codec.inflate([final], 1024)), "Hello");
     // The peer's stream ended: its next message starts a new one, and is inflated as such.
@@ -114,16 +106,16 @@ Deno.test("deflate: an empty compressed message inflates to nothing", () => {
 });
 
 Deno.test("deflate: messages under the threshold, and empty ones, are not compressed", () => {
-  withCodec({ ...TAKEOVER, threshold: 6 }, (codec) => {
+  withCodec({ ...TAKEOVER_CODEC, threshold: 6 }, (codec) => {
     assertEquals(codec.deflate(bytes("Hello")), null);
     assert(codec.deflate(bytes("Hello!")) !== null);
   });
-  withCodec(TAKEOVER, (codec) => assertEquals(codec.deflate(new Uint8Array(0)), null));
+  withCodec(TAKEOVER_CODEC, (codec) => assertEquals(codec.deflate(new Uint8Array(0)), null));
 });
 
 Deno.test("deflate: output has header room, and large messages round-trip many times", () => {
-  withCodec(TAKEOVER, (sender) =>
-    withCodec(TAKEOVER, (receiver) => {
+  withCodec(TAKEOVER_CODEC, (sender) =>
+    withCodec(TAKEOVER_CODEC, (receiver) => {
       for (let round = 0; round < 20; round++) {
         // 200 KiB of JSON-like text: the output spans several pieces of the engine's buffer.
         const records = Array.from(
@@ -179,7 +171,7 @@ Deno.test("deflate: invalid data fails with 1007, and a shared inflater recovers
 });
 
 Deno.test("deflate: a small window is honoured both ways", () => {
-  const small = { ...TAKEOVER, deflateWindowBits: 9, inflateWindowBits: 9 };
+  const small = { ...TAKEOVER_CODEC, deflateWindowBits: 9, inflateWindowBits: 9 };
   withCodec(small, (sender) =>
     withCodec(small, (receiver) => {
       for (let round = 0; round < 5; round++) {
