@@ -228,6 +228,9 @@ export class DeflateCodec {
    * it is not valid DEFLATE data.
    */
   inflate(payloads: readonly Uint8Array[], maxBytes: number): Uint8Array {
+    // No bytes at all can only mean an empty message. The tail alone would leave the inflater
+    // inside a stored block, and the next message that shares its window would come out wrong.
+    if (payloads.every((payload) => payload.length === 0)) return allocatePayload(0);
     const engine = this.#inflateEngine();
     const pieces: Uint8Array[] = [];
     let length = 0;

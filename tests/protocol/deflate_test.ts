@@ -98,6 +98,20 @@ Deno.test("deflate: §7.2.3.6 an empty last fragment after a sync flush", () => 
   });
 });
 
+Deno.test("deflate: an empty compressed payload is an empty message, and the window stays good", () => {
+  withCodec(TAKEOVER_CODEC, (sender) =>
+    withCodec(TAKEOVER_CODEC, (receiver) => {
+      assertEquals(text(receiver.inflate([sender.deflate(bytes("Hello"))!], 1024)), "Hello");
+      assertEquals(receiver.inflate([new Uint8Array(0)], 1024).length, 0);
+      assertEquals(receiver.inflate([new Uint8Array(0), new Uint8Array(0)], 1024).length, 0);
+      // "World" may refer back to "Hello": the empty message changed nothing in between.
+      assertEquals(
+        text(receiver.inflate([sender.deflate(bytes("World, Hello"))!], 1024)),
+        "World, Hello",
+      );
+    }));
+});
+
 Deno.test("deflate: an empty compressed message inflates to nothing", () => {
   withCodec(NO_TAKEOVER, (codec) => {
     assertEquals(codec.inflate([new Uint8Array(0)], 1024).length, 0);
