@@ -259,7 +259,9 @@ async function main() {
       pin ? "" : " (taskset missing: not pinned)"
     }.\n\n` +
     `Machine: ${versions.cpu}, ${navigator.hardwareConcurrency} cores. ${versions.deno}, ${versions.bun}, ${versions.node}.\n` +
-    `Command: \`deno task bench ${Deno.args.join(" ")}\`.\n\n${table}${memoryTable}${compression}`;
+    `Command: \`deno task bench ${Deno.args.join(" ")}\`.\n\n${
+      chosen.length > 0 ? table : ""
+    }${memoryTable}${compression}`;
   console.log(report);
   await Deno.writeTextFile(options.out, report);
 }
