@@ -7,7 +7,7 @@
  */
 
 import { acceptedDeflate, type DeflateOption, deflateOptionSettings } from "./compression.ts";
-import type { DeflateCodec } from "./protocol/deflate.ts";
+import { type DeflateCodec, deflateSupported } from "./protocol/deflate.ts";
 import { deflateOffer } from "./protocol/permessage_deflate.ts";
 import {
   generateKey,
@@ -114,7 +114,9 @@ export async function connect(
   const target = webSocketUrl(url);
   const key = generateKey();
   const protocols = options.protocols ?? [];
-  const deflate = deflateOptionSettings(options.deflate, "client");
+  // Checked even where it cannot be offered: a bad option fails the call on every runtime.
+  const wanted = deflateOptionSettings(options.deflate, "client");
+  const deflate = deflateSupported() ? wanted : null;
   const extensions = deflate ? deflateOffer(deflate) : "";
   const request = upgradeRequest({
     url: target,

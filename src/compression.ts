@@ -122,7 +122,16 @@ export function offeredExtensions(headers: Headers): Extension[] {
   }
 }
 
-/** What a server accepted of a request's offer of permessage-deflate. */
+/**
+ * What a server accepted of a request's offer of permessage-deflate, or a client of a server's
+ * answer: the field's value, and the connection's codec.
+ *
+ * @example
+ * ```ts
+ * import type { AcceptedDeflate } from "./compression.ts";
+ * const describe = (accepted: AcceptedDeflate) => `agreed: ${accepted.response}`;
+ * ```
+ */
 export interface AcceptedDeflate {
   /** The `Sec-WebSocket-Extensions` value of the 101 response. */
   response: string;
@@ -172,7 +181,7 @@ export class DeflateAcceptor {
 
   /** Gives a slot back: a connection that compressed has ended, or was never opened. */
   release(): void {
-    this.#inUse--;
+    if (this.#inUse > 0) this.#inUse--;
   }
 }
 

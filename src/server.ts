@@ -479,7 +479,8 @@ async function handleRequest<Data>(
       response = plainResponse(head, settings.page);
     } else {
       const key = validateUpgradeRequest(head);
-      const offers = offeredExtensions(head.headers); // 400 for a malformed field
+      // A server that compresses reads the offers (400 for a malformed field); others ignore them.
+      const offers = settings.deflateAcceptor ? offeredExtensions(head.headers) : [];
       const pending: PendingUpgrade = {
         url: requestUrl(head, settings.scheme), // 400 for a Host that makes no URL
         headers: head.headers,

@@ -145,6 +145,15 @@ Deno.test("deflate: a malformed Sec-WebSocket-Extensions gets 400", async () => 
   await assertServesCompressed(server.port);
 });
 
+Deno.test("deflate: without deflate, a malformed Sec-WebSocket-Extensions is not read: 101", async () => {
+  await using server = startServer({}, echo);
+  for (const field of ["permessage-deflate; =1", "permessage-deflate;", 'x-foo; a="b c"']) {
+    const response = await requestUpgrade(server.port, offering(field));
+    assertEquals(response.status, 101, field);
+    assertEquals(response.headers.get("sec-websocket-extensions"), null, field);
+  }
+});
+
 Deno.test("deflate: offers with only parameters it cannot accept get a 101 without the field", async () => {
   const extensions: string[] = [];
   await using server = startServer({
