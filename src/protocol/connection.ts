@@ -34,7 +34,14 @@ const encoder = new TextEncoder();
 
 /**
  * Options of {@linkcode Connection}: which end it is (a client masks what it sends and expects
- * unmasked frames), and the limits its frame parser applies to what the peer sends.
+ * unmasked frames), the limits its frame parser applies to what the peer sends, and the codec of
+ * permessage-deflate when it was agreed.
+ *
+ * @example
+ * ```ts
+ * import type { ConnectionOptions } from "./connection.ts";
+ * const options: ConnectionOptions = { role: "server", maxMessageBytes: 1024 * 1024 };
+ * ```
  */
 export interface ConnectionOptions
   extends Pick<FrameParserOptions, "role" | "maxMessageBytes" | "maxFrameBytes" | "maxFragments"> {
@@ -212,9 +219,8 @@ export class Connection {
    */
   send(message: Message): Uint8Array[] {
     if (this.#closeSent || this.#transportEnded) throw new ConnectionClosedError();
-    if (this.#deflate && message.length * 3 >= this.#deflate.threshold) {
-      return [this.#encodeCompressing(this.#deflate, message)];
-    }
+    const compressed = this.#deflate && this.#encodeCompressed(this.#deflate, message);
+    if (compressed) return [compressed];
     if (typeof message === "string") return [encodeTextFrame(message, this.#frameOptions())];
     if (!this.#masked) {
       // A received message goes back in its own buffer, its header written in the room before it.
@@ -296,15 +302,26 @@ export class Connection {
   }
 
   /**
-   * One frame for `message`, compressed when it is long enough. Text is encoded once: its bytes
-   * go out as they are when they turn out too few to compress.
+   * The frame of `message` compressed, with RSV1 set; null when it is under the codec's
+   * threshold, for the uncompressed encodings. Text that may reach the threshold (UTF-8 takes
+   * at most 3 bytes per code unit) is encoded once: its bytes go out as they are when they turn
+   * out too few.
    */
-  #encodeCompressing(deflate: DeflateCodec, message: Message): Uint8Array {
-    const isText = typeof message === "string";
-    const opcode = isText ? Opcode.Text : Opcode.Binary;
-    const payload = isText ? encoder.encode(message) : message;
+  #encodeCompressed(deflate: DeflateCodec, message: Message): Uint8Array | null {
+    if (typeof message !== "string") {
+      const compressed = deflate.deflate(message);
+      return compressed && this.#encodeRsv1(Opcode.Binary, compressed);
+    }
+    if (message.length * 3 < deflate.threshold) return null;
+    const payload = encoder.encode(message);
     const compressed = deflate.deflate(payload);
-    if (!compressed) return this.#encode(opcode, payload);
+    return compressed
+      ? this.#encodeRsv1(Opcode.Text, compressed)
+      : this.#encode(Opcode.Text, payload);
+  }
+
+  /** A compressed payload's frame; a server's is written in front of the payload, in place. */
+  #encodeRsv1(opcode: Opcode, compressed: Uint8Array): Uint8Array {
     if (this.#masked) {
       return encodeFrame(opcode, compressed, { ...this.#frameOptions(), rsv: RSV1 });
     }

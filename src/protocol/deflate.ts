@@ -11,12 +11,22 @@
  */
 
 import { constants, createDeflateRaw, createInflateRaw } from "node:zlib";
-import { concatBytes } from "./bytes.ts";
 import { CloseCode } from "./close_code.ts";
 import { ProtocolError } from "./errors.ts";
 import { allocatePayload } from "./frame.ts";
 
-/** How one end compresses what it sends and inflates what it receives. */
+/**
+ * How one end compresses what it sends and inflates what it receives.
+ *
+ * @example A server's, with the defaults: no context kept for what it sends, the client's kept
+ * ```ts
+ * import type { DeflateCodecOptions } from "./deflate.ts";
+ * const options: DeflateCodecOptions = {
+ *   deflateWindowBits: 15, inflateWindowBits: 15, deflateContextTakeover: false,
+ *   inflateContextTakeover: true, level: 6, memLevel: 8, threshold: 1024,
+ * };
+ * ```
+ */
 export interface DeflateCodecOptions {
   /** The window this end compresses with, 9 to 15 (RFC 7692 §7.1.2: `*_max_window_bits`). */
   deflateWindowBits: number;
@@ -43,9 +53,63 @@ const FLUSH_TAIL = new Uint8Array([0x00, 0x00, 0xff, 0xff]);
  */
 const STREAM = { chunkSize: 64 };
 
-/** Where the engines write; what they write is copied out before the next call. */
-const OUTPUT_BYTES = 64 * 1024;
+/**
+ * Where the engines write a message's output, piece after piece, until it is full. Its size
+ * bounds how far past its limit a message is inflated before it is stopped.
+ */
+const OUTPUT_BYTES = 256 * 1024;
 const output = new Uint8Array(OUTPUT_BYTES);
+
+/**
+ * One message's output as an engine writes it: in `output` while it fits, in copies of it once
+ * it has filled, so a message that fits is copied once, into its payload.
+ */
+class MessageOutput {
+  readonly #maxBytes: number;
+  readonly #filled: Uint8Array[] = [];
+  /** Bytes of `output` in use. */
+  #used = 0;
+  #length = 0;
+
+  /** Starts a message's output; more than `maxBytes` of it is a 1009. */
+  constructor(maxBytes = Infinity) {
+    this.#maxBytes = maxBytes;
+  }
+
+  /** Where the engine may write next in `output`: after what is there, or at 0 once it is full. */
+  get offset(): number {
+    if (this.#used === OUTPUT_BYTES) {
+      this.#filled.push(output.slice());
+      this.#used = 0;
+    }
+    return this.#used;
+  }
+
+  /**
+   * Records that the engine wrote `count` bytes at {@linkcode offset}.
+   *
+   * @throws {ProtocolError} 1009 once the message is over its limit.
+   */
+  wrote(count: number): void {
+    this.#used += count;
+    this.#length += count;
+    if (this.#length > this.#maxBytes) {
+      throw new ProtocolError(CloseCode.MessageTooBig, `message over ${this.#maxBytes} bytes`);
+    }
+  }
+
+  /** The output as a payload with header room, without its last `trim` bytes. */
+  payload(trim = 0): Uint8Array {
+    const payload = allocatePayload(this.#length - trim);
+    let offset = 0;
+    for (const part of [...this.#filled, output.subarray(0, this.#used)]) {
+      const take = Math.min(part.length, payload.length - offset);
+      payload.set(part.subarray(0, take), offset);
+      offset += take;
+    }
+    return payload;
+  }
+}
 
 /** The part of a `node:zlib` stream's handle that runs the engine synchronously. */
 interface ZlibHandle {
@@ -89,24 +153,28 @@ class Engine {
   }
 
   /**
-   * Runs `input` through the engine with a sync flush, calling `onOutput` with each piece of
-   * output (valid only during the call), and returns how many input bytes were left unread: more
-   * than 0 only when an inflater met the end of a DEFLATE stream (a block with BFINAL set).
+   * Runs `input` through the engine with a sync flush into `out`, and returns how many input
+   * bytes were left unread: more than 0 only when an inflater met the end of a DEFLATE stream (a
+   * block with BFINAL set).
    *
    * @throws {Error} with zlib's message when the input is not valid DEFLATE data.
+   * @throws {ProtocolError} 1009 from `out`.
    */
-  write(input: Uint8Array, onOutput: (piece: Uint8Array) => void): number {
+  write(input: Uint8Array, out: MessageOutput): number {
     let offset = 0;
     let left = input.length;
     for (;;) {
-      this.#handle.writeSync(constants.Z_SYNC_FLUSH, input, offset, left, output, 0, OUTPUT_BYTES);
+      const at = out.offset;
+      const room = OUTPUT_BYTES - at;
+      this.#handle.writeSync(constants.Z_SYNC_FLUSH, input, offset, left, output, at, room);
       if (this.#error !== null) {
         const message = this.#error;
         this.#error = null;
         throw new Error(message);
       }
-      const [outputLeft, inputLeft] = this.#state;
-      if (outputLeft < OUTPUT_BYTES) onOutput(output.subarray(0, OUTPUT_BYTES - outputLeft));
+      const outputLeft = this.#state[0];
+      const inputLeft = this.#state[1];
+      out.wrote(room - outputLeft);
       offset += left - inputLeft;
       // A full output means the engine may hold more; otherwise it has taken all it will.
       if (outputLeft > 0 && (inputLeft === 0 || inputLeft === left)) return inputLeft;
@@ -123,13 +191,6 @@ class Engine {
   close(): void {
     this.#stream.close();
   }
-}
-
-/** A copy of an engine's output, with header room, as messages and payloads have. */
-function copyWithRoom(piece: Uint8Array): Uint8Array {
-  const copy = allocatePayload(piece.length);
-  copy.set(piece);
-  return copy;
 }
 
 /** Engines without context takeover are reset after each message, so one serves everyone. */
@@ -153,13 +214,19 @@ function sharedEngine(key: string, make: () => Engine): Engine {
  * ```
  */
 export function deflateSupported(): boolean {
-  try {
-    sharedEngine("probe", () => new Engine(createInflateRaw() as unknown as ZlibStream));
-    return true;
-  } catch {
-    return false;
+  if (supported === undefined) {
+    try {
+      new Engine(createInflateRaw(STREAM) as unknown as ZlibStream).close();
+      supported = true;
+    } catch {
+      supported = false;
+    }
   }
+  return supported;
 }
+
+/** Whether {@linkcode deflateSupported}, once it has looked. */
+let supported: boolean | undefined;
 
 /**
  * One connection's permessage-deflate: compresses messages worth compressing and inflates
@@ -209,14 +276,13 @@ export class DeflateCodec {
   deflate(payload: Uint8Array): Uint8Array | null {
     if (payload.length < Math.max(1, this.#options.threshold)) return null;
     const engine = this.#deflateEngine();
-    const pieces: Uint8Array[] = [];
+    const out = new MessageOutput();
     try {
-      engine.write(payload, (piece) => pieces.push(copyWithRoom(piece)));
+      engine.write(payload, out);
     } finally {
       if (!this.#options.deflateContextTakeover) engine.reset();
     }
-    const whole = concatBytes(pieces, allocatePayload);
-    return whole.subarray(0, whole.length - FLUSH_TAIL.length);
+    return out.payload(FLUSH_TAIL.length);
   }
 
   /**
@@ -232,34 +298,26 @@ export class DeflateCodec {
     // inside a stored block, and the next message that shares its window would come out wrong.
     if (payloads.every((payload) => payload.length === 0)) return allocatePayload(0);
     const engine = this.#inflateEngine();
-    const pieces: Uint8Array[] = [];
-    let length = 0;
-    const take = (piece: Uint8Array) => {
-      length += piece.length;
-      if (length > maxBytes) {
-        throw new ProtocolError(CloseCode.MessageTooBig, `message over ${maxBytes} bytes`);
-      }
-      pieces.push(copyWithRoom(piece));
-    };
+    const out = new MessageOutput(maxBytes);
     let ended = false;
     try {
       // Input left unread means the DEFLATE stream ended with a final block (§7.2.3.4): what
       // follows it in the message is ignored, and the peer starts a new stream, with an empty
       // window, for its next message.
       for (const payload of payloads) {
-        if (payload.length > 0 && engine.write(payload, take) > 0) {
+        if (payload.length > 0 && engine.write(payload, out) > 0) {
           ended = true;
           break;
         }
       }
-      if (!ended) ended = engine.write(FLUSH_TAIL, take) > 0;
+      if (!ended) ended = engine.write(FLUSH_TAIL, out) > 0;
     } catch (error) {
       engine.reset();
       if (error instanceof ProtocolError) throw error;
       throw new ProtocolError(CloseCode.InvalidPayload, "invalid compressed data");
     }
     if (ended || !this.#options.inflateContextTakeover) engine.reset();
-    return pieces.length === 0 ? allocatePayload(0) : concatBytes(pieces, allocatePayload);
+    return out.payload();
   }
 
   /** Frees this connection's engines; the codec must not be used afterwards. */

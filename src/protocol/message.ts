@@ -25,7 +25,15 @@ export type Message = string | Uint8Array;
 
 const NONE = -1;
 
-/** Options of {@linkcode MessageAssembler}. */
+/**
+ * Options of {@linkcode MessageAssembler}.
+ *
+ * @example
+ * ```ts
+ * import type { MessageAssemblerOptions } from "./message.ts";
+ * const options: MessageAssemblerOptions = { maxMessageBytes: 1024 * 1024 };
+ * ```
+ */
 export interface MessageAssemblerOptions {
   /**
    * The permessage-deflate codec, when the extension was negotiated: a message whose first

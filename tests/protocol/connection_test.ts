@@ -416,3 +416,13 @@ Deno.test("connection: a client's compressed frames are masked, and a server inf
     assertEquals(server.receive(bytes), [long]);
   }
 });
+
+Deno.test("connection: with permessage-deflate, a message under the threshold keeps its uncompressed encoding", () => {
+  const deflate = new DeflateCodec({ ...DEFLATE, threshold: 2048 });
+  const connection = new Connection({ role: "server", deflate });
+  // A received binary message goes back in its own buffer, as without compression.
+  const [received] = connection.receive(frame(Opcode.Binary, new Uint8Array(1000).fill(7)));
+  const [echo] = connection.send(received);
+  assertEquals(echo.buffer, (received as Uint8Array).buffer);
+  assertEquals(sent([echo])[0].rsv, 0);
+});
