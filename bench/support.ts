@@ -31,6 +31,9 @@ export interface LoadResult {
   received_wire_ratio: number;
 }
 
+/** The command line's arguments for a server on loopback and a free port. */
+const CLI_ARGS = [`${ROOT}mod.ts`, "--hostname", "127.0.0.1", "--port", "0"];
+
 /** This server, run by its command line on each runtime. */
 export const OURS: ServerSpec[] = [
   {
@@ -40,26 +43,14 @@ export const OURS: ServerSpec[] = [
       "run",
       "--allow-net",
       `--import-map=${ROOT}tests/import_map.json`,
-      `${ROOT}mod.ts`,
-      "--hostname",
-      "127.0.0.1",
-      "--port",
-      "0",
+      ...CLI_ARGS,
     ],
     mode: "ws",
     deflateArg: "--deflate",
   },
   {
     name: "ours (Bun)",
-    command: [
-      "bun",
-      `--preload=${ROOT}tests/bun_offline.ts`,
-      `${ROOT}mod.ts`,
-      "--hostname",
-      "127.0.0.1",
-      "--port",
-      "0",
-    ],
+    command: ["bun", `--preload=${ROOT}tests/bun_offline.ts`, ...CLI_ARGS],
     mode: "ws",
     deflateArg: "--deflate",
   },
