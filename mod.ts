@@ -63,6 +63,6 @@ export { type CloseInfo, Connection, type ConnectionState } from "./src/protocol
 export type { Message } from "./src/protocol/message.ts";
 
 import { main } from "./src/cli.ts";
-import { args, exit } from "./src/runtime/mod.ts";
+import { runtime } from "./src/runtime/mod.ts";
 
-if (import.meta.main) exit(await main(args()));
+if (import.meta.main) runtime.exit(await main(runtime.args()));

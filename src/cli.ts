@@ -10,7 +10,7 @@ import {
   DEFAULT_MAX_HEADER_BYTES,
   DEFAULT_MAX_MESSAGE_BYTES,
 } from "./protocol/limits.ts";
-import { exit, onStopSignal, readTextFile } from "./runtime/mod.ts";
+import { runtime } from "./runtime/mod.ts";
 import { serve } from "./server.ts";
 import { ListenError } from "./transport.ts";
 
@@ -191,7 +191,10 @@ export async function main(args: readonly string[]): Promise<number> {
   let tls: { cert: string; key: string } | undefined;
   if (options.cert !== undefined && options.key !== undefined) {
     try {
-      tls = { cert: await readTextFile(options.cert), key: await readTextFile(options.key) };
+      tls = {
+        cert: await runtime.readTextFile(options.cert),
+        key: await runtime.readTextFile(options.key),
+      };
     } catch (error) {
       console.error(`error: cannot read the TLS certificate or key: ${(error as Error).message}`);
       return 1;
@@ -214,8 +217,8 @@ export async function main(args: readonly string[]): Promise<number> {
   // SIGINT or SIGTERM: close every connection with 1001, wait for their close handshakes, exit 0.
   // A second signal does not wait for the connections: it exits at once, with 130 as shells do.
   let signalled = false;
-  const stopListening = onStopSignal(() => {
-    if (signalled) exit(130);
+  const stopListening = runtime.onStopSignal(() => {
+    if (signalled) runtime.exit(130);
     signalled = true;
     console.log("Shutting down");
     server.shutdown();

@@ -25,7 +25,7 @@ import {
   MIN_READ_BYTES,
 } from "./protocol/limits.ts";
 import { type WebSocketOptions, webSocketSettings } from "./options.ts";
-import { connect as connectTcp } from "./runtime/mod.ts";
+import { runtime } from "./runtime/mod.ts";
 import { closeQuietly, type NetAddress, readHead, type Transport, writeAll } from "./transport.ts";
 import { errorReporter, type Handler, WebSocketConnection } from "./websocket.ts";
 
@@ -141,7 +141,7 @@ export async function connect(
     : undefined;
   const within = <T>(step: Promise<T>) => Promise.race([step, deadline.promise]);
   const tls = target.protocol === "wss:" ? { caCerts: options.caCerts } : undefined;
-  const connecting = connectTcp(tcpAddress(target), tls);
+  const connecting = runtime.connect(tcpAddress(target), tls);
   // One read buffer serves the response head, then the WebSocket.
   const buffer = new Uint8Array(MIN_READ_BYTES);
   let transport: Transport | undefined;

@@ -41,7 +41,7 @@ import {
 import { type WebSocketOptions, webSocketSettings } from "./options.ts";
 import { TEST_PAGE } from "./page.ts";
 import { newTraffic, type Traffic } from "./traffic.ts";
-import { listen } from "./runtime/mod.ts";
+import { runtime } from "./runtime/mod.ts";
 import {
   closeQuietly,
   hangUp,
@@ -250,7 +250,7 @@ export function serve<Data = undefined>(
     onError: errorReporter(options.onError as ConnectionSettings["onError"]),
     traffic: newTraffic(),
   };
-  const listener = listen(
+  const listener = runtime.listen(
     { hostname: options.hostname ?? "0.0.0.0", port: options.port ?? 8000 },
     tls,
   );

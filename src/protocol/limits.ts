@@ -171,14 +171,6 @@ export const MIN_READ_BYTES = 1024;
 export const MAX_READ_BYTES = 256 * 1024;
 
 /**
- * Bytes a runtime that pushes data (Bun) may deliver ahead of the reader before its adapter
- * pauses the socket: what the largest read takes at once, so a reader that keeps up is never
- * paused, and one that has stopped holds no more than this beyond the kernel's buffers, while
- * TCP pushes back on the peer.
- */
-export const MAX_UNREAD_BYTES = MAX_READ_BYTES;
-
-/**
  * What a grown read buffer shrinks back to after a small read: not all the way to the minimum,
  * or a peer sending messages just over it would cost two reads and two allocations each.
  */

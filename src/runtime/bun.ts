@@ -1,26 +1,20 @@
 /**
- * The Bun adapter: TCP through `Bun.listen` and `Bun.connect`, and the process's arguments and
- * exit.
+ * The Bun adapter: TCP and TLS through `Bun.listen` and `Bun.connect`; the process as
+ * `./process.ts` gives it.
  *
- * Bun's sockets push: a `data` callback gets each chunk as it arrives, and `write` takes what
- * the kernel accepts now and keeps nothing. The server pulls: `read(buffer)` and `write(bytes)`
- * as on Deno. A chunk that arrives while a read waits goes straight into that read's buffer;
- * one that arrives between reads waits for the next read, and once
- * {@linkcode MAX_UNREAD_BYTES} wait the socket is paused, so TCP pushes back on the peer. A
- * short write waits for Bun's `drain` before it resolves, so the next write has room.
+ * Bun's sockets push: a `data` callback gets each chunk as it arrives, and `write` takes what the
+ * kernel accepts now and keeps nothing. The connection layer pulls, as on Deno: reads go through
+ * a {@linkcode PushReader}, and a short write waits for Bun's `drain` before it resolves, so the
+ * next write has room.
  *
  * @module
  */
 
-import { MAX_UNREAD_BYTES } from "../protocol/limits.ts";
-import {
-  type Listener,
-  ListenError,
-  type NetAddress,
-  type TlsCertificate,
-  type TlsClientOptions,
-  type Transport,
-} from "../transport.ts";
+import { Queue } from "../queue.ts";
+import { type Listener, ListenError, type NetAddress, type Transport } from "../transport.ts";
+import type { RuntimeAdapter } from "./mod.ts";
+import { nodeProcess } from "./process.ts";
+import { PushReader } from "./push_reader.ts";
 
 /** The part of Bun's TCP socket used here (`Socket` in the `bun-types` package). */
 interface BunSocket {
@@ -73,41 +67,18 @@ declare const Bun: {
     options: BunTcpOptions,
   ): { readonly hostname: string; readonly port: number; stop(): void };
   connect(options: BunTcpOptions): Promise<BunSocket>;
-  file(path: string): { text(): Promise<string> };
-  readonly argv: string[];
 };
-
-declare const process: {
-  exit(code: number): never;
-  on(signal: string, handler: () => void): void;
-  off(signal: string, handler: () => void): void;
-};
-
-const STOP_SIGNALS = ["SIGINT", "SIGTERM"];
-
-/** A read waiting for data. */
-interface PendingRead {
-  buffer: Uint8Array;
-  resolve(count: number | null): void;
-  reject(error: Error): void;
-}
 
 /** One Bun socket as a pull-style transport; one read and one write may wait at a time. */
 class SocketTransport implements Transport {
   readonly remoteAddr: NetAddress;
   readonly #socket: BunSocket;
-  /** Chunks that arrived with no read waiting, oldest first from #unreadHead. */
-  #unread: Uint8Array[] = [];
-  #unreadHead = 0;
-  #unreadBytes = 0;
-  #paused = false;
-  #pendingRead: PendingRead | null = null;
+  readonly #reader: PushReader;
   #wakeWriter: (() => void) | null = null;
-  /** Once the stream has ended: "eof", or the error it ended with. */
-  #end: "eof" | Error | null = null;
 
   private constructor(socket: BunSocket) {
     this.#socket = socket;
+    this.#reader = new PushReader(socket);
     this.remoteAddr = { hostname: socket.remoteAddress, port: socket.remotePort };
     // Replies are small and latency matters.
     socket.setNoDelay(true);
@@ -125,7 +96,7 @@ class SocketTransport implements Transport {
     return {
       binaryType: "uint8array",
       open: (socket) => onOpen(new SocketTransport(socket)),
-      data: (socket, chunk) => socket.data.#receive(chunk),
+      data: (socket, chunk) => socket.data.#reader.push(chunk),
       drain: (socket) => socket.data.#drained(),
       end: (socket) => socket.data.#ended("eof"),
       close: (socket, error) => {
@@ -143,19 +114,14 @@ class SocketTransport implements Transport {
   }
 
   read(buffer: Uint8Array): Promise<number | null> {
-    if (this.#unreadBytes > 0) return Promise.resolve(this.#takeUnread(buffer));
-    if (this.#end === "eof") return Promise.resolve(null);
-    if (this.#end !== null) return Promise.reject(this.#end);
-    if (this.#pendingRead !== null) return Promise.reject(new Error("a read is already waiting"));
-    return new Promise((resolve, reject) => {
-      this.#pendingRead = { buffer, resolve, reject };
-    });
+    return this.#reader.read(buffer);
   }
 
   async write(bytes: Uint8Array): Promise<number> {
     const written = this.#socket.write(bytes);
     if (written < 0) {
-      throw this.#end instanceof Error ? this.#end : new Error("the connection is closed");
+      const end = this.#reader.ended;
+      throw end instanceof Error ? end : new Error("the connection is closed");
     }
     if (written < bytes.length) {
       await new Promise<void>((resolve) => this.#wakeWriter = resolve);
@@ -170,53 +136,8 @@ class SocketTransport implements Transport {
   }
 
   close(): void {
-    this.#unread = [];
-    this.#unreadHead = 0;
-    this.#unreadBytes = 0;
+    this.#reader.discard();
     this.#socket.close();
-    this.#ended("eof");
-  }
-
-  #receive(chunk: Uint8Array): void {
-    const read = this.#pendingRead;
-    if (read === null) return this.#keepUnread(chunk);
-    this.#pendingRead = null;
-    const count = Math.min(chunk.length, read.buffer.length);
-    read.buffer.set(count === chunk.length ? chunk : chunk.subarray(0, count));
-    if (count < chunk.length) this.#keepUnread(chunk.subarray(count));
-    read.resolve(count);
-  }
-
-  #keepUnread(chunk: Uint8Array): void {
-    this.#unread.push(chunk);
-    this.#unreadBytes += chunk.length;
-    if (!this.#paused && this.#unreadBytes >= MAX_UNREAD_BYTES) {
-      this.#paused = true;
-      this.#socket.pause();
-    }
-  }
-
-  /** Fills `buffer` from the unread chunks; resumes the socket once the reader has caught up. */
-  #takeUnread(buffer: Uint8Array): number {
-    let count = 0;
-    while (count < buffer.length && this.#unreadHead < this.#unread.length) {
-      const chunk = this.#unread[this.#unreadHead];
-      const taken = Math.min(chunk.length, buffer.length - count);
-      buffer.set(taken === chunk.length ? chunk : chunk.subarray(0, taken), count);
-      count += taken;
-      if (taken === chunk.length) this.#unreadHead++;
-      else this.#unread[this.#unreadHead] = chunk.subarray(taken);
-    }
-    this.#unreadBytes -= count;
-    if (this.#unreadBytes === 0) {
-      this.#unread = [];
-      this.#unreadHead = 0;
-      if (this.#paused) {
-        this.#paused = false;
-        this.#socket.resume();
-      }
-    }
-    return count;
   }
 
   #drained(): void {
@@ -225,15 +146,9 @@ class SocketTransport implements Transport {
     wake?.();
   }
 
-  /** The peer ended its side, or the socket closed: a waiting read gets the end, a writer wakes. */
+  /** The peer ended its side, or the socket closed: reads get the end, a waiting writer wakes. */
   #ended(end: "eof" | Error): void {
-    this.#end ??= end;
-    const read = this.#pendingRead;
-    this.#pendingRead = null;
-    if (read !== null) {
-      if (this.#end === "eof") read.resolve(null);
-      else read.reject(this.#end);
-    }
+    this.#reader.end(end);
     // A writer waiting for room learns of a closed socket from its next write.
     this.#drained();
   }
@@ -248,27 +163,14 @@ function listenFailure(error: unknown): ListenError["failure"] {
   return "Other";
 }
 
-/**
- * Listens on TCP. Accepted connections have Nagle's algorithm off. One `accept()` may wait at a
- * time; connections that arrive meanwhile queue up.
- *
- * @throws {ListenError} when the address cannot be listened on.
- *
- * @example
- * ```ts ignore
- * import { listen } from "./bun.ts";
- * const listener = listen({ hostname: "127.0.0.1", port: 0 });
- * console.log(listener.addr.port);
- * listener.close();
- * ```
- */
-export function listen(address: NetAddress, tls?: TlsCertificate): Listener {
-  const accepted: SocketTransport[] = [];
+/** A listener over `Bun.listen`: connections that open before `accept()` is called wait. */
+function listen(address: NetAddress, tls?: { cert: string; key: string }): Listener {
+  const accepted = new Queue<SocketTransport>();
   let waiting: { resolve(transport: Transport): void; reject(error: Error): void } | null = null;
   let closed = false;
   const onOpen = (transport: SocketTransport) => {
     if (closed) return transport.close();
-    if (waiting === null) return void accepted.push(transport);
+    if (waiting === null) return accepted.push(transport);
     waiting.resolve(transport);
     waiting = null;
   };
@@ -297,7 +199,7 @@ export function listen(address: NetAddress, tls?: TlsCertificate): Listener {
       closed = true;
       server.stop();
       // Accepted but never handed out: nobody else would close them.
-      for (const transport of accepted.splice(0)) transport.close();
+      for (const transport of accepted.drain()) transport.close();
       waiting?.reject(new Error("the listener is closed"));
       waiting = null;
     },
@@ -305,102 +207,50 @@ export function listen(address: NetAddress, tls?: TlsCertificate): Listener {
 }
 
 /**
- * Opens a TCP connection, with Nagle's algorithm off; with `tls`, a TLS connection whose
- * certificate has been checked by the time this resolves.
+ * The adapter for Bun.
  *
  * @example
  * ```ts ignore
- * import { connect } from "./bun.ts";
- * const transport = await connect({ hostname: "127.0.0.1", port: 8000 });
- * transport.close();
+ * import { bun } from "./bun.ts";
+ * const listener = bun.listen({ hostname: "127.0.0.1", port: 0 });
+ * listener.close();
  * ```
  */
-export async function connect(address: NetAddress, tls?: TlsClientOptions): Promise<Transport> {
-  const handshake = Promise.withResolvers<void>();
-  // It may fail before anyone waits for it.
-  handshake.promise.catch(() => {});
-  const socket = await Bun.connect({
-    hostname: address.hostname,
-    port: address.port,
-    allowHalfOpen: true,
-    // Bun opens the socket, which gives it its transport, before the promise resolves.
-    socket: SocketTransport.handlers(
-      () => {},
-      tls ? (error) => error ? handshake.reject(error) : handshake.resolve() : undefined,
-    ),
-    tls: tls
-      ? {
-        ca: tls.caCerts ? [...tls.caCerts] : undefined,
-        serverName: address.hostname,
-        // Whatever the environment says (NODE_TLS_REJECT_UNAUTHORIZED), a certificate is checked.
-        rejectUnauthorized: true,
+export const bun: RuntimeAdapter = {
+  listen,
+
+  async connect(address, tls): Promise<Transport> {
+    const handshake = Promise.withResolvers<void>();
+    // It may fail before anyone waits for it.
+    handshake.promise.catch(() => {});
+    const socket = await Bun.connect({
+      hostname: address.hostname,
+      port: address.port,
+      allowHalfOpen: true,
+      // Bun opens the socket, which gives it its transport, before the promise resolves.
+      socket: SocketTransport.handlers(
+        () => {},
+        tls ? (error) => error ? handshake.reject(error) : handshake.resolve() : undefined,
+      ),
+      tls: tls
+        ? {
+          ca: tls.caCerts ? [...tls.caCerts] : undefined,
+          serverName: address.hostname,
+          // Whatever the environment says (NODE_TLS_REJECT_UNAUTHORIZED), a certificate is checked.
+          rejectUnauthorized: true,
+        }
+        : undefined,
+    });
+    if (tls) {
+      try {
+        await handshake.promise;
+      } catch (error) {
+        socket.data.close();
+        throw error;
       }
-      : undefined,
-  });
-  if (tls) {
-    try {
-      await handshake.promise;
-    } catch (error) {
-      socket.data.close();
-      throw error;
     }
-  }
-  return socket.data;
-}
+    return socket.data;
+  },
 
-/**
- * Calls `handler` on SIGINT and SIGTERM, which then no longer end the process; returns the
- * function that stops listening for them.
- *
- * @example
- * ```ts ignore
- * import { onStopSignal } from "./bun.ts";
- * const stopListening = onStopSignal(() => console.log("stopping"));
- * stopListening();
- * ```
- */
-export function onStopSignal(handler: () => void): () => void {
-  for (const signal of STOP_SIGNALS) process.on(signal, handler);
-  return () => {
-    for (const signal of STOP_SIGNALS) process.off(signal, handler);
-  };
-}
-
-/**
- * Reads a text file.
- *
- * @example
- * ```ts ignore
- * import { readTextFile } from "./bun.ts";
- * const cert = await readTextFile("cert.pem");
- * ```
- */
-export function readTextFile(path: string): Promise<string> {
-  return Bun.file(path).text();
-}
-
-/**
- * The command line's arguments, after the script.
- *
- * @example
- * ```ts ignore
- * import { args } from "./bun.ts";
- * console.log(args()); // ["--port", "9000"] for `bun mod.ts --port 9000`
- * ```
- */
-export function args(): string[] {
-  return Bun.argv.slice(2);
-}
-
-/**
- * Ends the process with `code`.
- *
- * @example
- * ```ts ignore
- * import { exit } from "./bun.ts";
- * exit(2);
- * ```
- */
-export function exit(code: number): never {
-  process.exit(code);
-}
+  ...nodeProcess,
+};

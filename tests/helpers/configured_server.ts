@@ -21,7 +21,7 @@ import {
   type ServeOptions,
   type WebSocketConnection,
 } from "../../mod.ts";
-import { args } from "../../src/runtime/mod.ts";
+import { runtime } from "../../src/runtime/mod.ts";
 
 /** What the process prints, one JSON object a line, after its `Listening on` line. */
 export type ServerEvent =
@@ -84,7 +84,7 @@ const handlers: Record<Behaviour, Handler> = {
 if (import.meta.main) main();
 
 function main(): void {
-  const [optionsJson = "{}", behaviour = "echo"] = args();
+  const [optionsJson = "{}", behaviour = "echo"] = runtime.args();
   const options: ServeOptions = JSON.parse(optionsJson);
   const server = serve(
     {

@@ -8,7 +8,7 @@
  */
 
 import { connect } from "../../mod.ts";
-import { args, readTextFile } from "../../src/runtime/mod.ts";
+import { runtime } from "../../src/runtime/mod.ts";
 import {
   type ClientClose,
   type ClientMessage,
@@ -179,11 +179,11 @@ export async function exchangeEchoes(
 }
 
 if (import.meta.main) {
-  const [kind, url, ...options] = args();
+  const [kind, url, ...options] = runtime.args();
   const option = (name: string) =>
     options.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3);
   const caFile = option("ca");
-  const caCerts = caFile ? [await readTextFile(caFile)] : undefined;
+  const caCerts = caFile ? [await runtime.readTextFile(caFile)] : undefined;
   const messages = MESSAGE_SETS[(option("messages") ?? "boundaries") as MessageSet];
   await using session = await open(kind as ClientKind, url, caCerts);
   console.log(JSON.stringify(await exchangeEchoes(session, messages)));

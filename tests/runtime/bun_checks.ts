@@ -7,7 +7,9 @@
 
 import { assert, assertEquals, assertRejects, assertThrows } from "@std/assert";
 import { concatBytes } from "../../src/protocol/bytes.ts";
-import { connect, listen } from "../../src/runtime/bun.ts";
+import { bun } from "../../src/runtime/bun.ts";
+
+const { connect, listen } = bun;
 import { type Listener, ListenError, type Transport, writeAll } from "../../src/transport.ts";
 import { delay, firstDifference, patternBytes, withTimeout } from "../helpers/client.ts";
 

@@ -1,0 +1,149 @@
+/**
+ * Pull-style reads over a socket that pushes: Bun's and Node's sockets hand each chunk to a
+ * callback as it arrives, while the connection layer reads with `read(buffer)`, as from a
+ * `Deno.TcpConn`.
+ *
+ * @module
+ */
+
+import { Queue } from "../queue.ts";
+
+/**
+ * Bytes a pushing socket may deliver ahead of its reader before it is paused: as much as the
+ * connection layer's largest read takes at once (its read buffer grows to 256 KiB), so a reader
+ * that keeps up is never paused, and one that has stopped holds no more than this beyond the
+ * kernel's buffers while TCP pushes back on the peer.
+ */
+export const MAX_UNREAD_BYTES = 256 * 1024;
+
+/** What a {@linkcode PushReader} needs of its socket: a way to stop and restart the pushing. */
+export interface PausableSource {
+  /** Stops delivering chunks until {@linkcode resume}. */
+  pause(): void;
+  /** Delivers chunks again. */
+  resume(): void;
+}
+
+/** A read waiting for data. */
+interface PendingRead {
+  buffer: Uint8Array;
+  resolve(count: number | null): void;
+  reject(error: Error): void;
+}
+
+/**
+ * Turns chunks pushed by a socket into `read(buffer)` calls. A chunk that arrives while a read
+ * waits goes straight into that read's buffer; one that arrives between reads waits for the next
+ * read, and once {@linkcode MAX_UNREAD_BYTES} wait, the source is paused until the reader has
+ * taken them all. One read may wait at a time.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { PushReader } from "./push_reader.ts";
+ * const reader = new PushReader({ pause() {}, resume() {} });
+ * reader.push(new Uint8Array([1, 2, 3]));
+ * reader.end();
+ * const buffer = new Uint8Array(2);
+ * assertEquals(await reader.read(buffer), 2);
+ * assertEquals(await reader.read(buffer), 1);
+ * assertEquals(await reader.read(buffer), null);
+ * ```
+ */
+export class PushReader {
+  readonly #source: PausableSource;
+  readonly #maxUnreadBytes: number;
+  /** Chunks that arrived with no read waiting, oldest first. */
+  readonly #unread = new Queue<Uint8Array>();
+  #unreadBytes = 0;
+  #paused = false;
+  #pendingRead: PendingRead | null = null;
+  /** Once the stream has ended: "eof", or the error it ended with. */
+  #end: "eof" | Error | null = null;
+
+  /** Reads from `source`, pausing it once `maxUnreadBytes` wait. */
+  constructor(source: PausableSource, maxUnreadBytes = MAX_UNREAD_BYTES) {
+    this.#source = source;
+    this.#maxUnreadBytes = maxUnreadBytes;
+  }
+
+  /** How the stream ended, or null while it goes on. */
+  get ended(): "eof" | Error | null {
+    return this.#end;
+  }
+
+  /**
+   * Reads into `buffer`: resolves to the byte count, or null at the end of the stream once every
+   * byte pushed before it has been read; rejects with the error the stream ended with.
+   */
+  read(buffer: Uint8Array): Promise<number | null> {
+    if (this.#unreadBytes > 0) return Promise.resolve(this.#takeUnread(buffer));
+    if (this.#end === "eof") return Promise.resolve(null);
+    if (this.#end !== null) return Promise.reject(this.#end);
+    if (this.#pendingRead !== null) return Promise.reject(new Error("a read is already waiting"));
+    return new Promise((resolve, reject) => {
+      this.#pendingRead = { buffer, resolve, reject };
+    });
+  }
+
+  /** Takes a chunk the socket delivered; it is kept, not copied, until read. */
+  push(chunk: Uint8Array): void {
+    if (this.#end !== null) return;
+    const read = this.#pendingRead;
+    if (read === null) return this.#keepUnread(chunk);
+    this.#pendingRead = null;
+    const count = Math.min(chunk.length, read.buffer.length);
+    read.buffer.set(count === chunk.length ? chunk : chunk.subarray(0, count));
+    if (count < chunk.length) this.#keepUnread(chunk.subarray(count));
+    read.resolve(count);
+  }
+
+  /**
+   * Ends the stream: with "eof" (the peer's FIN, or a close), what is unread can still be read,
+   * then reads get null; with an error, reads reject with it once what is unread is taken. Only
+   * the first end counts.
+   */
+  end(end: "eof" | Error = "eof"): void {
+    this.#end ??= end;
+    const read = this.#pendingRead;
+    if (read === null) return;
+    this.#pendingRead = null;
+    if (this.#end === "eof") read.resolve(null);
+    else read.reject(this.#end);
+  }
+
+  /** Ends the stream and drops what is unread: the socket is closed and nobody will read it. */
+  discard(): void {
+    this.#unread.drain();
+    this.#unreadBytes = 0;
+    this.end();
+  }
+
+  #keepUnread(chunk: Uint8Array): void {
+    this.#unread.push(chunk);
+    this.#unreadBytes += chunk.length;
+    if (!this.#paused && this.#unreadBytes >= this.#maxUnreadBytes) {
+      this.#paused = true;
+      this.#source.pause();
+    }
+  }
+
+  /** Fills `buffer` from the unread chunks; resumes the source once the reader has caught up. */
+  #takeUnread(buffer: Uint8Array): number {
+    let count = 0;
+    while (count < buffer.length && this.#unread.length > 0) {
+      const chunk = this.#unread.peek()!;
+      const taken = Math.min(chunk.length, buffer.length - count);
+      buffer.set(taken === chunk.length ? chunk : chunk.subarray(0, taken), count);
+      count += taken;
+      if (taken === chunk.length) this.#unread.shift();
+      else this.#unread.replaceFront(chunk.subarray(taken));
+    }
+    this.#unreadBytes -= count;
+    if (this.#unreadBytes === 0 && this.#paused && this.#end === null) {
+      this.#paused = false;
+      this.#source.resume();
+    }
+    return count;
+  }
+}

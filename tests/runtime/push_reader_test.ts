@@ -1,0 +1,118 @@
+import { assertEquals, assertRejects } from "@std/assert";
+import { PushReader } from "../../src/runtime/push_reader.ts";
+
+/** A source that records when it is paused and resumed. */
+function recordingSource() {
+  const events: string[] = [];
+  return {
+    events,
+    source: {
+      pause: () => events.push("pause"),
+      resume: () => events.push("resume"),
+    },
+  };
+}
+
+Deno.test("push reader: a chunk pushed while a read waits goes straight into its buffer", async () => {
+  const reader = new PushReader(recordingSource().source);
+  const buffer = new Uint8Array(8);
+  const reading = reader.read(buffer);
+  reader.push(new Uint8Array([1, 2, 3]));
+  assertEquals(await reading, 3);
+  assertEquals([...buffer.subarray(0, 3)], [1, 2, 3]);
+});
+
+Deno.test("push reader: every split of pushed bytes reads back whole and in order, for any read size", async () => {
+  const bytes = Uint8Array.from({ length: 23 }, (_, i) => i);
+  for (let cut = 0; cut <= bytes.length; cut++) {
+    for (const readSize of [1, 5, 64]) {
+      const reader = new PushReader(recordingSource().source);
+      reader.push(bytes.subarray(0, cut));
+      reader.push(bytes.subarray(cut));
+      reader.end();
+      const read: number[] = [];
+      const buffer = new Uint8Array(readSize);
+      for (
+        let count = await reader.read(buffer);
+        count !== null;
+        count = await reader.read(buffer)
+      ) {
+        read.push(...buffer.subarray(0, count));
+      }
+      assertEquals(read, [...bytes], `cut ${cut}, reads of ${readSize}`);
+    }
+  }
+});
+
+Deno.test("push reader: a chunk larger than the waiting read's buffer leaves the rest for the next read", async () => {
+  const reader = new PushReader(recordingSource().source);
+  const buffer = new Uint8Array(2);
+  const reading = reader.read(buffer);
+  reader.push(new Uint8Array([1, 2, 3, 4, 5]));
+  assertEquals(await reading, 2);
+  assertEquals(await reader.read(buffer), 2);
+  assertEquals([...buffer], [3, 4]);
+  assertEquals(await reader.read(buffer), 1);
+  assertEquals(buffer[0], 5);
+});
+
+Deno.test("push reader: the source is paused once the unread bytes reach the limit, and resumed once all are read", async () => {
+  const { events, source } = recordingSource();
+  const reader = new PushReader(source, 10);
+  reader.push(new Uint8Array(6));
+  assertEquals(events, []);
+  reader.push(new Uint8Array(4));
+  assertEquals(events, ["pause"]);
+  reader.push(new Uint8Array(4)); // Pushed while paused (already in flight): kept, no second pause.
+  assertEquals(events, ["pause"]);
+  const buffer = new Uint8Array(8);
+  assertEquals(await reader.read(buffer), 8);
+  assertEquals(events, ["pause"], "still 6 bytes unread: not resumed yet");
+  assertEquals(await reader.read(buffer), 6);
+  assertEquals(events, ["pause", "resume"]);
+});
+
+Deno.test("push reader: the end comes after every byte pushed before it", async () => {
+  const reader = new PushReader(recordingSource().source);
+  reader.push(new Uint8Array([7]));
+  reader.end();
+  reader.push(new Uint8Array([8])); // After the end: dropped.
+  const buffer = new Uint8Array(4);
+  assertEquals(await reader.read(buffer), 1);
+  assertEquals(await reader.read(buffer), null);
+  assertEquals(await reader.read(buffer), null);
+});
+
+Deno.test("push reader: a waiting read gets the end; an error ends reads with that error after the unread bytes", async () => {
+  const waiting = new PushReader(recordingSource().source);
+  const pending = waiting.read(new Uint8Array(4));
+  waiting.end();
+  assertEquals(await pending, null);
+
+  const failed = new PushReader(recordingSource().source);
+  failed.push(new Uint8Array([1]));
+  failed.end(new Error("reset"));
+  failed.end(); // Only the first end counts.
+  assertEquals(await failed.read(new Uint8Array(4)), 1);
+  await assertRejects(() => failed.read(new Uint8Array(4)), Error, "reset");
+  assertEquals(failed.ended instanceof Error, true);
+});
+
+Deno.test("push reader: discard drops what is unread and ends the stream", async () => {
+  const reader = new PushReader(recordingSource().source);
+  reader.push(new Uint8Array([1, 2]));
+  reader.discard();
+  assertEquals(await reader.read(new Uint8Array(4)), null);
+});
+
+Deno.test("push reader: a second read while one waits is refused", async () => {
+  const reader = new PushReader(recordingSource().source);
+  const first = reader.read(new Uint8Array(4));
+  await assertRejects(
+    () => reader.read(new Uint8Array(4)),
+    Error,
+    "a read is already waiting",
+  );
+  reader.end();
+  assertEquals(await first, null);
+});
