@@ -59,7 +59,14 @@ export {
   type PartialFrame,
 } from "./src/protocol/parser.ts";
 export { computeAcceptKey } from "./src/protocol/handshake.ts";
-export { type CloseInfo, Connection, type ConnectionState } from "./src/protocol/connection.ts";
+export {
+  type CloseInfo,
+  type ConnectionState,
+  Protocol,
+  type ProtocolOptions,
+  type ProtocolOutput,
+} from "./src/protocol/protocol.ts";
+export type { Extension } from "./src/protocol/extension.ts";
 export type { Message } from "./src/protocol/message.ts";
 
 import { main } from "./src/cli.ts";

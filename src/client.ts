@@ -22,8 +22,8 @@ import {
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
   DEFAULT_MAX_HEADER_BYTES,
   DEFAULT_MAX_MESSAGE_BYTES,
-  MIN_READ_BYTES,
 } from "./protocol/limits.ts";
+import { MIN_READ_BYTES } from "./read_loop.ts";
 import { type WebSocketOptions, webSocketSettings } from "./options.ts";
 import { runtime } from "./runtime/mod.ts";
 import { closeQuietly, type NetAddress, readHead, type Transport, writeAll } from "./transport.ts";

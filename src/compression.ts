@@ -7,7 +7,7 @@
 
 import { DeflateCodec, type DeflateCodecOptions, deflateSupported } from "./protocol/deflate.ts";
 import { HandshakeError, UpgradeFailedError } from "./protocol/errors.ts";
-import { type Extension, parseExtensions } from "./protocol/extensions.ts";
+import { type ExtensionHeader, parseExtensions } from "./protocol/extensions.ts";
 import {
   acceptDeflateOffer,
   acceptDeflateResponse,
@@ -53,7 +53,7 @@ export function deflateOptionSettings(
 
 /**
  * The codec of one connection, for what both ends agreed: each end compresses with its own
- * window and inflates with the peer's.
+ * window and inflates with the peer's. `onClose` is called once the codec is closed.
  *
  * @example
  * ```ts
@@ -71,6 +71,7 @@ export function deflateCodec(
   role: "server" | "client",
   parameters: DeflateParameters,
   settings: DeflateSettings,
+  onClose?: () => void,
 ): DeflateCodec {
   // Each end compresses within the window agreed for it, and within its own setting: a client
   // told nothing may still compress with less than 15 bits. Each inflates with the peer's.
@@ -95,7 +96,7 @@ export function deflateCodec(
     memLevel: settings.memLevel,
     threshold: settings.threshold,
   };
-  return new DeflateCodec(options);
+  return new DeflateCodec(options, onClose);
 }
 
 /**
@@ -111,7 +112,7 @@ export function deflateCodec(
  * assertEquals(offeredExtensions(headers)[0].name, "permessage-deflate");
  * ```
  */
-export function offeredExtensions(headers: Headers): Extension[] {
+export function offeredExtensions(headers: Headers): ExtensionHeader[] {
   const value = headers.get("sec-websocket-extensions");
   if (value === null) return [];
   try {
@@ -141,7 +142,8 @@ export interface AcceptedDeflate {
 
 /**
  * A server's side of permessage-deflate: accepts offers while fewer than `maxConnections`
- * connections compress, and counts them.
+ * connections compress, and counts them: a connection's place is given back when its codec is
+ * closed (its transport ended, or its upgrade was refused).
  *
  * @example
  * ```ts
@@ -152,9 +154,9 @@ export interface AcceptedDeflate {
  * const offers = [{ name: "permessage-deflate", params: [] }];
  * const accepted = acceptor.accept(offers)!;
  * assertEquals(accepted.response, "permessage-deflate; server_no_context_takeover");
- * assertEquals(acceptor.accept(offers), null); // the one slot is taken
+ * assertEquals(acceptor.accept(offers), null); // the one place is taken
  * accepted.codec.close();
- * acceptor.release();
+ * assertEquals(acceptor.accept(offers)?.response, "permessage-deflate; server_no_context_takeover");
  * ```
  */
 export class DeflateAcceptor {
@@ -167,21 +169,17 @@ export class DeflateAcceptor {
   }
 
   /**
-   * Accepts the first acceptable offer of permessage-deflate, taking a slot; null when there is
-   * none, every slot is taken, or this runtime cannot compress synchronously.
+   * Accepts the first acceptable offer of permessage-deflate, taking a place until the codec is
+   * closed; null when there is none, every place is taken, or this runtime cannot compress
+   * synchronously.
    */
-  accept(offers: readonly Extension[]): AcceptedDeflate | null {
+  accept(offers: readonly ExtensionHeader[]): AcceptedDeflate | null {
     if (this.#inUse >= this.#settings.maxConnections || !deflateSupported()) return null;
     const accepted = acceptDeflateOffer(offers, this.#settings);
     if (accepted === null) return null;
     this.#inUse++;
-    const codec = deflateCodec("server", accepted.parameters, this.#settings);
+    const codec = deflateCodec("server", accepted.parameters, this.#settings, () => this.#inUse--);
     return { response: accepted.response, codec };
-  }
-
-  /** Gives a slot back: a connection that compressed has ended, or was never opened. */
-  release(): void {
-    if (this.#inUse > 0) this.#inUse--;
   }
 }
 

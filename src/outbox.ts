@@ -1,23 +1,25 @@
 /**
- * The outgoing queue of one connection: frames wait here for the transport, with a lane for what
- * the protocol obliges (pongs) that goes ahead of queued application data, and a limit past which
- * the peer is behind.
+ * The outgoing queue of one connection and its writer: everything the protocol sends waits here
+ * for the transport, with a lane for control frames (pings, pongs) that goes ahead of queued
+ * data, a limit past which the peer is behind, and the end of the stream once all is written.
  *
  * @module
  */
 
 import { concatBytes } from "./protocol/bytes.ts";
-import { WRITE_AS_IS_MIN_BYTES } from "./protocol/limits.ts";
-import { type Transport, writeAll } from "./transport.ts";
+import type { ProtocolOutput } from "./protocol/protocol.ts";
+import { closeQuietly, type Transport, writeAll } from "./transport.ts";
 import type { Traffic } from "./traffic.ts";
-import type { Clock } from "./watchdog.ts";
+
+/** Parts of this size are written on their own rather than copied into a joint write. */
+const WRITE_AS_IS_MIN_BYTES = 16 * 1024;
 
 /** Options of {@linkcode Outbox}. */
 export interface OutboxOptions {
   /** Bytes queued above which the peer is behind: see {@linkcode Outbox.overLimitSince}. */
   maxBufferedBytes: number;
-  /** What {@linkcode Outbox.overLimitSince} is read from. */
-  clock: Clock;
+  /** The time, in milliseconds, that {@linkcode Outbox.overLimitSince} is stamped with. */
+  now(): number;
   /** Where the bytes written are counted, if anywhere. */
   traffic?: Traffic;
 }
@@ -27,22 +29,24 @@ const NO_WRITES: readonly Uint8Array[] = [];
 
 /**
  * Queues frames and writes them in order, one write at a time. Everything queued in the same
- * turn of the event loop goes out in one write.
+ * turn of the event loop goes out in one write. It is the {@linkcode ProtocolOutput} of the
+ * connection's protocol.
  *
  * @example
  * ```ts ignore
  * import { Outbox } from "./outbox.ts";
  * const transport = await Deno.connect({ port: 8000 });
- * const outbox = new Outbox(transport, () => {}, { maxBufferedBytes: 1 << 20, clock: { now: 0 } });
- * outbox.enqueue(new Uint8Array([0x81, 0x02, 0x48, 0x69]));
+ * const outbox = new Outbox(transport, () => {}, { maxBufferedBytes: 1 << 20, now: () => 0 });
+ * outbox.write(new Uint8Array([0x81, 0x02, 0x48, 0x69]), false);
+ * outbox.end("fin");
  * await outbox.flushed();
  * ```
  */
-export class Outbox {
+export class Outbox implements ProtocolOutput {
   readonly #transport: Transport;
-  readonly #onWriteError: (error: unknown) => void;
+  readonly #onClosed: () => void;
   readonly #options: OutboxOptions;
-  #urgent: Uint8Array[] = [];
+  #control: Uint8Array[] = [];
   #queued: Uint8Array[] = [];
   /** Writes taken from the queues: the one at `#writing - 1` is under way, the rest wait. */
   #writes: readonly Uint8Array[] = NO_WRITES;
@@ -51,20 +55,22 @@ export class Outbox {
   #overLimitSince: number | null = null;
   #flushing: Promise<void> | null = null;
   #belowLimit: PromiseWithResolvers<void> | null = null;
-  #broken = false;
+  #closed = false;
+  /** How the stream ends once everything queued is written, when the protocol has said. */
+  #end: "fin" | "close" | null = null;
   // Waiters for what is queued and not yet taken for writing, and for the writes taken: true once
   // written, false once dropped or failed. Made only when someone waits.
   #queuedWritten: PromiseWithResolvers<boolean> | null = null;
   #takenWritten: PromiseWithResolvers<boolean> | null = null;
 
-  /** Creates the queue; `onWriteError` hears of the first failed write, after which all is dropped. */
-  constructor(
-    transport: Transport,
-    onWriteError: (error: unknown) => void,
-    options: OutboxOptions,
-  ) {
+  /**
+   * Creates the queue of `transport`. `onClosed` is called once the outbox has closed the
+   * transport: a write failed (after which everything is dropped), or the stream was to end with
+   * `"close"`.
+   */
+  constructor(transport: Transport, onClosed: () => void, options: OutboxOptions) {
     this.#transport = transport;
-    this.#onWriteError = onWriteError;
+    this.#onClosed = onClosed;
     this.#options = options;
   }
 
@@ -86,18 +92,34 @@ export class Outbox {
     return this.#overLimitSince;
   }
 
-  /** Whether a write has failed, so nothing more will be written. */
-  get broken(): boolean {
-    return this.#broken;
+  /**
+   * Whether the outbox has closed the transport, so nothing more will be written: a write
+   * failed, or the stream ended with `"close"`.
+   */
+  get closed(): boolean {
+    return this.#closed;
   }
 
-  /** Queues bytes; `urgent` ones go out before all non-urgent ones not yet written. */
-  enqueue(bytes: Uint8Array, urgent = false): void {
-    if (this.#broken) return;
-    (urgent ? this.#urgent : this.#queued).push(bytes);
+  /**
+   * Queues bytes; `control` ones go out before all others not yet being written. Once the stream
+   * is to end, or a write has failed, nothing more is queued.
+   */
+  write(bytes: Uint8Array, control: boolean): void {
+    if (this.#closed || this.#end !== null) return;
+    (control ? this.#control : this.#queued).push(bytes);
     const wasOverLimit = this.overLimit;
     this.#bufferedAmount += bytes.length;
-    if (!wasOverLimit && this.overLimit) this.#overLimitSince = this.#options.clock.now;
+    if (!wasOverLimit && this.overLimit) this.#overLimitSince = this.#options.now();
+    this.#flushing ??= this.#flush();
+  }
+
+  /**
+   * Ends the stream once everything queued is written: `"fin"` ends the sending side (reading
+   * goes on), `"close"` closes the transport. The first call decides.
+   */
+  end(how: "fin" | "close"): void {
+    if (this.#closed || this.#end !== null) return;
+    this.#end = how;
     this.#flushing ??= this.#flush();
   }
 
@@ -111,8 +133,8 @@ export class Outbox {
    * (false). Unlike {@linkcode flushed}, what is queued later does not hold it up.
    */
   written(): Promise<boolean> {
-    if (this.#broken) return Promise.resolve(false);
-    if (this.#urgent.length > 0 || this.#queued.length > 0) {
+    if (this.#closed) return Promise.resolve(false);
+    if (this.#control.length > 0 || this.#queued.length > 0) {
       return (this.#queuedWritten ??= Promise.withResolvers()).promise;
     }
     if (this.#writing < this.#writes.length || this.#bufferedAmount > 0) {
@@ -132,17 +154,17 @@ export class Outbox {
   }
 
   /**
-   * Drops everything not yet being written, urgent or not, so that what is queued next (a close
+   * Drops everything not yet being written, control or not, so that what is queued next (a close
    * frame) goes out right after the write under way, which is finished, as a frame may not be
    * cut.
    */
   dropQueued(): void {
     let dropped = 0;
     for (let i = this.#writing; i < this.#writes.length; i++) dropped += this.#writes[i].length;
-    for (const bytes of this.#urgent) dropped += bytes.length;
+    for (const bytes of this.#control) dropped += bytes.length;
     for (const bytes of this.#queued) dropped += bytes.length;
     this.#writes = this.#writes.slice(0, this.#writing);
-    this.#urgent = [];
+    this.#control = [];
     this.#queued = [];
     this.#written(dropped);
     // The write under way may finish, but its waiters cannot be told apart from the dropped ones.
@@ -157,12 +179,12 @@ export class Outbox {
   }
 
   /**
-   * Takes everything queued, urgent first, as the buffers to write in order: runs of small parts
+   * Takes everything queued, control first, as the buffers to write in order: runs of small parts
    * joined into one, large parts as they are, since copying them would cost more than a write.
    */
   #takeWrites(): Uint8Array[] {
-    const parts = this.#urgent.length === 0 ? this.#queued : this.#urgent.concat(this.#queued);
-    this.#urgent = [];
+    const parts = this.#control.length === 0 ? this.#queued : this.#control.concat(this.#queued);
+    this.#control = [];
     this.#queued = [];
     if (parts.length === 1) return parts;
     const writes: Uint8Array[] = [];
@@ -180,6 +202,7 @@ export class Outbox {
     // Let everything queued in this turn join one write.
     await null;
     try {
+      if (this.#closed) return;
       while (this.#bufferedAmount > 0) {
         if (this.#writing === this.#writes.length) {
           // The writes taken before are all out; what was queued since is taken now.
@@ -195,19 +218,29 @@ export class Outbox {
         if (this.#options.traffic) this.#options.traffic.bytesOut += bytes.length;
       }
       this.#settleWaiters(true);
-    } catch (error) {
-      this.#broken = true;
-      this.#urgent = [];
+      if (this.#end === "fin") await this.#transport.closeWrite();
+      else if (this.#end === "close") this.#close();
+    } catch {
+      // A reset, or the transport closed under the write: nothing more can go out.
+      this.#control = [];
       this.#queued = [];
       this.#written(this.#bufferedAmount);
       this.#settleWaiters(false);
-      this.#onWriteError(error);
+      this.#close();
     } finally {
       // Written buffers are not kept by an idle connection.
       this.#writes = NO_WRITES;
       this.#writing = 0;
       this.#flushing = null;
     }
+  }
+
+  /** Closes the transport, once: nothing more is written. */
+  #close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    closeQuietly(this.#transport);
+    this.#onClosed();
   }
 
   /** Counts `count` bytes as gone from the queue, written or dropped. */

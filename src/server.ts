@@ -13,7 +13,7 @@ import {
   offeredExtensions,
 } from "./compression.ts";
 import { CloseCode } from "./protocol/close.ts";
-import type { CloseInfo } from "./protocol/connection.ts";
+import type { CloseInfo } from "./protocol/protocol.ts";
 import { HandshakeError } from "./protocol/errors.ts";
 import {
   computeAcceptKey,
@@ -36,8 +36,8 @@ import {
   DEFAULT_MAX_HEADER_BYTES,
   DEFAULT_MAX_HEADER_COUNT,
   DEFAULT_MAX_MESSAGE_BYTES,
-  MIN_READ_BYTES,
 } from "./protocol/limits.ts";
+import { MIN_READ_BYTES } from "./read_loop.ts";
 import { type WebSocketOptions, webSocketSettings } from "./options.ts";
 import { TEST_PAGE } from "./page.ts";
 import { newTraffic, type Traffic } from "./traffic.ts";
@@ -280,7 +280,6 @@ export function serve<Data = undefined>(
   settings.onEnd = (connection) => {
     open.delete(connection);
     slots.release();
-    if (connection.extensions !== "") settings.deflateAcceptor?.release();
     ended();
     const onClose = options.onClose;
     if (onClose === undefined) return;
@@ -528,10 +527,7 @@ async function handleRequest<Data>(
         // An upgraded connection gives its slots back once it has ended (onEnd).
         if (!upgraded) {
           slots.release();
-          if (deflate) {
-            deflate.codec.close();
-            settings.deflateAcceptor!.release();
-          }
+          deflate?.codec.close();
         }
       }
     }

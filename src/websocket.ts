@@ -1,50 +1,37 @@
 /**
- * One open WebSocket on a transport, server or client end: reads bytes into the protocol core,
- * hands messages to the handler (or to `receive()`) one at a time, writes replies in order, keeps
- * the peer to its deadlines (keepalive, idle, slow consumer), and carries the close handshake
- * through.
+ * One open WebSocket on a transport, server or client end, as the application sees it: the glue
+ * between the pieces that do the work. The read loop (`read_loop.ts`) feeds the transport's bytes
+ * to the protocol (`protocol/protocol.ts`), whose messages wait in the inbox (`inbox.ts`) for the
+ * reply pump (`reply_pump.ts`) or for `receive()`; everything the protocol sends waits in the
+ * outbox (`outbox.ts`) for the transport; the watchdog (`watchdog.ts`) asks the deadlines
+ * (`connection_deadlines.ts`) what is due. This file only passes things between them.
  *
  * @module
  */
 
+import { type Clock, SYSTEM_CLOCK } from "./clock.ts";
+import { ConnectionDeadlines } from "./connection_deadlines.ts";
+import { Inbox } from "./inbox.ts";
+import type { WebSocketSettings } from "./options.ts";
+import { Outbox } from "./outbox.ts";
 import { CloseCode } from "./protocol/close.ts";
-import { type CloseInfo, Connection, type ConnectionState } from "./protocol/connection.ts";
 import {
   ConnectionClosedError,
   type ConnectionFailure,
   KeepaliveTimeoutError,
   SlowConsumerError,
 } from "./protocol/errors.ts";
-import {
-  MAX_READ_BYTES,
-  MIN_READ_BYTES,
-  SHRUNK_READ_BYTES,
-  SLOW_CONSUMER_CEILING_FACTOR,
-  SMALL_READS_BEFORE_SHRINKING,
-} from "./protocol/limits.ts";
-import type { DeflateCodec } from "./protocol/deflate.ts";
+import type { Extension } from "./protocol/extension.ts";
 import type { Message } from "./protocol/message.ts";
-import type { WebSocketSettings } from "./options.ts";
-import { Outbox } from "./outbox.ts";
-import { Receiver } from "./receiver.ts";
+import { type CloseInfo, type ConnectionState, Protocol } from "./protocol/protocol.ts";
+import { ReadBuffer, type ReadTarget, readUntilEnd } from "./read_loop.ts";
+import { type Reply, ReplyPump, type ReplyTarget } from "./reply_pump.ts";
+import { admitOverLimit } from "./slow_consumer.ts";
 import type { Traffic } from "./traffic.ts";
-import { closeQuietly, hangUp, type NetAddress, type Transport } from "./transport.ts";
-import { type Clock, Watchdog, watchdogPeriod } from "./watchdog.ts";
+import { closeQuietly, type NetAddress, type Transport } from "./transport.ts";
+import { sharedWatchdog, type Watchdog } from "./watchdog.ts";
 
-/** The clock of a connection without deadlines: nothing reads its time. */
-const STOPPED_CLOCK: Clock = { now: 0 };
-
-/**
- * What a handler may return: a message, several (sync or async iterable), or nothing. Each
- * message is sent as one frame: a string as text, bytes as binary.
- */
-export type Reply =
-  | Message
-  | Iterable<Message>
-  | AsyncIterable<Message>
-  | null
-  | undefined
-  | void;
+export type { Reply };
 
 /**
  * Receives each message of a connection, in order, one at a time, and returns the replies.
@@ -74,7 +61,7 @@ export interface ConnectionSettings extends WebSocketSettings {
   role: "server" | "client";
   /** The largest message accepted, in bytes. */
   maxMessageBytes: number;
-  /** How long the close handshake and the end of TCP may take, in milliseconds; 0 for ever. */
+  /** How long the closing may take, from its start to the end of TCP, in milliseconds; 0 for ever. */
   closeTimeoutMs: number;
   /** The message handler; without one, messages wait for `receive()` or `for await`. */
   handler?: Handler;
@@ -84,6 +71,8 @@ export interface ConnectionSettings extends WebSocketSettings {
   onEnd?: (connection: WebSocketConnection) => void;
   /** Where the connection counts its messages and bytes; shared by a server's connections. */
   traffic?: Traffic;
+  /** The clock its deadlines run on. @default {SYSTEM_CLOCK} */
+  clock?: Clock;
 }
 
 /**
@@ -165,52 +154,31 @@ export class WebSocketConnection<Data = unknown> implements AsyncIterable<Messag
   readonly #request: UpgradeRequest;
   readonly #transport: Transport;
   readonly #settings: ConnectionSettings;
-  readonly #handler: Handler;
-  /** Where messages wait for `receive()`, on a connection without a handler. */
-  readonly #receiver: Receiver | null;
-  readonly #core: Connection;
+  readonly #protocol: Protocol;
   readonly #outbox: Outbox;
-  #inbox: (Message | undefined)[] = [];
-  #inboxHead = 0;
-  /** The pump's run, while it runs; a flag too, as a run that never awaits ends before it is stored. */
-  #pumping: Promise<void> | undefined;
-  #pumpRunning = false;
-  /** Whether the transport is closed, by the deadline, a failed write, or the end. */
-  #transportEnded = false;
-  // Promises are made only when someone waits: an idle connection holds as few as it can.
-  #closed: PromiseWithResolvers<CloseInfo> | undefined;
-  /** Wakes a wait for the handler to be idle or closing to start, made only while one waits. */
-  #idleOrClosing: PromiseWithResolvers<void> | undefined;
-  #deadlineTimer: ReturnType<typeof setTimeout> | undefined;
-  /** Checks the deadlines of this connection with the others of its settings; null when all are off. */
+  readonly #inbox: Inbox;
+  /** Hands messages to the handler; null on a connection without one. */
+  readonly #pump: ReplyPump | null;
+  readonly #deadlines: ConnectionDeadlines;
+  /** Sweeps this connection's deadlines with the others of its settings; null when all are off. */
   readonly #watchdog: Watchdog<WebSocketConnection> | null;
-  /** The watchdog's clock, or a stopped one: events are stamped with its time. */
-  readonly #clock: Clock;
-  /** When bytes last came from the peer, for keepalive. */
-  #heardAt = 0;
-  /** When a message last went either way, or the handler last finished, for the idle timeout. */
-  #activeAt = 0;
-  /** When the last keepalive ping was sent. */
-  #pingedAt = 0;
+  /** Made only when someone waits: an idle connection holds as few promises as it can. */
+  #closed: PromiseWithResolvers<CloseInfo> | undefined;
   #run: Promise<void> | undefined;
-  /** Whether reading has stopped for flow control: then the peer's silence means nothing. */
-  #readPaused = false;
-
-  /** The watchdog of every settings object that has deadlines, made for its first connection. */
-  static readonly #watchdogs = new WeakMap<
-    ConnectionSettings,
-    Watchdog<WebSocketConnection> | null
-  >();
+  /** Whether reading is held back for flow control: then the peer's silence means nothing. */
+  #readingHeld = false;
+  /** Whether the peer's close (or violation) is being answered, once the handler is idle. */
+  #answering = false;
 
   /**
-   * Wraps a transport whose handshake is done, with the permessage-deflate codec when the
-   * handshake agreed on it. Use {@linkcode WebSocketConnection.run} next.
+   * Wraps a transport whose handshake is done, with the extension the handshake agreed on, if
+   * any. Use {@linkcode WebSocketConnection.run} next.
    */
   constructor(
     transport: Transport,
     request: UpgradeRequest,
     settings: ConnectionSettings,
-    deflate?: DeflateCodec,
+    extension?: Extension,
   ) {
     this.remoteAddr = transport.remoteAddr;
     this.#request = request;
@@ -218,42 +186,38 @@ export class WebSocketConnection<Data = unknown> implements AsyncIterable<Messag
     this.extensions = request.extensions ?? "";
     this.#transport = transport;
     this.#settings = settings;
-    this.#receiver = settings.handler ? null : new Receiver();
-    this.#handler = settings.handler ?? this.#receiver!.offer;
-    this.#core = new Connection(deflate ? { ...settings, deflate } : settings);
-    this.#watchdog = WebSocketConnection.#watchdogFor(settings);
-    this.#clock = this.#watchdog ?? STOPPED_CLOCK;
-    const { maxBufferedBytes } = settings;
-    this.#outbox = new Outbox(transport, () => this.#endTransport(), {
-      maxBufferedBytes,
-      clock: this.#clock,
-      traffic: settings.traffic,
-    });
-  }
-
-  static #watchdogFor(settings: ConnectionSettings): Watchdog<WebSocketConnection> | null {
-    let watchdog = WebSocketConnection.#watchdogs.get(settings);
-    if (watchdog === undefined) {
-      const { pingIntervalMs, pingTimeoutMs, idleTimeoutMs, slowConsumerGraceMs } = settings;
-      const period = watchdogPeriod([
+    const { pingIntervalMs, pingTimeoutMs, idleTimeoutMs, slowConsumerGraceMs } = settings;
+    this.#watchdog = sharedWatchdog<WebSocketConnection>(
+      settings,
+      [
         pingIntervalMs,
         pingIntervalMs > 0 ? pingTimeoutMs : 0,
         idleTimeoutMs,
         slowConsumerGraceMs,
-      ]);
-      watchdog = period === null
-        ? null
-        : new Watchdog(period, (connection, now) => connection.#checkDeadlines(now));
-      WebSocketConnection.#watchdogs.set(settings, watchdog);
-    }
-    return watchdog;
+        settings.closeTimeoutMs,
+      ],
+      (connection, now) => connection.#checkDeadlines(now),
+      settings.clock ?? SYSTEM_CLOCK,
+    );
+    this.#outbox = new Outbox(transport, () => this.#pump?.closingBegan(), {
+      maxBufferedBytes: settings.maxBufferedBytes,
+      now: () => this.#now,
+      traffic: settings.traffic,
+    });
+    this.#protocol = new Protocol({ ...settings, extension }, this.#outbox);
+    this.#inbox = new Inbox(settings.maxQueuedMessages);
+    const { handler } = settings;
+    this.#pump = handler
+      ? new ReplyPump(this.#inbox, (message) => handler(message, this), this.#replyTarget())
+      : null;
+    this.#deadlines = new ConnectionDeadlines(settings, this.#now);
   }
 
   /** Resolves with how the connection ended, once its transport is closed. */
   get closed(): Promise<CloseInfo> {
     if (this.#closed === undefined) {
       this.#closed = Promise.withResolvers();
-      if (this.#core.state === "closed") this.#closed.resolve(this.#core.closeInfo);
+      if (this.#protocol.state === "closed") this.#closed.resolve(this.#protocol.closeInfo);
     }
     return this.#closed.promise;
   }
@@ -270,7 +234,7 @@ export class WebSocketConnection<Data = unknown> implements AsyncIterable<Messag
 
   /** `open`, `closing` once a close frame went either way, `closed` once TCP has ended. */
   get state(): ConnectionState {
-    return this.#core.state;
+    return this.#protocol.state;
   }
 
   /** Bytes queued for the peer and not yet written, framing included. */
@@ -279,8 +243,8 @@ export class WebSocketConnection<Data = unknown> implements AsyncIterable<Messag
   }
 
   /**
-   * Sends a message: a string as text, bytes as binary. Resolves once it is written; large
-   * binary messages and received ones are not copied, so their bytes must not change until then.
+   * Sends a message: a string as text, bytes as binary. Resolves once it is written; binary
+   * messages of 256 KiB and more are not copied, so their bytes must not change until then.
    * While more than `maxBufferedBytes` are queued for the peer, the `slowConsumer` policy
    * decides whether the message is queued or dropped.
    *
@@ -297,14 +261,6 @@ export class WebSocketConnection<Data = unknown> implements AsyncIterable<Messag
     return sent;
   }
 
-  async #send(message: Message): Promise<void> {
-    if (this.#core.closeSent === null && this.#outbox.overLimit) this.#admitOverLimit();
-    this.#enqueueMessage(message);
-    if (!await this.#outbox.written()) {
-      throw new ConnectionClosedError("the connection ended before the message was written");
-    }
-  }
-
   /**
    * The next message, on a connection made without a handler: messages that came before the
    * close are still returned, then it rejects with {@linkcode ConnectionClosedError}. Until a
@@ -314,11 +270,8 @@ export class WebSocketConnection<Data = unknown> implements AsyncIterable<Messag
    * @throws {TypeError} when the connection has a handler, which takes every message.
    */
   receive(): Promise<Message> {
-    try {
-      return this.#ownReceiver().receive();
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    if (this.#pump) return Promise.reject(this.#hasHandler());
+    return this.#inbox.receive();
   }
 
   /**
@@ -328,39 +281,8 @@ export class WebSocketConnection<Data = unknown> implements AsyncIterable<Messag
    * @throws {TypeError} when the connection has a handler.
    */
   [Symbol.asyncIterator](): AsyncIterator<Message> {
-    return this.#ownReceiver().messages();
-  }
-
-  #ownReceiver(): Receiver {
-    if (this.#receiver === null) {
-      throw new TypeError("this connection's messages go to its handler, not to receive()");
-    }
-    return this.#receiver;
-  }
-
-  /**
-   * Applies the slow-consumer policy to a `send()` made while the queue is over the limit.
-   *
-   * @throws {SlowConsumerError} when the message is not to be queued.
-   */
-  #admitOverLimit(): void {
-    const { maxBufferedBytes, slowConsumer } = this.#settings;
-    const buffered = this.#outbox.bufferedAmount;
-    if (slowConsumer === "close" && buffered <= maxBufferedBytes * SLOW_CONSUMER_CEILING_FACTOR) {
-      return;
-    }
-    const error = new SlowConsumerError(buffered, maxBufferedBytes);
-    if (slowConsumer === "close") this.#failSlowConsumer(error);
-    throw error;
-  }
-
-  /** Encodes a message and queues it: traffic, for the idle timeout. */
-  #enqueueMessage(message: Message): Uint8Array[] {
-    const chunks = this.#core.send(message);
-    for (const chunk of chunks) this.#outbox.enqueue(chunk);
-    this.#activeAt = this.#clock.now;
-    if (this.#settings.traffic) this.#settings.traffic.messagesOut++;
-    return chunks;
+    if (this.#pump) throw this.#hasHandler();
+    return this.#inbox.messages();
   }
 
   /**
@@ -371,16 +293,10 @@ export class WebSocketConnection<Data = unknown> implements AsyncIterable<Messag
    * @throws {RangeError} for a code that may not be sent or a reason over 123 bytes.
    */
   close(code: number = CloseCode.Normal, reason = ""): Promise<CloseInfo> {
-    if (this.#core.closeSent === null && this.#core.state !== "closed") {
-      // The peer broke the protocol and the close for it waits for the handler: that close wins.
-      const failure = this.#core.failure;
-      this.#outbox.enqueue(
-        failure
-          ? this.#core.close(failure.closeCode, failure.message)
-          : this.#core.close(code, reason),
-      );
-      this.#wakeIdleOrClosing();
-      this.#startDeadline();
+    const protocol = this.#protocol;
+    if (protocol.closeSent === null && protocol.state !== "closed") {
+      protocol.close(code, reason);
+      this.#closeSent();
     }
     return this.closed;
   }
@@ -392,253 +308,190 @@ export class WebSocketConnection<Data = unknown> implements AsyncIterable<Messag
    * runs once: calling this again returns the same run.
    */
   run(rest: Uint8Array, readBuffer?: Uint8Array): Promise<void> {
-    return this.#run ??= this.#runOnce(rest, readBuffer ?? new Uint8Array(MIN_READ_BYTES));
+    return this.#run ??= this.#runOnce(rest, new ReadBuffer(readBuffer));
   }
 
-  async #runOnce(rest: Uint8Array, readBuffer: Uint8Array): Promise<void> {
-    const core = this.#core;
+  async #runOnce(rest: Uint8Array, buffer: ReadBuffer): Promise<void> {
     this.#watchdog?.add(this);
-    this.#heardAt = this.#activeAt = this.#clock.now;
+    this.#deadlines.resumed(this.#now);
     try {
-      if (!await this.#readUntilClose(rest, readBuffer)) return;
-      this.#startDeadline();
-      if (core.closeSent === null) {
-        // Answer the messages that came before the close (or the violation) first, unless the
-        // handler closes meanwhile or time runs out. Messages for receive() have no replies to
-        // wait for, and stay readable after the close.
-        if (this.#receiver === null) await this.#handlerIdleOrClosing();
-        if (core.closeSent === null && !this.#outbox.broken) {
-          const failure = core.failure;
-          this.#outbox.enqueue(
-            failure ? core.close(failure.closeCode, failure.message) : core.close(),
-          );
-        }
-      }
-      await this.#outbox.flushed();
-      // RFC 6455 §7.1.1: the server ends TCP first; the client waits for it to.
-      const { role, closeTimeoutMs } = this.#settings;
-      await hangUp(this.#transport, closeTimeoutMs, role === "server");
+      const reader = this.#readTarget();
+      if (rest.length > 0) reader.received(rest);
+      await readUntilEnd(this.#transport, buffer, reader);
     } catch (error) {
       this.#settings.onError(error);
     } finally {
       this.#watchdog?.delete(this);
-      clearTimeout(this.#deadlineTimer);
-      this.#endTransport();
-      core.receiveEof();
-      this.#closed?.resolve(core.closeInfo);
-      // Once the messages already received are handed over, receive() has no more to give.
-      const receiver = this.#receiver;
-      if (receiver) Promise.resolve(this.#pumping).then(() => receiver.end());
+      closeQuietly(this.#transport);
+      this.#protocol.receiveEof();
+      this.#pump?.closingBegan();
+      this.#inbox.end();
+      this.#closed?.resolve(this.#protocol.closeInfo);
       this.#settings.onEnd?.(this);
     }
   }
 
-  /** Reads until the core wants no more (true), or the transport ends (false). */
-  async #readUntilClose(rest: Uint8Array, buffer: Uint8Array): Promise<boolean> {
-    const core = this.#core;
-    if (rest.length > 0) this.#receive(rest);
-    let smallReads = 0;
-    while (core.closeReceived === null && core.failure === null) {
-      // Backpressure: while the peer is not taking what we send, or the handler is behind, stop
-      // reading, and TCP flow control slows the peer down.
-      if (this.#outbox.overLimit || this.#backlogged()) {
-        this.#readPaused = true;
-        await this.#outbox.belowLimit();
-        if (this.#backlogged()) await this.#handlerIdleOrClosing();
-        this.#readPaused = false;
-        // Nothing was heard while nothing was read: keepalive and idle time start again, and a pong
-        // still unread gets a new deadline.
-        this.#heardAt = this.#activeAt = this.#pingedAt = this.#clock.now;
-      }
-      let count: number | null;
-      try {
-        count = await this.#transport.read(buffer);
-      } catch {
-        // A reset, or the transport closed under us: the end of the stream either way.
-        count = null;
-      }
-      if (count === null) return false;
-      this.#heardAt = this.#clock.now;
-      this.#receive(buffer.subarray(0, count));
-      // Grow while reads come back full (a large message is arriving); shrink after a run of
-      // small reads, not one, or a stream of mid-sized messages would reallocate all the time.
-      if (count === buffer.length && buffer.length < MAX_READ_BYTES) {
-        buffer = new Uint8Array(buffer.length * 4);
-        smallReads = 0;
-      } else if (count <= buffer.length >> 4 && buffer.length > SHRUNK_READ_BYTES) {
-        if (++smallReads === SMALL_READS_BEFORE_SHRINKING) {
-          buffer = new Uint8Array(SHRUNK_READ_BYTES);
-          smallReads = 0;
-        }
-      } else {
-        smallReads = 0;
-      }
+  /** The time, as the watchdog last read it: events are stamped with it. */
+  get #now(): number {
+    return this.#watchdog?.now ?? 0;
+  }
+
+  async #send(message: Message): Promise<void> {
+    if (this.#protocol.closeSent === null && this.#outbox.overLimit) this.#admitOverLimit();
+    this.#queueMessage(message);
+    if (!await this.#outbox.written()) {
+      throw new ConnectionClosedError("the connection ended before the message was written");
     }
-    return true;
   }
 
-  /** Whether more than `maxQueuedMessages` wait for the handler. */
-  #backlogged(): boolean {
-    return this.#inbox.length - this.#inboxHead > this.#settings.maxQueuedMessages;
+  /**
+   * Applies the slow-consumer policy to a `send()` made while the queue is over the limit.
+   *
+   * @throws {SlowConsumerError} when the message is not to be queued.
+   */
+  #admitOverLimit(): void {
+    const { maxBufferedBytes, slowConsumer } = this.#settings;
+    const buffered = this.#outbox.bufferedAmount;
+    const admitted = admitOverLimit(slowConsumer, buffered, maxBufferedBytes);
+    if (admitted === "queue") return;
+    const error = new SlowConsumerError(buffered, maxBufferedBytes);
+    if (admitted === "fail") this.#failSlowConsumer(error);
+    throw error;
   }
 
-  #receive(chunk: Uint8Array): void {
-    const dataBefore = this.#core.dataReceived;
-    const messages = this.#core.receive(chunk);
-    if (this.#core.dataReceived !== dataBefore) this.#activeAt = this.#clock.now;
-    for (const obligation of this.#core.dataToSend()) this.#outbox.enqueue(obligation, true);
+  /** Sends a message through the protocol; says whether its bytes went uncopied. */
+  #queueMessage(message: Message): boolean {
+    const uncopied = this.#protocol.send(message);
+    this.#deadlines.active(this.#now);
+    if (this.#settings.traffic) this.#settings.traffic.messagesOut++;
+    return uncopied;
+  }
+
+  /** What the read loop feeds: bytes to the protocol, its messages to the inbox. */
+  #readTarget(): ReadTarget {
+    return {
+      holdReading: () => {
+        // Closing: read on, to the peer's close or the end of the stream.
+        if (this.#protocol.state !== "open") return null;
+        const outbox = this.#outbox;
+        const inbox = this.#inbox;
+        const hold = outbox.overLimit
+          ? outbox.belowLimit()
+          : inbox.full
+          ? inbox.belowLowWater()
+          : null;
+        this.#readingHeld = hold !== null;
+        return hold;
+      },
+      resumed: () => {
+        this.#readingHeld = false;
+        this.#deadlines.resumed(this.#now);
+      },
+      received: (bytes) => this.#received(bytes),
+    };
+  }
+
+  #received(bytes: Uint8Array): void {
+    const protocol = this.#protocol;
+    const now = this.#now;
+    this.#deadlines.heard(now);
+    const dataBefore = protocol.dataReceived;
+    const messages = protocol.receiveData(bytes);
+    if (protocol.dataReceived !== dataBefore) this.#deadlines.active(now);
     const traffic = this.#settings.traffic;
     if (traffic) {
-      traffic.bytesIn += chunk.length;
+      traffic.bytesIn += bytes.length;
       traffic.messagesIn += messages.length;
     }
-    if (messages.length === 0) return;
-    // A pump kept busy for a long time never empties the inbox: drop the handled front now and then.
-    if (this.#inboxHead > 1024 && this.#inboxHead * 2 > this.#inbox.length) {
-      this.#inbox = this.#inbox.slice(this.#inboxHead);
-      this.#inboxHead = 0;
-    }
     for (const message of messages) this.#inbox.push(message);
-    if (!this.#pumpRunning) this.#pumping = this.#pump();
+    if (messages.length > 0) this.#pump?.wake();
+    if (protocol.closeOwed && !this.#answering) this.#answerClose();
   }
 
-  /** Hands queued messages to the handler one at a time; synchronous replies cost no promise. */
-  async #pump(): Promise<void> {
-    this.#pumpRunning = true;
+  /**
+   * Answers the peer's close, or its violation, with this end's close frame once the handler has
+   * answered the messages that came before it, unless the handler closes meanwhile. Messages for
+   * `receive()` have no replies to wait for, and stay readable after the close.
+   */
+  async #answerClose(): Promise<void> {
+    this.#answering = true;
+    this.#closingBegan();
     try {
-      while (this.#inboxHead < this.#inbox.length) {
-        const message = this.#inbox[this.#inboxHead]!;
-        this.#inbox[this.#inboxHead++] = undefined;
-        const pending = this.#handle(message);
-        if (pending) await pending;
+      if (this.#pump) await this.#pump.idleOrClosing();
+      if (this.#protocol.closeOwed && !this.#outbox.closed) {
+        this.#protocol.close();
+        this.#closeSent();
       }
     } catch (error) {
       this.#settings.onError(error, this);
-      // Unknown errors close with 1011 and no detail on the wire.
-      if (this.#core.closeSent === null) this.close(CloseCode.InternalError);
-    } finally {
-      this.#inbox = [];
-      this.#inboxHead = 0;
-      this.#pumpRunning = false;
-      this.#activeAt = this.#clock.now;
-      this.#wakeIdleOrClosing();
     }
   }
 
-  #handle(message: Message): Promise<void> | void {
-    const reply = this.#handler(message, this);
-    if (reply instanceof Promise) return reply.then((value) => this.#sendReply(value, message));
-    return this.#sendReply(reply, message);
+  /** This end's close frame is queued: replies have nowhere to go. */
+  #closeSent(): void {
+    this.#pump?.closingBegan();
+    this.#closingBegan();
   }
 
-  /**
-   * Queues a reply. A large or received binary one goes out uncopied, so the handler (or the
-   * iterator) is not run again until it is written: it may reuse the buffer. Nor is it run again
-   * while the queue is over `maxBufferedBytes`: replies wait rather than pile up.
-   */
-  #sendReply(reply: Reply, message: Message): Promise<void> | void {
-    if (reply === undefined || reply === null) return;
-    if (typeof reply === "string" || reply instanceof Uint8Array) {
-      // The received message itself has a buffer of its own: nothing will reuse it.
-      if (this.#queueReply(reply) && reply !== message) return this.#untilWritten();
-      return this.#outbox.overLimit ? this.#outbox.belowLimit() : undefined;
-    }
-    if (Symbol.asyncIterator in reply || Symbol.iterator in reply) return this.#sendReplies(reply);
-    throw new TypeError(`a handler returned ${typeof reply}, not a string, bytes or iterable`);
+  /** Closing began, from either end: the close timeout runs, and the peer is read to its end. */
+  #closingBegan(): void {
+    this.#deadlines.closing(this.#now);
+    this.#inbox.releaseReading();
   }
 
-  async #sendReplies(replies: Iterable<Message> | AsyncIterable<Message>): Promise<void> {
-    for await (const message of replies) {
-      const uncopied = this.#queueReply(message);
-      // Closing: the rest would be dropped, so the iterator is not pulled on (a generator's
-      // `finally` runs), which also ends one that would never end.
-      if (this.#core.closeSent !== null || this.#core.state === "closed") return;
-      if (uncopied) await this.#untilWritten();
-      else if (this.#outbox.overLimit) await this.#outbox.belowLimit();
-    }
+  /** Where the reply pump's replies go, and what it waits for. */
+  #replyTarget(): ReplyTarget {
+    const outbox = this.#outbox;
+    return {
+      queueReply: (message) => {
+        const protocol = this.#protocol;
+        if (protocol.closeSent !== null || protocol.state === "closed") return null;
+        return this.#queueMessage(message);
+      },
+      get overLimit() {
+        return outbox.overLimit;
+      },
+      belowLimit: () => outbox.belowLimit(),
+      written: () => outbox.written(),
+      handlerFailed: (error) => {
+        this.#settings.onError(error, this);
+        // Unknown errors close with 1011 and no detail on the wire.
+        if (this.#protocol.closeSent === null) this.close(CloseCode.InternalError);
+      },
+      idle: () => this.#deadlines.active(this.#now),
+    };
   }
 
-  /** Waits until what is queued so far is written or dropped: an uncopied reply is free again. */
-  async #untilWritten(): Promise<void> {
-    await this.#outbox.written();
-  }
-
-  /**
-   * Queues one reply and says whether its bytes went uncopied. Once this end's close frame is
-   * out, or the transport has ended, replies have nowhere to go and are dropped.
-   */
-  #queueReply(message: Message): boolean {
-    if (typeof message !== "string" && !(message instanceof Uint8Array)) {
-      throw new TypeError(`a handler replied with ${typeof message}, not a string or bytes`);
-    }
-    if (this.#core.closeSent !== null || this.#core.state === "closed") return false;
-    const chunks = this.#enqueueMessage(message);
-    return typeof message !== "string" && chunks[chunks.length - 1].buffer === message.buffer;
-  }
-
-  /**
-   * Resolves when the handler has no message left, or when closing starts: this end's close frame
-   * is queued, or the transport is closed. A handler may itself be waiting for the close, so
-   * waiting for it alone could wait forever.
-   */
-  #handlerIdleOrClosing(): Promise<void> {
-    if (!this.#pumpRunning || this.#core.closeSent !== null || this.#transportEnded) {
-      return Promise.resolve();
-    }
-    this.#idleOrClosing ??= Promise.withResolvers();
-    return this.#idleOrClosing.promise;
-  }
-
-  /** Ends a wait of {@linkcode #handlerIdleOrClosing}: the handler is idle or closing began. */
-  #wakeIdleOrClosing(): void {
-    this.#idleOrClosing?.resolve();
-    this.#idleOrClosing = undefined;
-  }
-
-  /**
-   * Checks this connection's deadlines, at the watchdog's sweep. Once the connection is closing,
-   * the close deadline bounds what is left; while reading is paused for flow control, the peer's
-   * silence and the lack of messages say nothing, so only the slow-consumer grace counts.
-   */
+  /** Does what the deadlines say is due, at the watchdog's sweep. */
   #checkDeadlines(now: number): void {
+    const protocol = this.#protocol;
     try {
-      this.#checkDeadlinesAt(now);
+      const due = this.#deadlines.check(now, {
+        state: protocol.state,
+        awaitingPong: protocol.awaitingPong,
+        overLimitSince: this.#outbox.overLimitSince,
+        readingHeld: this.#readingHeld,
+        handlerBusy: this.#pump?.busy ?? false,
+      });
+      if (due === "ping") {
+        protocol.ping();
+        this.#deadlines.pinged(now);
+      } else if (due === "keepalive timeout") {
+        this.#fail(new KeepaliveTimeoutError(this.#settings.pingTimeoutMs));
+      } else if (due === "slow consumer") {
+        const { bufferedAmount } = this.#outbox;
+        this.#failSlowConsumer(
+          new SlowConsumerError(bufferedAmount, this.#settings.maxBufferedBytes),
+        );
+      } else if (due === "idle") {
+        // RFC 6455 §7.4.1: 1001, the endpoint is going away (from this quiet conversation).
+        this.close(CloseCode.GoingAway, "idle timeout");
+      } else if (due === "close timeout") {
+        closeQuietly(this.#transport);
+      }
     } catch (error) {
       // Whatever goes wrong with one connection must not stop the sweep over the others.
       this.#settings.onError(error, this);
-    }
-  }
-
-  #checkDeadlinesAt(now: number): void {
-    const core = this.#core;
-    if (core.state !== "open") return;
-    const settings = this.#settings;
-    const overLimitSince = this.#outbox.overLimitSince;
-    if (
-      settings.slowConsumerGraceMs > 0 && overLimitSince !== null &&
-      now - overLimitSince >= settings.slowConsumerGraceMs
-    ) {
-      const { bufferedAmount } = this.#outbox;
-      return this.#failSlowConsumer(
-        new SlowConsumerError(bufferedAmount, settings.maxBufferedBytes),
-      );
-    }
-    if (this.#readPaused) return;
-    const { pingIntervalMs, pingTimeoutMs, idleTimeoutMs } = settings;
-    if (pingIntervalMs > 0) {
-      if (core.awaitingPong && pingTimeoutMs > 0) {
-        if (now - this.#pingedAt >= pingTimeoutMs) {
-          return this.#fail(new KeepaliveTimeoutError(pingTimeoutMs));
-        }
-      } else if (now - Math.max(this.#heardAt, this.#pingedAt) >= pingIntervalMs) {
-        // A ping goes ahead of queued messages, as a pong does.
-        this.#outbox.enqueue(core.ping(), true);
-        this.#pingedAt = now;
-      }
-    }
-    if (idleTimeoutMs > 0 && !this.#pumpRunning && now - this.#activeAt >= idleTimeoutMs) {
-      // RFC 6455 §7.4.1: 1001, the endpoint is going away (from this quiet conversation).
-      this.close(CloseCode.GoingAway, "idle timeout");
     }
   }
 
@@ -648,32 +501,13 @@ export class WebSocketConnection<Data = unknown> implements AsyncIterable<Messag
     this.#fail(error);
   }
 
-  /**
-   * Fails the connection (RFC 6455 §7.1.7): what is queued and not yet being written is dropped,
-   * the close frame goes next, and TCP is ended once it is written (or after `closeTimeoutMs`),
-   * without waiting for the peer's close: it is gone, or not reading.
-   */
+  /** Fails the connection for a reason found here: the protocol sends the close and ends TCP. */
   #fail(error: ConnectionFailure): void {
-    const closeFrame = this.#core.fail(error);
-    this.#outbox.dropQueued();
-    if (closeFrame) this.#outbox.enqueue(closeFrame, true);
-    this.#wakeIdleOrClosing();
-    this.#startDeadline();
-    this.#outbox.flushed().then(() => this.#endTransport());
+    this.#protocol.fail(error);
+    this.#closeSent();
   }
 
-  /** Bounds the closing: after `closeTimeoutMs`, TCP is ended whatever the peer does. */
-  #startDeadline(): void {
-    const { closeTimeoutMs } = this.#settings;
-    // Once the transport has ended there is nothing left to bound, and nobody would clear it.
-    if (closeTimeoutMs > 0 && !this.#transportEnded) {
-      this.#deadlineTimer ??= setTimeout(() => this.#endTransport(), closeTimeoutMs);
-    }
-  }
-
-  #endTransport(): void {
-    closeQuietly(this.#transport);
-    this.#transportEnded = true;
-    this.#wakeIdleOrClosing();
+  #hasHandler(): TypeError {
+    return new TypeError("this connection's messages go to its handler, not to receive()");
   }
 }

@@ -2,9 +2,13 @@ import { assertEquals } from "@std/assert";
 import { Outbox, type OutboxOptions } from "../src/outbox.ts";
 import type { Transport } from "../src/transport.ts";
 
-/** A transport in memory: records each write, takes at most `maxWrite` bytes per call. */
+/**
+ * A transport in memory: records each write (taking at most `maxWrite` bytes per call), and
+ * the end of the stream among them, as "FIN" or "close".
+ */
 function memoryTransport(maxWrite = Infinity) {
   const writes: number[][] = [];
+  const ends: string[] = [];
   let fail = false;
   const transport: Transport = {
     remoteAddr: { hostname: "127.0.0.1", port: 1 },
@@ -16,32 +20,37 @@ function memoryTransport(maxWrite = Infinity) {
       writes.push([...bytes.subarray(0, count)]);
       return count;
     },
-    closeWrite: () => Promise.resolve(),
-    close() {},
+    closeWrite() {
+      ends.push(`FIN after ${writes.length}`);
+      return Promise.resolve();
+    },
+    close() {
+      ends.push(`close after ${writes.length}`);
+    },
   };
-  return { transport, writes, breakIt: () => fail = true };
+  return { transport, writes, ends, breakIt: () => fail = true };
 }
 
-const NO_LIMIT: OutboxOptions = { maxBufferedBytes: Infinity, clock: { now: 0 } };
+const NO_LIMIT: OutboxOptions = { maxBufferedBytes: Infinity, now: () => 0 };
 
 Deno.test("outbox: what is queued in one turn goes out in one write", async () => {
   const { transport, writes } = memoryTransport();
   const outbox = new Outbox(transport, () => {}, NO_LIMIT);
-  outbox.enqueue(new Uint8Array([1]));
-  outbox.enqueue(new Uint8Array([2, 3]));
+  outbox.write(new Uint8Array([1]), false);
+  outbox.write(new Uint8Array([2, 3]), false);
   assertEquals(outbox.bufferedAmount, 3);
   await outbox.flushed();
   assertEquals(writes, [[1, 2, 3]]);
   assertEquals(outbox.bufferedAmount, 0);
 });
 
-Deno.test("outbox: urgent bytes overtake queued data not yet written", async () => {
+Deno.test("outbox: control bytes overtake queued data not yet written", async () => {
   const { transport, writes } = memoryTransport();
   const outbox = new Outbox(transport, () => {}, NO_LIMIT);
-  outbox.enqueue(new Uint8Array([1]));
+  outbox.write(new Uint8Array([1]), false);
   await new Promise((resolve) => setTimeout(resolve, 0)); // [1] is being written now
-  outbox.enqueue(new Uint8Array([2]));
-  outbox.enqueue(new Uint8Array([9]), true);
+  outbox.write(new Uint8Array([2]), false);
+  outbox.write(new Uint8Array([9]), true);
   await outbox.flushed();
   assertEquals(writes, [[1], [9, 2]]);
 });
@@ -49,31 +58,32 @@ Deno.test("outbox: urgent bytes overtake queued data not yet written", async () 
 Deno.test("outbox: partial writes are continued until every byte is out, in order", async () => {
   const { transport, writes } = memoryTransport(2);
   const outbox = new Outbox(transport, () => {}, NO_LIMIT);
-  outbox.enqueue(new Uint8Array([1, 2, 3, 4, 5]));
+  outbox.write(new Uint8Array([1, 2, 3, 4, 5]), false);
   await outbox.flushed();
   assertEquals(writes.flat(), [1, 2, 3, 4, 5]);
 });
 
-Deno.test("outbox: a failed write is reported once and everything after it is dropped", async () => {
-  const { transport, writes, breakIt } = memoryTransport();
-  const errors: unknown[] = [];
-  const outbox = new Outbox(transport, (error) => errors.push(error), NO_LIMIT);
+Deno.test("outbox: a failed write closes the transport, is reported once, and everything after it is dropped", async () => {
+  const { transport, writes, ends, breakIt } = memoryTransport();
+  const errors: string[] = [];
+  const outbox = new Outbox(transport, () => errors.push("closed"), NO_LIMIT);
   breakIt();
-  outbox.enqueue(new Uint8Array([1]));
+  outbox.write(new Uint8Array([1]), false);
   await outbox.flushed();
-  outbox.enqueue(new Uint8Array([2]));
+  outbox.write(new Uint8Array([2]), false);
   await outbox.flushed();
-  assertEquals([errors.length, outbox.broken, outbox.bufferedAmount, writes], [1, true, 0, []]);
+  assertEquals([errors.length, outbox.closed, outbox.bufferedAmount, writes], [1, true, 0, []]);
+  assertEquals(ends, ["close after 0"]);
 });
 
 Deno.test("outbox: large parts are written as they are, small runs around them joined", async () => {
   const { transport, writes } = memoryTransport();
   const outbox = new Outbox(transport, () => {}, NO_LIMIT);
   const large = new Uint8Array(20_000).fill(7);
-  outbox.enqueue(new Uint8Array([1]));
-  outbox.enqueue(new Uint8Array([2]));
-  outbox.enqueue(large);
-  outbox.enqueue(new Uint8Array([3]));
+  outbox.write(new Uint8Array([1]), false);
+  outbox.write(new Uint8Array([2]), false);
+  outbox.write(large, false);
+  outbox.write(new Uint8Array([3]), false);
   await outbox.flushed();
   assertEquals(writes.map((write) => write.length), [2, 20_000, 1]);
   assertEquals([writes[0], writes[2]], [[1, 2], [3]]);
@@ -83,12 +93,12 @@ Deno.test("outbox: large parts are written as they are, small runs around them j
 Deno.test("outbox: knows since when it has been over its limit, until it is back under", async () => {
   const { transport } = memoryTransport();
   const clock = { now: 100 };
-  const outbox = new Outbox(transport, () => {}, { maxBufferedBytes: 3, clock });
-  outbox.enqueue(new Uint8Array(3));
+  const outbox = new Outbox(transport, () => {}, { maxBufferedBytes: 3, now: () => clock.now });
+  outbox.write(new Uint8Array(3), false);
   assertEquals([outbox.overLimit, outbox.overLimitSince], [false, null]);
-  outbox.enqueue(new Uint8Array(1));
+  outbox.write(new Uint8Array(1), false);
   clock.now = 200;
-  outbox.enqueue(new Uint8Array(1));
+  outbox.write(new Uint8Array(1), false);
   // Since it first went over, not since the last bytes.
   assertEquals([outbox.overLimit, outbox.overLimitSince], [true, 100]);
   let below = false;
@@ -101,8 +111,8 @@ Deno.test("outbox: knows since when it has been over its limit, until it is back
 Deno.test("outbox: belowLimit() resolves once a write takes it back to the limit, not before", async () => {
   // Two bytes a write, one write at a time: 6 bytes take three writes.
   const { transport, writes } = memoryTransport(2);
-  const outbox = new Outbox(transport, () => {}, { maxBufferedBytes: 2, clock: { now: 0 } });
-  outbox.enqueue(new Uint8Array(6));
+  const outbox = new Outbox(transport, () => {}, { maxBufferedBytes: 2, now: () => 0 });
+  outbox.write(new Uint8Array(6), false);
   await outbox.belowLimit();
   // One buffer of 6 is counted as written only when all of it is.
   assertEquals([writes.length, outbox.bufferedAmount], [3, 0]);
@@ -112,14 +122,14 @@ Deno.test("outbox: dropQueued() keeps the write under way and drops the rest; wh
   const { transport, writes } = memoryTransport();
   const outbox = new Outbox(transport, () => {}, NO_LIMIT);
   const large = new Uint8Array(20_000).fill(1);
-  outbox.enqueue(large);
-  outbox.enqueue(new Uint8Array(20_000).fill(2));
-  outbox.enqueue(new Uint8Array([3]));
+  outbox.write(large, false);
+  outbox.write(new Uint8Array(20_000).fill(2), false);
+  outbox.write(new Uint8Array([3]), false);
   await new Promise((resolve) => setTimeout(resolve, 0)); // the first large part is being written
-  outbox.enqueue(new Uint8Array([4]), true);
+  outbox.write(new Uint8Array([4]), true);
   outbox.dropQueued();
   assertEquals(outbox.bufferedAmount, 20_000);
-  outbox.enqueue(new Uint8Array([9]), true);
+  outbox.write(new Uint8Array([9]), true);
   await outbox.flushed();
   assertEquals(writes.map((write) => [write.length, write[0]]), [[20_000, 1], [1, 9]]);
   assertEquals(outbox.bufferedAmount, 0);
@@ -127,21 +137,21 @@ Deno.test("outbox: dropQueued() keeps the write under way and drops the rest; wh
 
 Deno.test("outbox: belowLimit() resolves when a failed write drops everything", async () => {
   const { transport, breakIt } = memoryTransport();
-  const outbox = new Outbox(transport, () => {}, { maxBufferedBytes: 1, clock: { now: 0 } });
+  const outbox = new Outbox(transport, () => {}, { maxBufferedBytes: 1, now: () => 0 });
   breakIt();
-  outbox.enqueue(new Uint8Array(10));
+  outbox.write(new Uint8Array(10), false);
   await outbox.belowLimit();
-  assertEquals([outbox.broken, outbox.overLimit], [true, false]);
+  assertEquals([outbox.closed, outbox.overLimit], [true, false]);
 });
 
 Deno.test("outbox: written() resolves once what was queued is out, however much is queued after", async () => {
   const { transport, writes } = memoryTransport();
   const outbox = new Outbox(transport, () => {}, NO_LIMIT);
-  outbox.enqueue(new Uint8Array([1]));
+  outbox.write(new Uint8Array([1]), false);
   const first = outbox.written();
   // A steady stream queued behind it, for longer than the first write takes.
   let more = 0;
-  const stream = setInterval(() => outbox.enqueue(new Uint8Array([2 + more++ % 200])), 0);
+  const stream = setInterval(() => outbox.write(new Uint8Array([2 + more++ % 200]), false), 0);
   try {
     assertEquals(await first, true);
     assertEquals(writes[0], [1]);
@@ -155,18 +165,50 @@ Deno.test("outbox: written() resolves once what was queued is out, however much 
 Deno.test("outbox: written() resolves false for what was dropped or lost to a failed write", async () => {
   const { transport, breakIt } = memoryTransport();
   const outbox = new Outbox(transport, () => {}, NO_LIMIT);
-  outbox.enqueue(new Uint8Array([1]));
+  outbox.write(new Uint8Array([1]), false);
   await new Promise((resolve) => setTimeout(resolve, 0)); // [1] is being written now
-  outbox.enqueue(new Uint8Array([2]));
+  outbox.write(new Uint8Array([2]), false);
   const dropped = outbox.written();
   outbox.dropQueued();
   assertEquals(await dropped, false);
   await outbox.flushed();
   assertEquals(await outbox.written(), true);
 
-  outbox.enqueue(new Uint8Array([3]));
+  outbox.write(new Uint8Array([3]), false);
   const lost = outbox.written();
   breakIt();
   assertEquals(await lost, false);
   assertEquals(await outbox.written(), false);
+});
+
+Deno.test("outbox: end('fin') sends FIN once everything queued is written, and nothing is queued after it", async () => {
+  const { transport, writes, ends } = memoryTransport(2);
+  const closes: string[] = [];
+  const outbox = new Outbox(transport, () => closes.push("closed"), NO_LIMIT);
+  outbox.write(new Uint8Array([1, 2, 3]), false);
+  outbox.end("fin");
+  outbox.write(new Uint8Array([4]), false);
+  await outbox.flushed();
+  assertEquals([writes, ends, closes], [[[1, 2], [3]], ["FIN after 2"], []]);
+  assertEquals([outbox.bufferedAmount, outbox.closed], [0, false]);
+});
+
+Deno.test("outbox: end('close') closes the transport once everything queued is written", async () => {
+  const { transport, writes, ends } = memoryTransport();
+  const closes: string[] = [];
+  const outbox = new Outbox(transport, () => closes.push("closed"), NO_LIMIT);
+  outbox.write(new Uint8Array([1]), false);
+  outbox.end("close");
+  outbox.end("fin");
+  await outbox.flushed();
+  assertEquals([writes, ends, closes, outbox.closed], [[[1]], ["close after 1"], ["closed"], true]);
+  assertEquals(await outbox.written(), false);
+});
+
+Deno.test("outbox: end() with nothing queued ends the stream at once", async () => {
+  const { transport, ends } = memoryTransport();
+  const outbox = new Outbox(transport, () => {}, NO_LIMIT);
+  outbox.end("fin");
+  await outbox.flushed();
+  assertEquals(ends, ["FIN after 0"]);
 });

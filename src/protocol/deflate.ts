@@ -1,6 +1,7 @@
 /**
- * The compression of permessage-deflate (RFC 7692 §7.2): messages deflated and inflated whole,
- * synchronously, with the LZ77 window kept between messages or not.
+ * The compression of permessage-deflate (RFC 7692 §7.2), as the connection's
+ * {@linkcode Extension}: messages deflated and inflated whole, synchronously, with the LZ77
+ * window kept between messages or not.
  *
  * The engines are `node:zlib`'s raw deflate and inflate streams, which Deno, Bun and Node all
  * provide. They are driven through `writeSync`, the synchronous call on a stream's handle that
@@ -13,7 +14,8 @@
 import { constants, createDeflateRaw, createInflateRaw } from "node:zlib";
 import { CloseCode } from "./close_code.ts";
 import { ProtocolError } from "./errors.ts";
-import { allocatePayload } from "./frame.ts";
+import type { Extension } from "./extension.ts";
+import { RSV1 } from "./frame.ts";
 
 /**
  * How one end compresses what it sends and inflates what it receives.
@@ -98,9 +100,9 @@ class MessageOutput {
     }
   }
 
-  /** The output as a payload with header room, without its last `trim` bytes. */
+  /** The output as one payload, without its last `trim` bytes. */
   payload(trim = 0): Uint8Array {
-    const payload = allocatePayload(this.#length - trim);
+    const payload = new Uint8Array(this.#length - trim);
     let offset = 0;
     for (const part of [...this.#filled, output.subarray(0, this.#used)]) {
       const take = Math.min(part.length, payload.length - offset);
@@ -230,8 +232,9 @@ let supported: boolean | undefined;
 
 /**
  * One connection's permessage-deflate: compresses messages worth compressing and inflates
- * compressed ones. An engine with context takeover is made on first use and kept until
- * {@linkcode close}; one without is shared by every connection with the same settings.
+ * compressed ones; RSV1 marks a compressed message (RFC 7692 §6). An engine with context takeover
+ * is made on first use and kept until {@linkcode close}; one without is shared by every
+ * connection with the same settings.
  *
  * @example A message deflated by one end and inflated by the other, twice, sharing the window
  * ```ts
@@ -244,36 +247,44 @@ let supported: boolean | undefined;
  * const sender = new DeflateCodec(options);
  * const receiver = new DeflateCodec(options);
  * const text = new TextEncoder().encode("Hello, hello, hello!");
- * const first = sender.deflate(text)!;
- * const second = sender.deflate(text)!;
+ * const first = sender.encode(text)!;
+ * const second = sender.encode(text)!;
  * assertLess(second.length, first.length); // the second refers back to the first
- * assertEquals(receiver.inflate([first], 1024), text);
- * assertEquals(receiver.inflate([second], 1024), text);
+ * assertEquals(receiver.decode([first], 1024), text);
+ * assertEquals(receiver.decode([second], 1024), text);
  * sender.close();
  * receiver.close();
  * ```
  */
-export class DeflateCodec {
+export class DeflateCodec implements Extension {
+  /** RFC 7692 §6: RSV1 marks a compressed message. */
+  readonly rsv = RSV1;
   readonly #options: DeflateCodecOptions;
+  readonly #onClose: (() => void) | undefined;
   #deflater: Engine | null = null;
   #inflater: Engine | null = null;
+  #closed = false;
 
-  /** Makes the codec of one connection; no engine is made until a message needs it. */
-  constructor(options: DeflateCodecOptions) {
+  /**
+   * Makes the codec of one connection; no engine is made until a message needs it. `onClose` is
+   * called once when the codec is closed (a server gives its place among the compressing
+   * connections back then).
+   */
+  constructor(options: DeflateCodecOptions, onClose?: () => void) {
     this.#options = options;
+    this.#onClose = onClose;
   }
 
-  /** Messages shorter than this go uncompressed. */
-  get threshold(): number {
+  /** Messages shorter than the threshold go uncompressed. */
+  get minBytes(): number {
     return this.#options.threshold;
   }
 
   /**
    * Compresses a message's payload (RFC 7692 §7.2.1) into a new payload, without the flush's
-   * `00 00 ff ff` tail; null when it is shorter than the threshold, or empty. The payload starts
-   * `HEADER_ROOM` bytes into its buffer, so a frame header fits in front of it.
+   * `00 00 ff ff` tail; null when it is shorter than the threshold, or empty.
    */
-  deflate(payload: Uint8Array): Uint8Array | null {
+  encode(payload: Uint8Array): Uint8Array | null {
     if (payload.length < Math.max(1, this.#options.threshold)) return null;
     const engine = this.#deflateEngine();
     const out = new MessageOutput();
@@ -293,10 +304,10 @@ export class DeflateCodec {
    * @throws {ProtocolError} 1009 when the message inflates to more than `maxBytes`; 1007 when
    * it is not valid DEFLATE data.
    */
-  inflate(payloads: readonly Uint8Array[], maxBytes: number): Uint8Array {
+  decode(payloads: readonly Uint8Array[], maxBytes: number): Uint8Array {
     // No bytes at all can only mean an empty message. The tail alone would leave the inflater
     // inside a stored block, and the next message that shares its window would come out wrong.
-    if (payloads.every((payload) => payload.length === 0)) return allocatePayload(0);
+    if (payloads.every((payload) => payload.length === 0)) return new Uint8Array(0);
     const engine = this.#inflateEngine();
     const out = new MessageOutput(maxBytes);
     let ended = false;
@@ -325,6 +336,9 @@ export class DeflateCodec {
     this.#deflater?.close();
     this.#inflater?.close();
     this.#deflater = this.#inflater = null;
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#onClose?.();
   }
 
   #deflateEngine(): Engine {

@@ -15,14 +15,14 @@ import { isToken } from "./http1.ts";
  *
  * @example `permessage-deflate; client_max_window_bits`
  * ```ts
- * import type { Extension } from "./extensions.ts";
- * const offer: Extension = {
+ * import type { ExtensionHeader } from "./extensions.ts";
+ * const offer: ExtensionHeader = {
  *   name: "permessage-deflate",
  *   params: [["client_max_window_bits", true]],
  * };
  * ```
  */
-export interface Extension {
+export interface ExtensionHeader {
   /** The extension's token, such as `permessage-deflate`. */
   name: string;
   /** The parameters in the order given; `true` stands for a parameter without a value. */
@@ -59,7 +59,7 @@ const TOKEN_CHAR = /[!#$%&'*+\-.^_`|~0-9A-Za-z]/;
  * ]);
  * ```
  */
-export function parseExtensions(value: string): Extension[] {
+export function parseExtensions(value: string): ExtensionHeader[] {
   return new ExtensionReader(value).list();
 }
 
@@ -72,8 +72,8 @@ class ExtensionReader {
     this.#text = text;
   }
 
-  list(): Extension[] {
-    const extensions: Extension[] = [];
+  list(): ExtensionHeader[] {
+    const extensions: ExtensionHeader[] = [];
     for (;;) {
       this.#skipWhitespace();
       if (this.#at === this.#text.length) return extensions;
@@ -89,9 +89,9 @@ class ExtensionReader {
     }
   }
 
-  #extension(): Extension {
+  #extension(): ExtensionHeader {
     const name = this.#token("an extension name");
-    const params: Extension["params"] = [];
+    const params: ExtensionHeader["params"] = [];
     this.#skipWhitespace();
     while (this.#text[this.#at] === ";") {
       this.#at++;
@@ -171,7 +171,7 @@ class ExtensionReader {
  * assertEquals(extension, "permessage-deflate; server_no_context_takeover; client_max_window_bits=10");
  * ```
  */
-export function formatExtension(extension: Extension): string {
+export function formatExtension(extension: ExtensionHeader): string {
   for (const token of [extension.name, ...extension.params.flat()]) {
     if (token !== true && !isToken(token)) {
       throw new TypeError(

@@ -48,6 +48,12 @@ export interface Frame {
   opcode: Opcode;
   /** The application data, unmasked. */
   payload: Uint8Array;
+  /**
+   * Whether `payload` is a view into the bytes the parser was given, valid only until their
+   * memory is reused (a read buffer, say): whoever keeps it must copy it. A payload the parser
+   * assembled from several chunks is its own buffer, and this is false. @default {false}
+   */
+  borrowed?: boolean;
 }
 
 /** Whether an opcode is a control opcode (close, ping, pong: RFC 6455 §5.5). */
@@ -104,8 +110,8 @@ function writeHeader(
 }
 
 /**
- * Encodes only the header of an unmasked frame, for a payload written after it as it is: a large
- * payload then goes out without being copied.
+ * Encodes only the header of an unmasked frame, for a payload written after it as it is: see
+ * {@linkcode encodeFrameParts}.
  *
  * @example
  * ```ts
@@ -150,71 +156,26 @@ export function encodeFrame(
 }
 
 /**
- * Bytes left free in front of a payload the parser allocates: the largest unmasked header
- * (RFC 6455 §5.2: 2 bytes, then an 8-byte length). A server can send such a payload back with
- * its header written in place, in one buffer, without copying it.
- */
-export const HEADER_ROOM = 10;
-
-/** The buffers made by {@linkcode allocatePayload}, whose first `HEADER_ROOM` bytes are free. */
-const roomyBuffers = new WeakSet<ArrayBufferLike>();
-
-/**
- * Allocates a payload of `length` bytes with {@linkcode HEADER_ROOM} free bytes in front.
- *
- * @example
- * ```ts
- * import { assert } from "@std/assert";
- * import { allocatePayload, hasHeaderRoom } from "./frame.ts";
- * const payload = allocatePayload(3);
- * assert(payload.length === 3 && hasHeaderRoom(payload));
- * assert(!hasHeaderRoom(payload.subarray(1)));
- * ```
- */
-export function allocatePayload(length: number): Uint8Array {
-  const buffer = new ArrayBuffer(HEADER_ROOM + length);
-  roomyBuffers.add(buffer);
-  return new Uint8Array(buffer, HEADER_ROOM, length);
-}
-
-/**
- * Whether `payload` is exactly one made by {@linkcode allocatePayload}, so the bytes in front of
- * it are free for a header.
- *
- * @example
- * ```ts
- * import { assert } from "@std/assert";
- * import { hasHeaderRoom } from "./frame.ts";
- * assert(!hasHeaderRoom(new Uint8Array(16).subarray(10)));
- * ```
- */
-export function hasHeaderRoom(payload: Uint8Array): boolean {
-  return payload.byteOffset === HEADER_ROOM &&
-    payload.byteLength + HEADER_ROOM === payload.buffer.byteLength &&
-    roomyBuffers.has(payload.buffer);
-}
-
-/**
- * Encodes an unmasked frame around a payload that starts {@linkcode HEADER_ROOM} bytes into its
- * buffer (one from {@linkcode allocatePayload}, or the start of one), writing the header into the
- * room in front of it: the frame shares the payload's buffer, nothing is copied. The header
- * depends only on the opcode, `rsv` and the length, so framing the same payload again (sending it
- * to several peers) rewrites the same bytes.
+ * Encodes an unmasked frame as two parts to write one after the other, its header and its
+ * payload, which is not copied and must not change until it is written. For a large payload, a
+ * second write costs less than copying it into one buffer.
  *
  * @example
  * ```ts
  * import { assertEquals } from "@std/assert";
- * import { allocatePayload, encodeFrameInPlace, Opcode } from "./frame.ts";
- * const payload = allocatePayload(2);
- * payload.set([0x48, 0x69]);
- * assertEquals(encodeFrameInPlace(Opcode.Binary, payload), new Uint8Array([0x82, 0x02, 0x48, 0x69]));
+ * import { encodeFrameParts, Opcode } from "./frame.ts";
+ * const payload = new Uint8Array(300);
+ * const [header, data] = encodeFrameParts(Opcode.Binary, payload);
+ * assertEquals(header, new Uint8Array([0x82, 0x7e, 0x01, 0x2c]));
+ * assertEquals(data === payload, true);
  * ```
  */
-export function encodeFrameInPlace(opcode: Opcode, payload: Uint8Array, rsv = 0): Uint8Array {
-  const start = HEADER_ROOM - headerSize(payload.length, false);
-  const frame = new Uint8Array(payload.buffer, start, HEADER_ROOM - start + payload.length);
-  writeHeader(frame, opcode, payload.length, { rsv });
-  return frame;
+export function encodeFrameParts(
+  opcode: Opcode,
+  payload: Uint8Array,
+  options: Omit<EncodeFrameOptions, "mask"> = {},
+): [header: Uint8Array, payload: Uint8Array] {
+  return [encodeFrameHeader(opcode, payload.length, options), payload];
 }
 
 /** Longer strings are encoded on their own: the scratch buffer holds 3 bytes per code unit. */

@@ -82,13 +82,6 @@ export const DEFAULT_MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 export const DEFAULT_SLOW_CONSUMER_GRACE_MS = 10_000;
 
 /**
- * The queue for a slow consumer may grow to this many times `maxBufferedBytes` during its grace
- * time, through sends nobody awaits (which nothing can pause); a send beyond it closes the
- * connection at once, so one peer can hold only this much of the server's memory.
- */
-export const SLOW_CONSUMER_CEILING_FACTOR = 2;
-
-/**
  * How long the connection may receive nothing before a keepalive ping is sent. python-websockets'
  * `ping_interval` is 20 s: well under the 60 s after which common reverse proxies (nginx's
  * `proxy_read_timeout`, AWS load balancers) cut a quiet connection.
@@ -146,50 +139,3 @@ export const DEFAULT_DEFLATE_MEM_LEVEL = 8;
  * makes 4096 of them take up to 900 MiB: lower this if you turn takeover on.
  */
 export const DEFAULT_DEFLATE_MAX_CONNECTIONS = 4096;
-
-// Tuning of the data path: sizes chosen by measurement, not limits a peer can reach.
-
-/**
- * The deadlines of a server's (or a client's) connections are checked by one shared timer, this
- * many times per the shortest of them, so each fires at most a tenth late.
- */
-export const WATCHDOG_CHECKS_PER_DEADLINE = 10;
-
-/** The shortest period between two checks of the deadlines, in milliseconds, for tiny timeouts. */
-export const WATCHDOG_MIN_PERIOD_MS = 10;
-
-/**
- * The longest period between two checks of the deadlines, in milliseconds: a second late is
- * nothing next to 20 s, and a sweep over 10 000 idle connections costs well under a millisecond.
- */
-export const WATCHDOG_MAX_PERIOD_MS = 1_000;
-
-/** The read buffer of an idle connection: small, as every connection keeps one. */
-export const MIN_READ_BYTES = 1024;
-
-/** The read buffer grows fourfold after each read that fills it, up to this, while large messages flow. */
-export const MAX_READ_BYTES = 256 * 1024;
-
-/**
- * What a grown read buffer shrinks back to after a small read: not all the way to the minimum,
- * or a peer sending messages just over it would cost two reads and two allocations each.
- */
-export const SHRUNK_READ_BYTES = 4 * 1024;
-
-/** How many reads in a row must use a sixteenth of a grown buffer before it shrinks. */
-export const SMALL_READS_BEFORE_SHRINKING = 16;
-
-/**
- * The first buffer for a frame that spans reads. It grows as the payload arrives rather than
- * being allocated at the declared length, so a header alone reserves little.
- */
-export const INITIAL_PAYLOAD_BYTES = 64 * 1024;
-
-/**
- * From this size, a server's binary payload is written after its header rather than copied:
- * below it, copying costs less than the extra write (measured with 64 KiB and 1 MiB echoes).
- */
-export const UNCOPIED_PAYLOAD_MIN_BYTES = 256 * 1024;
-
-/** Parts of this size are written on their own rather than copied into a joint write. */
-export const WRITE_AS_IS_MIN_BYTES = 16 * 1024;

@@ -6,16 +6,9 @@
  */
 
 import { concatBytes } from "./bytes.ts";
-import type { DeflateCodec } from "./deflate.ts";
+import type { Extension } from "./extension.ts";
 import { protocolError } from "./errors.ts";
-import {
-  allocatePayload,
-  type Frame,
-  hasHeaderRoom,
-  isControlOpcode,
-  Opcode,
-  RSV1,
-} from "./frame.ts";
+import { type Frame, isControlOpcode, Opcode } from "./frame.ts";
 import { DEFAULT_MAX_MESSAGE_BYTES } from "./limits.ts";
 import type { PartialFrame } from "./parser.ts";
 import { decodeUtf8, Utf8StreamDecoder } from "./utf8.ts";
@@ -36,11 +29,11 @@ const NONE = -1;
  */
 export interface MessageAssemblerOptions {
   /**
-   * The permessage-deflate codec, when the extension was negotiated: a message whose first
-   * frame has RSV1 set is inflated with it (RFC 7692 §6.2).
+   * The extension negotiated in the handshake, if any: a message whose first frame has one of its
+   * bits set is decoded by it (RFC 7692 §6.2 for permessage-deflate).
    */
-  deflate?: DeflateCodec;
-  /** The largest message once inflated, in bytes; over it: 1009. @default {64 MiB} */
+  extension?: Extension;
+  /** The largest message once decoded, in bytes; over it: 1009. @default {64 MiB} */
   maxMessageBytes?: number;
 }
 
@@ -60,12 +53,12 @@ export interface MessageAssemblerOptions {
  * ```
  */
 export class MessageAssembler {
-  readonly #deflate: DeflateCodec | undefined;
+  readonly #extension: Extension | undefined;
   readonly #maxMessageBytes: number;
   /** The opcode of the message in progress (text or binary), or NONE. */
   #messageOpcode: number = NONE;
-  /** Whether the message in progress is compressed: its parts are then compressed bytes. */
-  #compressed = false;
+  /** Whether the message in progress is the extension's: its parts are then its encoded bytes. */
+  #encoded = false;
   readonly #decoder = new Utf8StreamDecoder();
   #textParts: string[] = [];
   #binaryParts: Uint8Array[] = [];
@@ -74,45 +67,45 @@ export class MessageAssembler {
 
   /** Creates the assembler of one connection. */
   constructor(options: MessageAssemblerOptions = {}) {
-    this.#deflate = options.deflate;
+    this.#extension = options.extension;
     this.#maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
   }
 
   /**
    * Takes the next data frame and returns the message it completes, if any. A binary payload
-   * that is a view into a larger buffer (a read chunk) is copied, so that memory may be reused
-   * afterwards; one with a buffer of its own is kept as it is.
+   * the frame only borrows (a view into a read chunk) is copied, so that memory may be reused
+   * afterwards; one the frame owns is kept as it is.
    *
-   * A compressed message is inflated once its last frame is in, and its text checked as UTF-8
-   * then (RFC 7692 §8).
+   * A message encoded by the extension is decoded once its last frame is in, and its text checked
+   * as UTF-8 then (RFC 7692 §8).
    *
    * @throws {ProtocolError} 1002 for a new message inside an unfinished one or a continuation
-   * with none begun; 1007 for invalid UTF-8 in text or invalid compressed data; 1009 for a
-   * message that inflates past the size limit.
+   * with none begun; 1007 for invalid UTF-8 in text, or what the extension cannot decode; 1009
+   * for a message the extension decodes past the size limit.
    */
   push(frame: Frame): Message | undefined {
     const { opcode, fin, payload } = frame;
     this.#checkSequence(opcode);
     if (opcode !== Opcode.Continuation) {
-      // The parser lets RSV1 through only when permessage-deflate was negotiated.
-      if ((frame.rsv & RSV1) !== 0) {
-        if (fin) return this.#inflate(opcode, [payload]);
-        this.#compressed = true;
+      // The parser lets through only the bits the extension claims.
+      if (frame.rsv !== 0) {
+        if (fin) return this.#decode(opcode, [ownBytes(frame)]);
+        this.#encoded = true;
       } else if (fin && this.#decodedOfFrame === 0) {
-        return opcode === Opcode.Text ? decodeUtf8(payload) : ownCopy(payload);
+        return opcode === Opcode.Text ? decodeUtf8(payload) : ownBytes(frame);
       }
       this.#messageOpcode = opcode;
     }
-    if (this.#compressed) {
-      this.#binaryParts.push(ownCopy(payload));
-      return fin ? this.#finishCompressed() : undefined;
+    if (this.#encoded) {
+      this.#binaryParts.push(ownBytes(frame));
+      return fin ? this.#finishEncoded() : undefined;
     }
     const unseen = payload.subarray(this.#decodedOfFrame);
     this.#decodedOfFrame = 0;
     if (this.#messageOpcode === Opcode.Text) {
       this.#textParts.push(this.#decoder.push(unseen));
     } else {
-      this.#binaryParts.push(ownCopy(payload));
+      this.#binaryParts.push(ownBytes(frame));
     }
     return fin ? this.#finish() : undefined;
   }
@@ -127,8 +120,8 @@ export class MessageAssembler {
   checkPartial(frame: PartialFrame): void {
     if (isControlOpcode(frame.opcode)) return;
     this.#checkSequence(frame.opcode);
-    // Compressed bytes are checked once inflated.
-    if (this.#compressed || (frame.rsv & RSV1) !== 0) return;
+    // An extension's bytes are checked once decoded.
+    if (this.#encoded || frame.rsv !== 0) return;
     const isText = frame.opcode === Opcode.Text ||
       (frame.opcode === Opcode.Continuation && this.#messageOpcode === Opcode.Text);
     if (!isText || frame.payloadSoFar.length === this.#decodedOfFrame) return;
@@ -147,17 +140,17 @@ export class MessageAssembler {
     }
   }
 
-  #finishCompressed(): Message {
+  #finishEncoded(): Message {
     const opcode = this.#messageOpcode;
     const parts = this.#binaryParts;
     this.#messageOpcode = NONE;
-    this.#compressed = false;
+    this.#encoded = false;
     this.#binaryParts = [];
-    return this.#inflate(opcode, parts);
+    return this.#decode(opcode, parts);
   }
 
-  #inflate(opcode: number, payloads: Uint8Array[]): Message {
-    const bytes = this.#deflate!.inflate(payloads, this.#maxMessageBytes);
+  #decode(opcode: number, payloads: Uint8Array[]): Message {
+    const bytes = this.#extension!.decode(payloads, this.#maxMessageBytes);
     return opcode === Opcode.Text ? decodeUtf8(bytes) : bytes;
   }
 
@@ -169,20 +162,17 @@ export class MessageAssembler {
       this.#textParts = [];
       return text;
     }
-    const bytes = concatBytes(this.#binaryParts, allocatePayload);
+    const bytes = concatBytes(this.#binaryParts);
     this.#binaryParts = [];
     return bytes;
   }
 }
 
 /**
- * The payload itself when it has a buffer of its own (the parser allocates one for a frame that
- * spans chunks), else a copy: a view into a read chunk is only valid until the chunk is reused.
- * Either way it has header room, so a server can send it back without another copy.
+ * The frame's payload as bytes of their own: the payload itself when the frame owns it (the
+ * parser made a buffer for a frame that spanned chunks), else a copy, as a borrowed view into a
+ * read chunk is only valid until the chunk is reused.
  */
-function ownCopy(payload: Uint8Array): Uint8Array {
-  if (hasHeaderRoom(payload)) return payload;
-  const copy = allocatePayload(payload.length);
-  copy.set(payload);
-  return copy;
+function ownBytes(frame: Frame): Uint8Array {
+  return frame.borrowed ? frame.payload.slice() : frame.payload;
 }

@@ -10,13 +10,15 @@
 
 import { CloseCode } from "./close.ts";
 import { ProtocolError, protocolError } from "./errors.ts";
-import { allocatePayload, type Frame, isControlOpcode, Opcode } from "./frame.ts";
-import {
-  DEFAULT_MAX_FRAGMENTS,
-  DEFAULT_MAX_MESSAGE_BYTES,
-  INITIAL_PAYLOAD_BYTES,
-} from "./limits.ts";
+import { type Frame, isControlOpcode, Opcode } from "./frame.ts";
+import { DEFAULT_MAX_FRAGMENTS, DEFAULT_MAX_MESSAGE_BYTES } from "./limits.ts";
 import { applyMask } from "./mask.ts";
+
+/**
+ * The first buffer for a frame that spans chunks. It grows as the payload arrives rather than
+ * being allocated at the declared length, so a header alone reserves little.
+ */
+const INITIAL_PAYLOAD_BYTES = 64 * 1024;
 
 /** Options of {@linkcode FrameParser} and {@linkcode FrameParserStream}. */
 export interface FrameParserOptions {
@@ -72,8 +74,9 @@ function headerSize(secondByte: number): number {
  * Decodes frames from chunks of bytes, whatever the chunk boundaries.
  *
  * A frame that lies wholly inside one chunk gets a payload that is a view into that chunk,
- * unmasked in place: the parser owns a chunk once it is pushed, and the frame's payload is valid
- * until the caller reuses the chunk's memory.
+ * unmasked in place, and is marked `borrowed`: the parser owns a chunk once it is pushed, and the
+ * frame's payload is valid until the caller reuses the chunk's memory. A frame that spans chunks
+ * gets a payload buffer of its own.
  *
  * @example Two frames in one chunk, then one split over two
  * ```ts
@@ -177,9 +180,9 @@ export class FrameParser {
         const payload = chunk.subarray(offset, offset + length);
         if (this.#masked) applyMask(payload, this.#mask);
         offset += length;
-        this.#emit(payload, onFrame);
+        this.#emit(payload, true, onFrame);
       } else {
-        this.#payload = allocatePayload(
+        this.#payload = new Uint8Array(
           Math.min(length, Math.max(INITIAL_PAYLOAD_BYTES, end - offset)),
         );
         this.#payloadFilled = 0;
@@ -291,7 +294,7 @@ export class FrameParser {
     if (this.#payloadFilled + take > payload.length) {
       // Growing fourfold keeps the copies to a third of the payload, and what a peer can make us
       // reserve to four times what it sent; the last size is the exact length.
-      const grown = allocatePayload(
+      const grown = new Uint8Array(
         Math.min(this.#payloadLength, Math.max(this.#payloadFilled + take, payload.length * 4)),
       );
       grown.set(payload.subarray(0, this.#payloadFilled));
@@ -303,13 +306,13 @@ export class FrameParser {
     this.#payloadFilled += take;
     if (this.#payloadFilled === this.#payloadLength) {
       this.#payload = null;
-      this.#emit(payload, onFrame);
+      this.#emit(payload, false, onFrame);
     }
     return offset + take;
   }
 
-  #emit(payload: Uint8Array, onFrame: (frame: Frame) => void): void {
-    onFrame({ fin: this.#fin, rsv: this.#rsv, opcode: this.#opcode, payload });
+  #emit(payload: Uint8Array, borrowed: boolean, onFrame: (frame: Frame) => void): void {
+    onFrame({ fin: this.#fin, rsv: this.#rsv, opcode: this.#opcode, payload, borrowed });
   }
 }
 

@@ -7,7 +7,7 @@
  */
 
 import { UpgradeFailedError } from "./errors.ts";
-import { type Extension, formatExtension } from "./extensions.ts";
+import { type ExtensionHeader, formatExtension } from "./extensions.ts";
 import {
   DEFAULT_DEFLATE_LEVEL,
   DEFAULT_DEFLATE_MAX_CONNECTIONS,
@@ -201,7 +201,7 @@ const PARAMETER_NAMES = {
  * (RFC 7692 §7.1): each known and given once, no value for the `…_no_context_takeover` ones, and
  * window sizes from 8 to 15. Returns why it cannot be read instead, for a message.
  */
-function readParameters(params: Extension["params"]): GivenParameters | string {
+function readParameters(params: ExtensionHeader["params"]): GivenParameters | string {
   const given: GivenParameters = { serverNoContextTakeover: false, clientNoContextTakeover: false };
   const seen = new Set<string>();
   for (const [name, value] of params) {
@@ -225,7 +225,7 @@ function readParameters(params: Extension["params"]): GivenParameters | string {
 
 /** Writes permessage-deflate with the parameters given, in RFC 7692's order. */
 function formatParameters(given: GivenParameters): string {
-  const params: Extension["params"] = [];
+  const params: ExtensionHeader["params"] = [];
   for (const [name, key] of Object.entries(PARAMETER_NAMES)) {
     const value = given[key];
     if (value === true) params.push([name, true]);
@@ -263,7 +263,7 @@ function formatParameters(given: GivenParameters): string {
  * ```
  */
 export function acceptDeflateOffer(
-  offers: readonly Extension[],
+  offers: readonly ExtensionHeader[],
   settings: DeflateSettings,
 ): { parameters: DeflateParameters; response: string } | null {
   for (const offer of offers) {
@@ -356,7 +356,7 @@ export function deflateOffer(settings: DeflateSettings): string {
  * ```
  */
 export function acceptDeflateResponse(
-  extensions: readonly Extension[],
+  extensions: readonly ExtensionHeader[],
   settings: DeflateSettings,
 ): DeflateParameters {
   const fail = (message: string) => new UpgradeFailedError(101, message);

@@ -212,7 +212,7 @@ class ClientCompressor implements Disposable {
       // The codec sends an empty message uncompressed; compressed, it is one empty stored block,
       // 0x00 (RFC 7692 §7.2.3.6). No bytes at all would leave the receiver's appended tail the
       // start of a stored block, as above.
-      const compressed = this.#takeover.deflate(payload) ?? compress(payload);
+      const compressed = this.#takeover.encode(payload) ?? compress(payload);
       return random.chance(0.1) ? concat(compressed, ONE_MORE_BLOCK) : compressed;
     }
     // Any level: 0 makes stored blocks (RFC 7692 §7.2.3.3), 1 to 3 fixed Huffman codes mostly.

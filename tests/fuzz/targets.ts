@@ -7,7 +7,6 @@
 
 import { assertEquals } from "@std/assert";
 import { isValidCloseCode } from "../../src/protocol/close.ts";
-import { Connection } from "../../src/protocol/connection.ts";
 import { deflateCodec } from "../../src/compression.ts";
 import type { DeflateCodec } from "../../src/protocol/deflate.ts";
 import { HandshakeError } from "../../src/protocol/errors.ts";
@@ -17,6 +16,7 @@ import { RequestHeadParser, requestUrl } from "../../src/protocol/http1.ts";
 import { type Message, MessageAssembler } from "../../src/protocol/message.ts";
 import { FrameParser } from "../../src/protocol/parser.ts";
 import { type DeflateParameters, deflateSettings } from "../../src/protocol/permessage_deflate.ts";
+import { Protocol } from "../../src/protocol/protocol.ts";
 import {
   cut,
   frameStream,
@@ -57,22 +57,26 @@ export function runConnection(
   pieces: Uint8Array[],
   options: FrameStreamOptions = {},
 ): ConnectionOutcome {
-  const deflate = options.deflate && deflateCodec("server", options.deflate, FUZZ_DEFLATE_SETTINGS);
-  const connection = new Connection({
-    role: "server",
-    maxMessageBytes: FUZZ_MAX_MESSAGE_BYTES,
-    deflate,
-  });
+  const extension = options.deflate &&
+    deflateCodec("server", options.deflate, FUZZ_DEFLATE_SETTINGS);
+  // What the server sends, taken after each call.
+  let sent: Uint8Array[] = [];
+  const taken = () => sent.splice(0);
+  const protocol = new Protocol(
+    { role: "server", maxMessageBytes: FUZZ_MAX_MESSAGE_BYTES, extension },
+    { write: (bytes) => void sent.push(bytes), dropQueued: () => sent = [], end() {} },
+  );
   using client = new ClientReader(options.deflate);
   const messages: Message[] = [];
   try {
     for (const piece of pieces) {
       // The parser unmasks in place: each run gets its own copy of the bytes.
-      const received = connection.receive(piece.slice());
-      client.read(connection.dataToSend());
+      const received = protocol.receiveData(piece.slice());
+      client.read(taken());
       for (const message of received) {
         checkSize(message);
-        const echo = client.read(connection.send(message));
+        protocol.send(message);
+        const echo = client.read(taken());
         if (echo.length !== 1 || summary(echo[0]) !== summary(message)) {
           throw new Error(`${summary(message)} came back as ${echo.map(summary)}`);
         }
@@ -80,23 +84,25 @@ export function runConnection(
       messages.push(...received);
     }
     let closeCode: number | null = null;
-    if (connection.failure) {
-      closeCode = connection.failure.closeCode;
+    if (protocol.failure) {
+      closeCode = protocol.failure.closeCode;
       if (!VIOLATION_CODES.includes(closeCode)) {
         throw new Error(`violation closes with ${closeCode}`);
       }
-      // The reason goes on the wire: it must fit a close frame.
-      client.read([connection.close(closeCode, connection.failure.message)]);
-    } else if (connection.closeReceived) {
-      closeCode = connection.closeReceived.code;
+    } else if (protocol.closeReceived) {
+      closeCode = protocol.closeReceived.code;
       if (closeCode !== 1005 && !isValidCloseCode(closeCode)) {
         throw new Error(`accepted a close frame with code ${closeCode}`);
       }
-      client.read([connection.close()]);
+    }
+    if (protocol.closeOwed) {
+      // The violation's reason goes on the wire: it must fit a close frame.
+      protocol.close();
+      client.read(taken());
     }
     return { messages, closeCode, pongs: client.pongs };
   } finally {
-    connection.receiveEof();
+    protocol.receiveEof();
   }
 }
 
@@ -135,7 +141,7 @@ class ClientReader implements Disposable {
   constructor(deflate: DeflateParameters | undefined) {
     this.#parser = new FrameParser({ role: "client", allowedRsv: deflate ? RSV1 : 0 });
     this.#inflater = deflate && deflateCodec("client", deflate, FUZZ_DEFLATE_SETTINGS);
-    this.#assembler = new MessageAssembler({ deflate: this.#inflater });
+    this.#assembler = new MessageAssembler({ extension: this.#inflater });
   }
 
   /** Reads `chunks`, which must end at the end of a frame; returns the messages they make. */

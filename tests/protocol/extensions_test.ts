@@ -1,12 +1,16 @@
 import { assertEquals, assertThrows } from "@std/assert";
-import { type Extension, formatExtension, parseExtensions } from "../../src/protocol/extensions.ts";
+import {
+  type ExtensionHeader,
+  formatExtension,
+  parseExtensions,
+} from "../../src/protocol/extensions.ts";
 
-const deflate = (...params: Extension["params"]): Extension => ({
+const deflate = (...params: ExtensionHeader["params"]): ExtensionHeader => ({
   name: "permessage-deflate",
   params,
 });
 
-const VALID: [header: string, extensions: Extension[]][] = [
+const VALID: [header: string, extensions: ExtensionHeader[]][] = [
   ["permessage-deflate", [deflate()]],
   ["permessage-deflate; client_max_window_bits", [deflate(["client_max_window_bits", true])]],
   [
@@ -114,7 +118,7 @@ Deno.test("extensions: refuses to write a name or value that is not a token", ()
       { name: "x", params: [["a;b", true]] },
       { name: "x", params: [["a", "1, y"]] },
       { name: "x", params: [["a", ""]] },
-    ] satisfies Extension[]
+    ] satisfies ExtensionHeader[]
   ) {
     assertThrows(() => formatExtension(extension), TypeError, undefined, extension.name);
   }

@@ -1,6 +1,6 @@
-import { assert, assertEquals, assertInstanceOf, assertThrows } from "@std/assert";
+import { assertEquals, assertInstanceOf, assertThrows } from "@std/assert";
 import { ProtocolError } from "../../src/protocol/errors.ts";
-import { allocatePayload, type Frame, hasHeaderRoom, Opcode } from "../../src/protocol/frame.ts";
+import { type Frame, Opcode } from "../../src/protocol/frame.ts";
 import { type Message, MessageAssembler } from "../../src/protocol/message.ts";
 import { bytesOf } from "../helpers/frames.ts";
 
@@ -51,37 +51,28 @@ Deno.test("message: UTF-8 split across fragment boundaries is joined", () => {
   );
 });
 
-Deno.test("message: binary payloads that are views into a chunk are copied", () => {
-  const chunk = new Uint8Array([0x82, 0x03, 1, 2, 3]);
-  const [message] = assemble([{
-    fin: true,
-    rsv: 0,
-    opcode: Opcode.Binary,
-    payload: chunk.subarray(2),
-  }]);
-  chunk.fill(0);
-  assertEquals(message, new Uint8Array([1, 2, 3]));
-});
-
-Deno.test("message: a binary payload the parser allocated is kept, not copied", () => {
-  const payload = allocatePayload(3);
-  payload.set([1, 2, 3]);
+Deno.test("message: a binary payload the frame owns is kept, not copied", () => {
+  const payload = new Uint8Array([1, 2, 3]);
   const [message] = assemble([{ fin: true, rsv: 0, opcode: Opcode.Binary, payload }]);
   assertEquals(message === payload, true);
 });
 
-Deno.test("message: binary messages come with header room, whole or fragmented", () => {
-  const whole = assemble([{
-    fin: true,
+Deno.test("message: borrowed binary payloads are copied, whole or fragmented", () => {
+  const chunk = new Uint8Array([0, 1, 2]);
+  const borrowed = (payload: Uint8Array, fin: boolean, opcode: Frame["opcode"]): Frame => ({
+    fin,
     rsv: 0,
-    opcode: Opcode.Binary,
-    payload: new Uint8Array([0, 1, 2]).subarray(1),
-  }]);
-  const joined = assemble([data(Opcode.Binary, [1], false), data(Opcode.Continuation, [2])]);
-  for (const [message] of [whole, joined]) {
-    assertEquals(message, new Uint8Array([1, 2]));
-    assert(hasHeaderRoom(message as Uint8Array));
-  }
+    opcode,
+    payload,
+    borrowed: true,
+  });
+  const [whole] = assemble([borrowed(chunk.subarray(1), true, Opcode.Binary)]);
+  const [joined] = assemble([
+    borrowed(chunk.subarray(1, 2), false, Opcode.Binary),
+    borrowed(chunk.subarray(2), true, Opcode.Continuation),
+  ]);
+  chunk.fill(9);
+  assertEquals([whole, joined], [new Uint8Array([1, 2]), new Uint8Array([1, 2])]);
 });
 
 Deno.test("message: a continuation with no message begun is 1002", () => {

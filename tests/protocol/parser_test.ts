@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertInstanceOf, assertRejects, assertThrows } from "@std/assert";
 import { ProtocolError } from "../../src/protocol/errors.ts";
-import { encodeFrame, type Frame, HEADER_ROOM, Opcode } from "../../src/protocol/frame.ts";
+import { encodeFrame, type Frame, Opcode } from "../../src/protocol/frame.ts";
 import {
   FrameParser,
   type FrameParserOptions,
@@ -12,11 +12,16 @@ const SERVER: FrameParserOptions = { role: "server" };
 const CLIENT: FrameParserOptions = { role: "client" };
 const text = (value: string) => new TextEncoder().encode(value);
 
+/** The frame without whether it borrows its payload, which a test of its own pins. */
+function owned({ fin, rsv, opcode, payload }: Frame): Frame {
+  return { fin, rsv, opcode, payload };
+}
+
 /** Parses `chunks` (copies, as the parser unmasks in place) and returns every frame. */
 function parse(options: FrameParserOptions, chunks: Uint8Array[]): Frame[] {
   const parser = new FrameParser(options);
   const frames: Frame[] = [];
-  for (const chunk of chunks) parser.push(chunk.slice(), (f) => frames.push(f));
+  for (const chunk of chunks) parser.push(chunk.slice(), (f) => frames.push(owned(f)));
   assertEquals(parser.midFrame, false);
   return frames;
 }
@@ -129,7 +134,7 @@ for (const length of [0, 1, 125, 126, 127, 65535, 65536, 200_000]) {
 Deno.test("parser: keeps the RSV bits an extension claims", () => {
   const parser = new FrameParser({ role: "server", allowedRsv: 0b100 });
   const frames: Frame[] = [];
-  parser.push(frame(Opcode.Text, "x", { rsv: 0b100 }), (f) => frames.push(f));
+  parser.push(frame(Opcode.Text, "x", { rsv: 0b100 }), (f) => frames.push(owned(f)));
   assertEquals(frames, [{ fin: true, rsv: 0b100, opcode: Opcode.Text, payload: text("x") }]);
 });
 
@@ -281,7 +286,7 @@ Deno.test("parser: hands over the frames before a violation, then throws", () =>
   const parser = new FrameParser(SERVER);
   const frames: Frame[] = [];
   const bytes = concat(frame(Opcode.Text, "ok"), frame(Opcode.Text, "bad", { mask: null }));
-  assertThrows(() => parser.push(bytes, (f) => frames.push(f)), ProtocolError, "unmasked");
+  assertThrows(() => parser.push(bytes, (f) => frames.push(owned(f))), ProtocolError, "unmasked");
   assertEquals(frames, [fin(Opcode.Text, text("ok"))]);
 });
 
@@ -296,9 +301,10 @@ Deno.test("parser: shows the unmasked payload of a frame still arriving", () => 
 });
 
 async function streamFrames(options: FrameParserOptions, chunks: Uint8Array[]): Promise<Frame[]> {
-  return await Array.fromAsync(
+  const frames = await Array.fromAsync(
     ReadableStream.from(chunks).pipeThrough(new FrameParserStream(options)),
   );
+  return frames.map(owned);
 }
 
 Deno.test("FrameParserStream: decodes frames from a byte stream split anywhere", async () => {
@@ -331,12 +337,32 @@ Deno.test("parser: a declared length alone reserves only the first buffer, which
   const bytes = frame(Opcode.Binary, payload);
   parser.push(bytes.slice(0, 20), () => {});
   assert(
-    (parser.partialFrame?.payloadSoFar.buffer.byteLength ?? Infinity) <= 64 * 1024 + HEADER_ROOM,
+    (parser.partialFrame?.payloadSoFar.buffer.byteLength ?? Infinity) <= 64 * 1024,
   );
   const frames: Frame[] = [];
   for (let offset = 20; offset < bytes.length; offset += 7000) {
-    parser.push(bytes.slice(offset, offset + 7000), (f) => frames.push(f));
+    parser.push(bytes.slice(offset, offset + 7000), (f) => frames.push(owned(f)));
   }
   assertEquals(frames, [fin(Opcode.Binary, payload)]);
-  assertEquals(frames[0].payload.buffer.byteLength, HEADER_ROOM + payload.length);
+  assertEquals(frames[0].payload.buffer.byteLength, payload.length);
+});
+
+Deno.test("parser: a frame inside one chunk borrows its payload from it; one that spans chunks owns its own", () => {
+  const bytes = concat(frame(Opcode.Binary, [1, 2, 3]), frame(Opcode.Binary, [4, 5, 6]));
+  const cut = bytes.length - 2;
+  for (let split = 0; split <= bytes.length; split++) {
+    const parser = new FrameParser(SERVER);
+    const frames: Frame[] = [];
+    const first = bytes.slice(0, split);
+    const second = bytes.slice(split);
+    parser.push(first, (f) => frames.push(f));
+    parser.push(second, (f) => frames.push(f));
+    assertEquals(frames.map((f) => [...f.payload]), [[1, 2, 3], [4, 5, 6]], `split at ${split}`);
+    for (const f of frames) {
+      const inFirst = f.payload.buffer === first.buffer;
+      const inSecond = f.payload.buffer === second.buffer;
+      assertEquals(f.borrowed, inFirst || inSecond, `split at ${split}`);
+    }
+    if (split === cut) assertEquals(frames[1].borrowed, false);
+  }
 });

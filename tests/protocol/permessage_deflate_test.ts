@@ -1,6 +1,6 @@
 import { assertEquals, assertThrows } from "@std/assert";
 import { UpgradeFailedError } from "../../src/protocol/errors.ts";
-import { type Extension, parseExtensions } from "../../src/protocol/extensions.ts";
+import { type ExtensionHeader, parseExtensions } from "../../src/protocol/extensions.ts";
 import {
   acceptDeflateOffer,
   acceptDeflateResponse,
@@ -41,7 +41,7 @@ const WS = "permessage-deflate; client_max_window_bits";
 interface Negotiation {
   name: string;
   /** The client's `Sec-WebSocket-Extensions`, or extensions the grammar cannot produce. */
-  offer: string | Extension[];
+  offer: string | ExtensionHeader[];
   settings?: DeflateOptions;
   /** The server's `Sec-WebSocket-Extensions` and what it agreed, or null when it declines. */
   accepted: [response: string, parameters: DeflateParameters] | null;
@@ -206,7 +206,7 @@ const NEGOTIATIONS: Negotiation[] = [
   ),
   ...["server_max_window_bits", "client_max_window_bits"].map((name) => ({
     name: `an empty ${name} with null`,
-    offer: [{ name: "permessage-deflate", params: [[name, ""]] }] satisfies Extension[],
+    offer: [{ name: "permessage-deflate", params: [[name, ""]] }] satisfies ExtensionHeader[],
     accepted: null,
   })),
   {

@@ -1,0 +1,123 @@
+/**
+ * The read loop of one connection: it reads its transport until the stream ends, into a buffer
+ * sized to the traffic, and holds off reading while the connection says so (flow control).
+ *
+ * @module
+ */
+
+import type { Transport } from "./transport.ts";
+
+/** The read buffer of an idle connection: small, as every connection keeps one. */
+export const MIN_READ_BYTES = 1024;
+
+/** The read buffer grows fourfold after each read that fills it, up to this, while large messages flow. */
+export const MAX_READ_BYTES = 256 * 1024;
+
+/**
+ * What a grown read buffer shrinks back to after a run of small reads: not all the way to the
+ * minimum, or a peer sending messages just over it would cost two reads and two allocations each.
+ */
+const SHRUNK_READ_BYTES = 4 * 1024;
+
+/** How many reads in a row must use a sixteenth of a grown buffer before it shrinks. */
+const SMALL_READS_BEFORE_SHRINKING = 16;
+
+/**
+ * A read buffer that grows while reads come back full (a large message is arriving), and
+ * shrinks after a run of small reads, not after one, or a stream of mid-sized messages would
+ * reallocate all the time.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { ReadBuffer } from "./read_loop.ts";
+ * const buffer = new ReadBuffer();
+ * assertEquals(buffer.bytes.length, 1024);
+ * buffer.used(1024);
+ * assertEquals(buffer.bytes.length, 4096);
+ * ```
+ */
+export class ReadBuffer {
+  #bytes: Uint8Array;
+  #smallReads = 0;
+
+  /** Starts with `bytes`, or a buffer of {@linkcode MIN_READ_BYTES}. */
+  constructor(bytes: Uint8Array = new Uint8Array(MIN_READ_BYTES)) {
+    this.#bytes = bytes;
+  }
+
+  /** Where the next read goes. */
+  get bytes(): Uint8Array {
+    return this.#bytes;
+  }
+
+  /** Records that a read filled `count` bytes, and sizes the buffer for the next. */
+  used(count: number): void {
+    const size = this.#bytes.length;
+    if (count === size && size < MAX_READ_BYTES) {
+      this.#bytes = new Uint8Array(Math.min(MAX_READ_BYTES, size * 4));
+      this.#smallReads = 0;
+    } else if (count <= size >> 4 && size > SHRUNK_READ_BYTES) {
+      if (++this.#smallReads === SMALL_READS_BEFORE_SHRINKING) {
+        this.#bytes = new Uint8Array(SHRUNK_READ_BYTES);
+        this.#smallReads = 0;
+      }
+    } else {
+      this.#smallReads = 0;
+    }
+  }
+}
+
+/** What the read loop hands its bytes to, and asks whether to read on. */
+export interface ReadTarget {
+  /**
+   * A promise to wait for before the next read, while reading is held back (the handler or the
+   * peer is behind), so TCP pushes back on the peer; null to read now.
+   */
+  holdReading(): Promise<unknown> | null;
+  /** Reading goes on after a hold. */
+  resumed(): void;
+  /** Bytes came from the peer; they are valid until the next read reuses the buffer. */
+  received(bytes: Uint8Array): void;
+}
+
+/**
+ * Reads `transport` into `buffer` until the stream ends, handing every read to `target`. A
+ * failed read (a reset, or the transport closed under it) ends the stream as the end of input
+ * does: either way nothing more comes.
+ *
+ * @example
+ * ```ts ignore
+ * import { ReadBuffer, readUntilEnd } from "./read_loop.ts";
+ * const conn = await Deno.connect({ port: 8000 });
+ * await readUntilEnd(conn, new ReadBuffer(), {
+ *   holdReading: () => null,
+ *   resumed() {},
+ *   received: (bytes) => console.log(bytes.length),
+ * });
+ * ```
+ */
+export async function readUntilEnd(
+  transport: Transport,
+  buffer: ReadBuffer,
+  target: ReadTarget,
+): Promise<void> {
+  for (;;) {
+    const hold = target.holdReading();
+    if (hold !== null) {
+      await hold;
+      target.resumed();
+      continue;
+    }
+    const bytes = buffer.bytes;
+    let count: number | null;
+    try {
+      count = await transport.read(bytes);
+    } catch {
+      return;
+    }
+    if (count === null) return;
+    target.received(bytes.subarray(0, count));
+    buffer.used(count);
+  }
+}
