@@ -26,7 +26,9 @@ import {
 import { MIN_READ_BYTES } from "./read_loop.ts";
 import { type WebSocketOptions, webSocketSettings } from "./options.ts";
 import { runtime } from "./runtime/mod.ts";
-import { closeQuietly, type NetAddress, readHead, type Transport, writeAll } from "./transport.ts";
+import { Deadline } from "./deadline.ts";
+import { readHead } from "./http_io.ts";
+import { closeQuietly, type NetAddress, type Transport, writeAll } from "./transport.ts";
 import { errorReporter, type Handler, WebSocketConnection } from "./websocket.ts";
 
 /**
@@ -130,16 +132,10 @@ export async function connect(
   const settings = webSocketSettings(options);
   const timeoutMs = options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
 
-  const deadline = Promise.withResolvers<never>();
-  // Every step below races the deadline, so its rejection is always handled.
-  deadline.promise.catch(() => {});
-  const timer = timeoutMs > 0
-    ? setTimeout(
-      () => deadline.reject(new UpgradeFailedError(null, `no handshake within ${timeoutMs} ms`)),
-      timeoutMs,
-    )
-    : undefined;
-  const within = <T>(step: Promise<T>) => Promise.race([step, deadline.promise]);
+  const deadline = new Deadline(
+    timeoutMs,
+    () => new UpgradeFailedError(null, `no handshake within ${timeoutMs} ms`),
+  );
   const tls = target.protocol === "wss:" ? { caCerts: options.caCerts } : undefined;
   const connecting = runtime.connect(tcpAddress(target), tls);
   // One read buffer serves the response head, then the WebSocket.
@@ -147,15 +143,17 @@ export async function connect(
   let transport: Transport | undefined;
   let opened: { rest: Uint8Array; protocol: string; extensions: string; codec?: DeflateCodec };
   try {
-    transport = await within(connecting);
-    await within(writeAll(transport, request));
+    transport = await deadline.race(connecting);
+    await deadline.race(writeAll(transport, request));
     const parser = new ResponseHeadParser({ maxHeaderBytes });
-    const response = await within(readHead(transport, buffer, parser));
+    const response = await deadline.race(readHead(transport, buffer, parser));
     if (response === null) {
       throw new UpgradeFailedError(null, "the server closed the connection without a response");
     }
     const { head } = response;
-    const protocol = await within(validateUpgradeResponse(head, key, protocols, deflate !== null));
+    const protocol = await deadline.race(
+      validateUpgradeResponse(head, key, protocols, deflate !== null),
+    );
     const accepted = deflate && acceptedDeflate(head.headers, deflate);
     opened = { rest: response.rest, protocol, extensions: accepted?.response ?? "" };
     if (accepted) opened.codec = accepted.codec;
@@ -165,7 +163,7 @@ export async function connect(
     else connecting.then(closeQuietly, () => {});
     throw error;
   } finally {
-    clearTimeout(timer);
+    deadline.clear();
   }
 
   const onError = errorReporter(options.onError);

@@ -1,12 +1,11 @@
 /**
  * What the server and the client need from a runtime's TCP: a byte stream they can read, write
  * and end, a listener that yields them, and the one error a listener fails with. A runtime
- * adapter provides these; `Deno.TcpConn` already is a transport.
+ * adapter provides these; `Deno.TcpConn` already is a transport. `writeAll` and `closeQuietly`
+ * are the two things every user of a transport does with it.
  *
  * @module
  */
-
-import type { HeadParser, ParsedHead } from "./protocol/http1.ts";
 
 /** A network address. */
 export interface NetAddress {
@@ -142,33 +141,6 @@ export async function writeAll(transport: Transport, bytes: Uint8Array): Promise
 }
 
 /**
- * Reads until `parser` has a complete HTTP head: a server's request or a client's response.
- * Resolves with the head and the bytes after it, or null when the peer hangs up first.
- *
- * @throws what `parser.push` throws for a head that is malformed or too large.
- *
- * @example
- * ```ts ignore
- * import { RequestHeadParser } from "./protocol/http1.ts";
- * import { readHead } from "./transport.ts";
- * const conn = await Deno.connect({ port: 8000 });
- * const request = await readHead(conn, new Uint8Array(1024), new RequestHeadParser());
- * ```
- */
-export async function readHead<Head>(
-  transport: Transport,
-  buffer: Uint8Array,
-  parser: HeadParser<Head>,
-): Promise<ParsedHead<Head> | null> {
-  while (true) {
-    const count = await transport.read(buffer);
-    if (count === null) return null;
-    const parsed = parser.push(buffer.subarray(0, count));
-    if (parsed) return parsed;
-  }
-}
-
-/**
  * Closes a transport, which may be closed already.
  *
  * @example
@@ -184,39 +156,5 @@ export function closeQuietly(transport: Transport): void {
     transport.close();
   } catch {
     // Already closed.
-  }
-}
-
-/**
- * Ends a connection politely: sends FIN, reads and drops whatever the peer still sends until it
- * hangs up too, then closes; after `timeoutMs` it closes anyway (0: it waits as long as it takes). Closing with unread bytes would
- * send a reset instead of a FIN, and a reset can make the peer drop the last response or close
- * frame before reading it. With `endFirst` false, no FIN is sent before the peer's: a WebSocket
- * client leaves ending TCP to the server (RFC 6455 §7.1.1), so the server, not the client, is
- * left holding the connection's TIME_WAIT.
- *
- * @example
- * ```ts ignore
- * import { hangUp, writeAll } from "./transport.ts";
- * const conn = await Deno.connect({ port: 8000 });
- * await writeAll(conn, new TextEncoder().encode("GET / HTTP/1.1\r\nHost: a\r\n\r\n"));
- * await hangUp(conn, 1000);
- * ```
- */
-export async function hangUp(
-  transport: Transport,
-  timeoutMs: number,
-  endFirst = true,
-): Promise<void> {
-  const timer = timeoutMs > 0 ? setTimeout(() => closeQuietly(transport), timeoutMs) : undefined;
-  try {
-    if (endFirst) await transport.closeWrite();
-    const buffer = new Uint8Array(1024);
-    while (await transport.read(buffer) !== null);
-  } catch {
-    // The peer reset, or the timer closed the transport: either way it is over.
-  } finally {
-    clearTimeout(timer);
-    closeQuietly(transport);
   }
 }

@@ -1,0 +1,203 @@
+/**
+ * The options of `serve()`, with every default documented, and the settings they resolve to,
+ * which every connection of one server shares.
+ *
+ * @module
+ */
+
+import { DeflateAcceptor, type DeflateOption, deflateOptionSettings } from "./compression.ts";
+import { type WebSocketOptions, webSocketSettings } from "./options.ts";
+import type { CloseInfo } from "./protocol/protocol.ts";
+import {
+  DEFAULT_CLOSE_TIMEOUT_MS,
+  DEFAULT_HANDSHAKE_TIMEOUT_MS,
+  DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_MAX_HEADER_BYTES,
+  DEFAULT_MAX_HEADER_COUNT,
+  DEFAULT_MAX_MESSAGE_BYTES,
+} from "./protocol/limits.ts";
+import { TEST_PAGE } from "./page.ts";
+import { newTraffic } from "./traffic.ts";
+import type { TlsCertificate } from "./transport.ts";
+import type { UpgradeHook } from "./upgrade.ts";
+import {
+  type ConnectionSettings,
+  errorReporter,
+  type Handler,
+  type WebSocketConnection,
+} from "./websocket.ts";
+
+/**
+ * Options of {@linkcode serve}. Every limit's default is documented here; those every WebSocket
+ * takes (keepalive, idle and slow-consumer deadlines, frame and queue limits) come from
+ * {@linkcode WebSocketOptions}. `Data` is the type of each connection's `data`, as `onUpgrade`
+ * attaches it.
+ */
+export interface ServeOptions<Data = undefined> extends WebSocketOptions {
+  /** The TCP port; 0 picks a free one. @default {8000} */
+  port?: number;
+  /** The interface to listen on. @default {"0.0.0.0"} */
+  hostname?: string;
+  /**
+   * The TLS certificate chain, PEM. With `key`, the server speaks TLS: `wss://` and `https://`.
+   * @default none: plain TCP
+   */
+  cert?: string;
+  /** The TLS private key, PEM; given with `cert`. @default none */
+  key?: string;
+  /** The largest message accepted, in bytes; larger ones close with 1009. @default {64 MiB} */
+  maxMessageBytes?: number;
+  /** The largest HTTP request head, in bytes; larger ones get 431. @default {16 KiB} */
+  maxHeaderBytes?: number;
+  /**
+   * permessage-deflate (RFC 7692): `true` accepts clients' offers of it with the defaults of
+   * `DeflateOptions`, an object tunes it. Messages of at least `threshold` bytes are
+   * then sent compressed, and compressed ones from the client inflated, up to `maxMessageBytes`.
+   * Off by default: it costs CPU on every message and memory on every connection that uses it
+   * (see the README), which only some applications win back in bandwidth. @default {false}
+   */
+  deflate?: DeflateOption;
+  /**
+   * The most WebSockets open at once. Over it, an upgrade request is refused with 503 before
+   * `onUpgrade` runs, with no `Retry-After` (a slot frees whenever any connection ends, which
+   * cannot be foretold), and the server goes on serving everything else. An upgrade takes its
+   * slot once its request is found valid, so requests being decided by `onUpgrade` count too and
+   * the limit holds however many arrive at once; the slot is freed when the request is refused,
+   * or once the connection's TCP has ended. Requests still arriving and plain HTTP take none:
+   * `handshakeTimeoutMs` bounds those. `Infinity` lifts the limit. @default {10000}
+   */
+  maxConnections?: number;
+  /**
+   * The most header fields a request may have; more get 431, refused before any field is parsed.
+   * @default {100}
+   */
+  maxHeaderCount?: number;
+  /**
+   * How long the close handshake may take before TCP is ended anyway, and how long an HTTP
+   * response waits for the client to hang up, in milliseconds. @default {10000}
+   */
+  closeTimeoutMs?: number;
+  /**
+   * The HTML served for a plain `GET /`; `false` answers it with 404 like every other path.
+   * @default the built-in test page
+   */
+  page?: string | false;
+  /**
+   * How long a client has to send its request head, in milliseconds; then TCP is ended. 0 for no
+   * limit. @default {10000}
+   */
+  handshakeTimeoutMs?: number;
+  /**
+   * Decides each valid upgrade request before it is accepted, within `handshakeTimeoutMs`: it
+   * sees the URL, headers, client address and offered subprotocols, and may refuse (throwing a
+   * `HandshakeError`), or accept choosing a subprotocol, adding response headers and attaching
+   * the connection's `data`. See {@linkcode UpgradeHook}. @default none: every valid request is
+   * accepted, with no subprotocol
+   */
+  onUpgrade?: UpgradeHook<Data>;
+  /**
+   * Called once each WebSocket is open, before its first message. If it throws or rejects, the
+   * error goes to `onError` and the connection is closed with 1011.
+   */
+  onOpen?: (connection: WebSocketConnection<Data>) => void | Promise<void>;
+  /**
+   * Hears of errors: a handler's (with its connection, which is then closed with 1011),
+   * `onUpgrade`'s (the client got 500), and the server's own unexpected ones.
+   * @default {console.error}
+   */
+  onError?: (error: unknown, connection?: WebSocketConnection<Data>) => void;
+  /**
+   * Called once each WebSocket has ended, its TCP connection closed, with how it ended: the code
+   * and reason the peer sent, whether the close was clean, and the error if this end failed it.
+   * If it throws, the error goes to `onError`.
+   */
+  onClose?: (connection: WebSocketConnection<Data>, info: CloseInfo) => void;
+}
+
+/**
+ * What every connection of one server shares: its options resolved to their defaults.
+ *
+ * @example
+ * ```ts
+ * import { serverSettings } from "./serve_options.ts";
+ * const settings = serverSettings({ port: 0 }, (message) => message);
+ * console.log(settings.maxConnections); // 10000
+ * ```
+ */
+export interface ServerSettings<Data = unknown> extends ConnectionSettings {
+  /** Where to listen. */
+  hostname: string;
+  /** The TCP port; 0 for any free one. */
+  port: number;
+  /** The certificate and key of a TLS server; none for plain TCP. */
+  tls: TlsCertificate | undefined;
+  /** `wss` over TLS, `ws` over plain TCP: the scheme of the connections' URLs. */
+  scheme: "ws" | "wss";
+  /** The most WebSockets open or being decided at once. */
+  maxConnections: number;
+  /** The largest request head, in bytes. */
+  maxHeaderBytes: number;
+  /** The most header fields of a request head. */
+  maxHeaderCount: number;
+  /** How long a client has for its request head, and `onUpgrade` for its answer. */
+  handshakeTimeoutMs: number;
+  /** The page for `GET /`, or false for none. */
+  page: string | false;
+  /** Decides each valid upgrade request. */
+  onUpgrade?: UpgradeHook<Data>;
+  /** Called once each WebSocket is open. */
+  onOpen?: (connection: WebSocketConnection<Data>) => void | Promise<void>;
+  /** Called once each WebSocket has ended. */
+  onClose?: (connection: WebSocketConnection<Data>, info: CloseInfo) => void;
+  /** Accepts offers of permessage-deflate; null when it is off. */
+  deflateAcceptor: DeflateAcceptor | null;
+}
+
+/**
+ * Resolves `options` to a server's settings, with `handler` for every message.
+ *
+ * @throws {TypeError} for `cert` without `key`, or the other way round.
+ * @throws {RangeError} for an option out of its range.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { serverSettings } from "./serve_options.ts";
+ * const settings = serverSettings({ maxConnections: 5 }, (message) => message);
+ * assertEquals([settings.maxConnections, settings.scheme, settings.port], [5, "ws", 8000]);
+ * ```
+ */
+export function serverSettings<Data>(
+  options: ServeOptions<Data>,
+  handler: Handler<Data>,
+): ServerSettings<Data> {
+  const { cert, key } = options;
+  if ((cert === undefined) !== (key === undefined)) {
+    throw new TypeError("TLS needs both cert and key");
+  }
+  const tls = cert !== undefined && key !== undefined ? { cert, key } : undefined;
+  const deflate = deflateOptionSettings(options.deflate, "server");
+  return {
+    hostname: options.hostname ?? "0.0.0.0",
+    port: options.port ?? 8000,
+    tls,
+    scheme: tls ? "wss" : "ws",
+    role: "server",
+    maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
+    maxConnections: options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+    maxHeaderBytes: options.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES,
+    maxHeaderCount: options.maxHeaderCount ?? DEFAULT_MAX_HEADER_COUNT,
+    handshakeTimeoutMs: options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
+    closeTimeoutMs: options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS,
+    ...webSocketSettings(options),
+    page: options.page ?? TEST_PAGE,
+    onUpgrade: options.onUpgrade,
+    onOpen: options.onOpen,
+    onClose: options.onClose,
+    deflateAcceptor: deflate && new DeflateAcceptor(deflate),
+    // Every connection of this server carries Data; the settings they share need not know it.
+    handler: handler as Handler,
+    onError: errorReporter(options.onError as ConnectionSettings["onError"]),
+    traffic: newTraffic(),
+  };
+}

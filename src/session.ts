@@ -1,0 +1,381 @@
+/**
+ * What runs one open WebSocket behind its public face (`websocket.ts`): the glue between the
+ * pieces that do the work. The read loop (`read_loop.ts`) feeds the transport's bytes to the
+ * protocol (`protocol/protocol.ts`), whose messages wait in the inbox (`inbox.ts`) for the reply
+ * pump (`reply_pump.ts`) or for `receive()`; everything the protocol sends waits in the outbox
+ * (`outbox.ts`) for the transport; the watchdog (`watchdog.ts`) asks the deadlines
+ * (`connection_deadlines.ts`) what is due. A session only passes things between them.
+ *
+ * @module
+ */
+
+import { type Clock, SYSTEM_CLOCK } from "./clock.ts";
+import { ConnectionDeadlines } from "./connection_deadlines.ts";
+import { Inbox } from "./inbox.ts";
+import type { WebSocketSettings } from "./options.ts";
+import { Outbox } from "./outbox.ts";
+import { CloseCode } from "./protocol/close.ts";
+import {
+  ConnectionClosedError,
+  type ConnectionFailure,
+  KeepaliveTimeoutError,
+  SlowConsumerError,
+} from "./protocol/errors.ts";
+import type { Extension } from "./protocol/extension.ts";
+import type { Message } from "./protocol/message.ts";
+import { type CloseInfo, type ConnectionState, Protocol } from "./protocol/protocol.ts";
+import { ReadBuffer, type ReadTarget, readUntilEnd } from "./read_loop.ts";
+import { type Reply, ReplyPump, type ReplyTarget } from "./reply_pump.ts";
+import { admitOverLimit } from "./slow_consumer.ts";
+import type { Traffic } from "./traffic.ts";
+import { closeQuietly, type Transport } from "./transport.ts";
+import { sharedWatchdog, type Watchdog } from "./watchdog.ts";
+
+/**
+ * What a session needs from the server or client that runs it; `C` is the connection the
+ * application sees, which the hooks are given. The sessions that share one settings object (a
+ * server's, a `connect()`'s) share the one timer that checks their deadlines.
+ */
+export interface SessionSettings<C> extends WebSocketSettings {
+  /**
+   * Which end this is. A client masks what it sends, expects unmasked frames, and leaves ending
+   * TCP to the server (RFC 6455 §5.1, §7.1.1).
+   */
+  role: "server" | "client";
+  /** The largest message accepted, in bytes. */
+  maxMessageBytes: number;
+  /** How long the closing may take, from its start to the end of TCP, in milliseconds; 0 for ever. */
+  closeTimeoutMs: number;
+  /** The message handler; without one, messages wait for `receive()` or `for await`. */
+  handler?: (message: Message, connection: C) => Reply | Promise<Reply>;
+  /** Hears of a connection's handler errors, and (without a connection) of the server's own. */
+  onError: (error: unknown, connection?: C) => void;
+  /** Called once a connection has ended, its transport closed. */
+  onEnd?: (connection: C) => void;
+  /** Where the connection counts its messages and bytes; shared by a server's connections. */
+  traffic?: Traffic;
+  /** The clock its deadlines run on. @default {SYSTEM_CLOCK} */
+  clock?: Clock;
+}
+
+/**
+ * Runs one WebSocket whose handshake is done, for `connection`: the read loop's target, the
+ * reply pump's, and what the application's calls come down to.
+ *
+ * @example
+ * ```ts ignore
+ * import { Session } from "./session.ts";
+ * const session = new Session(connection, transport, settings);
+ * session.run(new Uint8Array(0));
+ * await session.send("hello");
+ * ```
+ */
+export class Session<C> implements ReadTarget, ReplyTarget {
+  readonly #connection: C;
+  readonly #transport: Transport;
+  readonly #settings: SessionSettings<C>;
+  readonly #protocol: Protocol;
+  readonly #outbox: Outbox;
+  readonly #inbox: Inbox;
+  /** Hands messages to the handler; null on a connection without one. */
+  readonly #pump: ReplyPump | null;
+  readonly #deadlines: ConnectionDeadlines;
+  /** Sweeps this session's deadlines with the others of its settings; null when all are off. */
+  readonly #watchdog: Watchdog<Session<C>> | null;
+  /** Made only when someone waits: an idle connection holds as few promises as it can. */
+  #closed: PromiseWithResolvers<CloseInfo> | undefined;
+  #run: Promise<void> | undefined;
+  /** Whether reading is held back for flow control: then the peer's silence means nothing. */
+  #readingHeld = false;
+  /** Whether the peer's close (or violation) is being answered, once the handler is idle. */
+  #answering = false;
+
+  /** Runs `transport` for `connection`, with the extension the handshake agreed on, if any. */
+  constructor(
+    connection: C,
+    transport: Transport,
+    settings: SessionSettings<C>,
+    extension?: Extension,
+  ) {
+    this.#connection = connection;
+    this.#transport = transport;
+    this.#settings = settings;
+    const { pingIntervalMs, pingTimeoutMs, idleTimeoutMs, slowConsumerGraceMs } = settings;
+    this.#watchdog = sharedWatchdog<Session<C>>(
+      settings,
+      [
+        pingIntervalMs,
+        pingIntervalMs > 0 ? pingTimeoutMs : 0,
+        idleTimeoutMs,
+        slowConsumerGraceMs,
+        settings.closeTimeoutMs,
+      ],
+      (session, now) => session.#checkDeadlines(now),
+      settings.clock ?? SYSTEM_CLOCK,
+    );
+    this.#outbox = new Outbox(transport, () => this.#pump?.closingBegan(), {
+      maxBufferedBytes: settings.maxBufferedBytes,
+      now: () => this.#now,
+      traffic: settings.traffic,
+    });
+    this.#protocol = new Protocol({ ...settings, extension }, this.#outbox);
+    this.#inbox = new Inbox(settings.maxQueuedMessages);
+    const { handler } = settings;
+    this.#pump = handler
+      ? new ReplyPump(this.#inbox, (message) => handler(message, connection), this)
+      : null;
+    this.#deadlines = new ConnectionDeadlines(settings, this.#now);
+  }
+
+  /** Resolves with how the connection ended, once its transport is closed. */
+  get closed(): Promise<CloseInfo> {
+    if (this.#closed === undefined) {
+      this.#closed = Promise.withResolvers();
+      if (this.#protocol.state === "closed") this.#closed.resolve(this.#protocol.closeInfo);
+    }
+    return this.#closed.promise;
+  }
+
+  /** Where the connection is. */
+  get state(): ConnectionState {
+    return this.#protocol.state;
+  }
+
+  /** Bytes queued for the peer and not yet written, framing included. */
+  get bufferedAmount(): number {
+    return this.#outbox.bufferedAmount;
+  }
+
+  /** Whether messages go to a handler rather than to {@linkcode receive}. */
+  get hasHandler(): boolean {
+    return this.#pump !== null;
+  }
+
+  /** Sends a message, under the slow-consumer policy; resolves once it is written. */
+  async send(message: Message): Promise<void> {
+    if (this.#protocol.closeSent === null && this.#outbox.overLimit) this.#admitOverLimit();
+    this.#queueMessage(message);
+    if (!await this.#outbox.written()) {
+      throw new ConnectionClosedError("the connection ended before the message was written");
+    }
+  }
+
+  /** The next message, on a connection without a handler. */
+  receive(): Promise<Message> {
+    return this.#inbox.receive();
+  }
+
+  /** Every message, on a connection without a handler, until the end. */
+  messages(): AsyncGenerator<Message, void, undefined> {
+    return this.#inbox.messages();
+  }
+
+  /** Starts the close handshake, unless this end's close frame is already out. */
+  close(code: number, reason: string): void {
+    const protocol = this.#protocol;
+    if (protocol.closeSent !== null || protocol.state === "closed") return;
+    protocol.close(code, reason);
+    this.#closeSent();
+  }
+
+  /** Runs the connection until its transport is closed, once; it never rejects. */
+  run(rest: Uint8Array, readBuffer?: Uint8Array): Promise<void> {
+    return this.#run ??= this.#runOnce(rest, new ReadBuffer(readBuffer));
+  }
+
+  // The read loop's target.
+
+  /** See {@linkcode ReadTarget.holdReading}. */
+  holdReading(): Promise<unknown> | null {
+    // Closing: read on, to the peer's close or the end of the stream.
+    if (this.#protocol.state !== "open") return null;
+    const outbox = this.#outbox;
+    const inbox = this.#inbox;
+    const hold = outbox.overLimit ? outbox.belowLimit() : inbox.full ? inbox.belowLowWater() : null;
+    this.#readingHeld = hold !== null;
+    return hold;
+  }
+
+  /** See {@linkcode ReadTarget.resumed}. */
+  resumed(): void {
+    this.#readingHeld = false;
+    this.#deadlines.resumed(this.#now);
+  }
+
+  /** Feeds bytes to the protocol, and its messages to the inbox. */
+  received(bytes: Uint8Array): void {
+    const protocol = this.#protocol;
+    const now = this.#now;
+    this.#deadlines.heard(now);
+    const dataBefore = protocol.dataReceived;
+    const messages = protocol.receiveData(bytes);
+    if (protocol.dataReceived !== dataBefore) this.#deadlines.active(now);
+    const traffic = this.#settings.traffic;
+    if (traffic) {
+      traffic.bytesIn += bytes.length;
+      traffic.messagesIn += messages.length;
+    }
+    for (const message of messages) this.#inbox.push(message);
+    if (messages.length > 0) this.#pump?.wake();
+    if (protocol.closeOwed && !this.#answering) this.#answerClose();
+  }
+
+  // The reply pump's target.
+
+  /** See {@linkcode ReplyTarget.queueReply}. */
+  queueReply(message: Message): boolean | null {
+    const protocol = this.#protocol;
+    if (protocol.closeSent !== null || protocol.state === "closed") return null;
+    return this.#queueMessage(message);
+  }
+
+  /** Whether more than `maxBufferedBytes` are queued for the peer. */
+  get overLimit(): boolean {
+    return this.#outbox.overLimit;
+  }
+
+  /** See {@linkcode ReplyTarget.belowLimit}. */
+  belowLimit(): Promise<void> {
+    return this.#outbox.belowLimit();
+  }
+
+  /** See {@linkcode ReplyTarget.written}. */
+  written(): Promise<boolean> {
+    return this.#outbox.written();
+  }
+
+  /** See {@linkcode ReplyTarget.handlerFailed}. */
+  handlerFailed(error: unknown): void {
+    this.#settings.onError(error, this.#connection);
+    // Unknown errors close with 1011 and no detail on the wire.
+    this.close(CloseCode.InternalError, "");
+  }
+
+  /** See {@linkcode ReplyTarget.idle}. */
+  idle(): void {
+    this.#deadlines.active(this.#now);
+  }
+
+  async #runOnce(rest: Uint8Array, buffer: ReadBuffer): Promise<void> {
+    this.#watchdog?.add(this);
+    this.#deadlines.resumed(this.#now);
+    try {
+      if (rest.length > 0) this.received(rest);
+      await readUntilEnd(this.#transport, buffer, this);
+    } catch (error) {
+      this.#settings.onError(error);
+    } finally {
+      this.#watchdog?.delete(this);
+      closeQuietly(this.#transport);
+      this.#protocol.receiveEof();
+      this.#pump?.closingBegan();
+      this.#inbox.end();
+      this.#closed?.resolve(this.#protocol.closeInfo);
+      this.#settings.onEnd?.(this.#connection);
+    }
+  }
+
+  /** The time, as the watchdog last read it: events are stamped with it. */
+  get #now(): number {
+    return this.#watchdog?.now ?? 0;
+  }
+
+  /**
+   * Applies the slow-consumer policy to a `send()` made while the queue is over the limit.
+   *
+   * @throws {SlowConsumerError} when the message is not to be queued.
+   */
+  #admitOverLimit(): void {
+    const { maxBufferedBytes, slowConsumer } = this.#settings;
+    const buffered = this.#outbox.bufferedAmount;
+    const admitted = admitOverLimit(slowConsumer, buffered, maxBufferedBytes);
+    if (admitted === "queue") return;
+    const error = new SlowConsumerError(buffered, maxBufferedBytes);
+    if (admitted === "fail") this.#failSlowConsumer(error);
+    throw error;
+  }
+
+  /** Sends a message through the protocol; says whether its bytes went uncopied. */
+  #queueMessage(message: Message): boolean {
+    const uncopied = this.#protocol.send(message);
+    this.#deadlines.active(this.#now);
+    if (this.#settings.traffic) this.#settings.traffic.messagesOut++;
+    return uncopied;
+  }
+
+  /**
+   * Answers the peer's close, or its violation, with this end's close frame once the handler has
+   * answered the messages that came before it, unless the handler closes meanwhile. Messages for
+   * `receive()` have no replies to wait for, and stay readable after the close.
+   */
+  async #answerClose(): Promise<void> {
+    this.#answering = true;
+    this.#closingBegan();
+    try {
+      if (this.#pump) await this.#pump.idleOrClosing();
+      if (this.#protocol.closeOwed && !this.#outbox.closed) {
+        this.#protocol.close();
+        this.#closeSent();
+      }
+    } catch (error) {
+      this.#settings.onError(error, this.#connection);
+    }
+  }
+
+  /** This end's close frame is queued: replies have nowhere to go. */
+  #closeSent(): void {
+    this.#pump?.closingBegan();
+    this.#closingBegan();
+  }
+
+  /** Closing began, from either end: the close timeout runs, and the peer is read to its end. */
+  #closingBegan(): void {
+    this.#deadlines.closing(this.#now);
+    this.#inbox.releaseReading();
+  }
+
+  /** Does what the deadlines say is due, at the watchdog's sweep. */
+  #checkDeadlines(now: number): void {
+    const protocol = this.#protocol;
+    try {
+      const due = this.#deadlines.check(now, {
+        state: protocol.state,
+        awaitingPong: protocol.awaitingPong,
+        overLimitSince: this.#outbox.overLimitSince,
+        readingHeld: this.#readingHeld,
+        handlerBusy: this.#pump?.busy ?? false,
+      });
+      if (due === "ping") {
+        protocol.ping();
+        this.#deadlines.pinged(now);
+      } else if (due === "keepalive timeout") {
+        this.#fail(new KeepaliveTimeoutError(this.#settings.pingTimeoutMs));
+      } else if (due === "slow consumer") {
+        const { bufferedAmount } = this.#outbox;
+        this.#failSlowConsumer(
+          new SlowConsumerError(bufferedAmount, this.#settings.maxBufferedBytes),
+        );
+      } else if (due === "idle") {
+        // RFC 6455 §7.4.1: 1001, the endpoint is going away (from this quiet conversation).
+        this.close(CloseCode.GoingAway, "idle timeout");
+      } else if (due === "close timeout") {
+        closeQuietly(this.#transport);
+      }
+    } catch (error) {
+      // Whatever goes wrong with one connection must not stop the sweep over the others.
+      this.#settings.onError(error, this.#connection);
+    }
+  }
+
+  /** Closes a connection whose peer does not read, and tells `onError` why. */
+  #failSlowConsumer(error: SlowConsumerError): void {
+    this.#settings.onError(error, this.#connection);
+    this.#fail(error);
+  }
+
+  /** Fails the connection for a reason found here: the protocol sends the close and ends TCP. */
+  #fail(error: ConnectionFailure): void {
+    this.#protocol.fail(error);
+    this.#closeSent();
+  }
+}
