@@ -1,8 +1,5 @@
 import { assertEquals, assertInstanceOf, assertThrows } from "@std/assert";
-import {
-  HandshakeError,
-  UpgradeFailedError,
-} from "../../src/protocol/errors.ts";
+import { HandshakeError, UpgradeFailedError } from "../../src/protocol/errors.ts";
 import {
   type HeadParser,
   type ParsedHead,
@@ -16,8 +13,7 @@ import {
 import { bytewise, concat, splits } from "../helpers/frames.ts";
 
 const encoder = new TextEncoder();
-const REQUEST =
-  "GET /chat?room=1 HTTP/1.1\r\nHost: example.com:8000\r\nUpgrade: websocket\r\n" +
+const REQUEST = "GET /chat?room=1 HTTP/1.1\r\nHost: example.com:8000\r\nUpgrade: websocket\r\n" +
   "Connection: Upgrade\r\nX-Two: a\r\nx-two: b\r\n\r\n";
 const FIRST_FRAME = new Uint8Array([0x81, 0x80, 1, 2, 3, 4]);
 
@@ -154,9 +150,7 @@ Deno.test("http1: a response head may still end its lines with a bare LF", () =>
   assertEquals([head.status, head.headers.get("upgrade")], [101, "websocket"]);
   const atLimit = withFields("HTTP/1.1 101 Switching Protocols", 100, "\n");
   assertEquals(feedResponse(bytewise(atLimit)).rest, FIRST_FRAME);
-  const error = assertThrows(() =>
-    feedResponse([withFields("HTTP/1.1 101 OK", 101, "\n")])
-  );
+  const error = assertThrows(() => feedResponse([withFields("HTTP/1.1 101 OK", 101, "\n")]));
   assertInstanceOf(error, UpgradeFailedError);
   assertEquals(
     error.message,
