@@ -8,6 +8,7 @@
 import { encodeBase64 } from "@std/encoding/base64";
 import { HandshakeError } from "./errors.ts";
 import { isFieldValue, isToken, type RequestHead } from "./http1.ts";
+import { statusText } from "./status_text.ts";
 
 /** The GUID that RFC 6455 §1.3 appends to the client's key. */
 export const WEBSOCKET_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
@@ -223,25 +224,6 @@ export function acceptResponse(acceptKey: string, options: AcceptResponseOptions
   return encoder.encode(head + fieldLines(fields, isAcceptField) + "\r\n");
 }
 
-const STATUS_TEXT: Record<number, string> = {
-  200: "OK",
-  301: "Moved Permanently",
-  302: "Found",
-  303: "See Other",
-  307: "Temporary Redirect",
-  308: "Permanent Redirect",
-  400: "Bad Request",
-  401: "Unauthorized",
-  403: "Forbidden",
-  404: "Not Found",
-  405: "Method Not Allowed",
-  426: "Upgrade Required",
-  429: "Too Many Requests",
-  431: "Request Header Fields Too Large",
-  500: "Internal Server Error",
-  503: "Service Unavailable",
-};
-
 /** Fields {@linkcode httpResponse} sets itself. */
 const isResponseField = (name: string) =>
   ["content-type", "content-length", "connection", "transfer-encoding"].includes(name);
@@ -279,7 +261,7 @@ export function httpResponse(
   options: HttpResponseOptions = {},
 ): Uint8Array {
   const bodyBytes = encoder.encode(body);
-  const head = `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? ""}\r\n` +
+  const head = `HTTP/1.1 ${status} ${statusText(status)}\r\n` +
     `Content-Type: ${options.contentType ?? "text/plain; charset=utf-8"}\r\n` +
     `Content-Length: ${bodyBytes.length}\r\nConnection: close\r\n` +
     fieldLines(Object.entries(options.headers ?? {}), isResponseField);

@@ -67,7 +67,12 @@ export interface HeadParserOptions {
   maxHeaderCount?: number;
 }
 
-const REQUEST_LINE = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+) (\S+) (HTTP\/\d\.\d)$/;
+// RFC 9112 §3: method SP request-target SP HTTP-version, single spaces; the target is visible
+// ASCII (RFC 3986 §2: browsers percent-encode the rest).
+const REQUEST_LINE = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+) ([\x21-\x7e]+) (HTTP\/\d\.\d)$/;
+// RFC 9112 §3.2: the four forms of a target, origin (`/x`), absolute (`scheme:…`), authority
+// (`host:port`) and asterisk (`*`).
+const TARGET_FORM = /^(?:\/|[A-Za-z][A-Za-z0-9+.-]*:|[^/?#@]+:\d*$|\*$)/;
 // RFC 9112 §4: the reason phrase may be empty; some servers leave out the space before it too.
 const STATUS_LINE = /^(HTTP\/\d\.\d) (\d{3})(?: (.*))?$/;
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -155,6 +160,21 @@ function headLines(bytes: Uint8Array): string[] {
   return lines;
 }
 
+/**
+ * The lines of a complete request head, as {@linkcode headLines}, but each must end in CRLF.
+ * RFC 9112 §2.2 lets a server take a bare LF as a line end and a bare CR as a space; where a
+ * proxy in front reads them otherwise, the two see different requests in the same bytes
+ * (request smuggling), so a server refuses both.
+ */
+function requestLines(bytes: Uint8Array): string[] {
+  const lines = latin1(bytes).split("\r\n");
+  if (lines.some((line) => line.includes("\r") || line.includes("\n"))) {
+    throw badRequest("bare CR or LF in the request head");
+  }
+  while (lines.length > 0 && lines[lines.length - 1] === "") lines.pop();
+  return lines;
+}
+
 /** The header fields of `lines` (RFC 9112 §5); `malformed` makes the error for a bad line. */
 function parseFields(lines: string[], malformed: (message: string) => Error): Headers {
   const headers = new Headers();
@@ -174,7 +194,8 @@ function parseFields(lines: string[], malformed: (message: string) => Error): He
 /**
  * Parses a complete request head (without the bytes after it).
  *
- * @throws {HandshakeError} 400 for anything malformed.
+ * @throws {HandshakeError} 400 for anything malformed: a request line or field line that breaks
+ * RFC 9112 §3 or §5, a line ending in anything but CRLF, or a CR anywhere else.
  *
  * @example
  * ```ts
@@ -185,9 +206,9 @@ function parseFields(lines: string[], malformed: (message: string) => Error): He
  * ```
  */
 export function parseRequestHead(bytes: Uint8Array): RequestHead {
-  const [first = "", ...fields] = headLines(bytes);
+  const [first = "", ...fields] = requestLines(bytes);
   const requestLine = REQUEST_LINE.exec(first);
-  if (!requestLine) throw badRequest("malformed request line");
+  if (!requestLine || !TARGET_FORM.test(requestLine[2])) throw badRequest("malformed request line");
   const headers = parseFields(fields, badRequest);
   return { method: requestLine[1], target: requestLine[2], version: requestLine[3], headers };
 }

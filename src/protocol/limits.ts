@@ -139,3 +139,30 @@ export const DEFAULT_DEFLATE_MEM_LEVEL = 8;
  * makes 4096 of them take up to 900 MiB: lower this if you turn takeover on.
  */
 export const DEFAULT_DEFLATE_MAX_CONNECTIONS = 4096;
+
+// HTTP/1.1 request bodies, for the requests served over plain HTTP.
+
+/**
+ * The largest request body, in bytes: a larger `Content-Length` is answered 413 before any of the
+ * body is read, and a chunked body gets 413 as soon as a chunk size takes it over. As large as
+ * the largest WebSocket message, so neither way into the server takes more from a peer. Bun's
+ * server allows 128 MiB (`maxRequestBodySize`), nginx 1 MiB (`client_max_body_size`); Deno's
+ * and Node's set no limit.
+ */
+export const DEFAULT_MAX_BODY_BYTES = DEFAULT_MAX_MESSAGE_BYTES;
+
+/**
+ * The most bytes of chunk extensions (RFC 9112 §7.1.1) one chunked body may carry, all its
+ * chunks together; over it the request gets 413. Extensions are read and ignored, so without a
+ * bound a peer could keep the server reading while sending next to no data, past every body
+ * limit (CVE-2024-22019 in Node, CVE-2023-39326 in Go). 16 KiB is Node's limit (llhttp's
+ * `kMaxChunkExtensionsSize`), which Bun's server shares.
+ */
+export const DEFAULT_MAX_CHUNK_EXTENSION_BYTES = 16 * 1024;
+
+/**
+ * The most hex digits a chunk size may have, leading zeros included: 16 spell any 64-bit size,
+ * and a size past `Number.MAX_SAFE_INTEGER` (14 digits) is refused anyway, so more digits are
+ * padding at best. RFC 9112 §7.1 asks a recipient to guard against overflow in large sizes.
+ */
+export const MAX_CHUNK_SIZE_DIGITS = 16;

@@ -18,7 +18,10 @@ const REQUEST = "GET /chat?room=1 HTTP/1.1\r\nHost: example.com:8000\r\nUpgrade:
 const FIRST_FRAME = new Uint8Array([0x81, 0x80, 1, 2, 3, 4]);
 
 /** Feeds pieces until the head is complete; the pieces after it join `rest`, as a reader does. */
-function feedTo<Head>(parser: HeadParser<Head>, pieces: Uint8Array[]): ParsedHead<Head> {
+function feedTo<Head>(
+  parser: HeadParser<Head>,
+  pieces: Uint8Array[],
+): ParsedHead<Head> {
   for (const [index, piece] of pieces.entries()) {
     const parsed = parser.push(piece);
     if (parsed) {
@@ -29,18 +32,43 @@ function feedTo<Head>(parser: HeadParser<Head>, pieces: Uint8Array[]): ParsedHea
   throw new Error("head not complete");
 }
 
-function feed(pieces: Uint8Array[], maxHeaderBytes?: number, maxHeaderCount?: number) {
-  return feedTo(new RequestHeadParser({ maxHeaderBytes, maxHeaderCount }), pieces);
+function feed(
+  pieces: Uint8Array[],
+  maxHeaderBytes?: number,
+  maxHeaderCount?: number,
+) {
+  return feedTo(
+    new RequestHeadParser({ maxHeaderBytes, maxHeaderCount }),
+    pieces,
+  );
 }
 
-function feedResponse(pieces: Uint8Array[], maxHeaderBytes?: number, maxHeaderCount?: number) {
-  return feedTo(new ResponseHeadParser({ maxHeaderBytes, maxHeaderCount }), pieces);
+function feedResponse(
+  pieces: Uint8Array[],
+  maxHeaderBytes?: number,
+  maxHeaderCount?: number,
+) {
+  return feedTo(
+    new ResponseHeadParser({ maxHeaderBytes, maxHeaderCount }),
+    pieces,
+  );
 }
 
 /** A head of `start` and `count` header fields (Host first), then the first frame's bytes. */
-function withFields(start: string, count: number, lineEnd = "\r\n"): Uint8Array {
-  const lines = [start, "Host: a", ...Array.from({ length: count - 1 }, (_, i) => `X-${i}: ${i}`)];
-  return concat(encoder.encode(lines.join(lineEnd) + lineEnd + lineEnd), FIRST_FRAME);
+function withFields(
+  start: string,
+  count: number,
+  lineEnd = "\r\n",
+): Uint8Array {
+  const lines = [
+    start,
+    "Host: a",
+    ...Array.from({ length: count - 1 }, (_, i) => `X-${i}: ${i}`),
+  ];
+  return concat(
+    encoder.encode(lines.join(lineEnd) + lineEnd + lineEnd),
+    FIRST_FRAME,
+  );
 }
 
 Deno.test("http1: parses a request head from every split, keeping the bytes after it", () => {
@@ -56,16 +84,84 @@ Deno.test("http1: parses a request head from every split, keeping the bytes afte
   }
 });
 
-Deno.test("http1: accepts bare LF line ends and trims optional whitespace", () => {
+Deno.test("http1: trims optional whitespace around a field value", () => {
   const head = parseRequestHead(
-    encoder.encode("GET / HTTP/1.1\nHost:  a \t\nUpgrade:websocket\n\n"),
+    encoder.encode(
+      "GET / HTTP/1.1\r\nHost:  a \t\r\nUpgrade:websocket\r\nX-Empty:\r\n\r\n",
+    ),
   );
   assertEquals(head.headers.get("host"), "a");
   assertEquals(head.headers.get("upgrade"), "websocket");
+  assertEquals(head.headers.get("x-empty"), "");
+});
+
+Deno.test("http1: accepts every request target form and keeps the target as sent", () => {
+  const targets = [
+    "/",
+    "/a/b?c=d&e=%20|{}^",
+    "http://h/x?y",
+    "example.com:443",
+    "[::1]:443",
+    "*",
+  ];
+  for (const target of targets) {
+    const head = parseRequestHead(
+      encoder.encode(`GET ${target} HTTP/1.1\r\nHost: h\r\n\r\n`),
+    );
+    assertEquals(head.target, target);
+  }
+});
+
+// RFC 9112 §2.2: a bare LF or bare CR, read one way here and another by a proxy in front, splits
+// one request into two (request smuggling). Each of these heads ends where the parser sees a
+// blank line, so each reaches the line check.
+const BARE_LINE_ENDS = [
+  "GET / HTTP/1.1\nHost: a\r\n\r\n",
+  "GET / HTTP/1.1\r\nHost: a\n\r\n",
+  "GET / HTTP/1.1\r\nHost: a\r\n\n",
+  "GET / HTTP/1.1\nHost: a\n\n",
+  "GET / HTTP/1.1\r\nHost: a\r\r\n\r\n",
+  "GET / HTTP/1.1\r\nHost: a\rX-Smuggled: b\r\n\r\n",
+  "GET / HTTP/1.1\r\nX-A: b\r\n\rX-B: c\r\n\r\n",
+  "GET /\r HTTP/1.1\r\nHost: a\r\n\r\n",
+  "GET / HTTP/1.1\r\r\nHost: a\r\n\r\n",
+  "\rGET / HTTP/1.1\r\nHost: a\r\n\r\n",
+  "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\nTransfer-Encoding: chunked\r\n\r\n",
+];
+
+for (const request of BARE_LINE_ENDS) {
+  Deno.test(`http1: answers a bare CR or LF in ${JSON.stringify(request)} with 400, at every split`, () => {
+    const bytes = encoder.encode(request);
+    for (const pieces of [...splits(bytes), bytewise(bytes)]) {
+      const error = assertThrows(() => feed(pieces));
+      assertInstanceOf(error, HandshakeError);
+      assertEquals([error.status, error.message], [
+        400,
+        "bare CR or LF in the request head",
+      ]);
+    }
+  });
+}
+
+Deno.test("http1: a response head may still end its lines with a bare LF", () => {
+  const head = parseResponseHead(
+    encoder.encode("HTTP/1.1 101 OK\nUpgrade:  websocket \n\n"),
+  );
+  assertEquals([head.status, head.headers.get("upgrade")], [101, "websocket"]);
+  const atLimit = withFields("HTTP/1.1 101 Switching Protocols", 100, "\n");
+  assertEquals(feedResponse(bytewise(atLimit)).rest, FIRST_FRAME);
+  const error = assertThrows(() => feedResponse([withFields("HTTP/1.1 101 OK", 101, "\n")]));
+  assertInstanceOf(error, UpgradeFailedError);
+  assertEquals(
+    error.message,
+    "the response head has more than 100 header fields",
+  );
 });
 
 Deno.test("http1: answers a head over the limit with 431, however it arrives", () => {
-  const big = encoder.encode(`GET / HTTP/1.1\r\nHost: a\r\nX-Big: ${"x".repeat(2000)}\r\n\r\n`);
+  const big = encoder.encode(
+    `GET / HTTP/1.1\r\nHost: a\r\nX-Big: ${"x".repeat(2000)}\r\n\r\n`,
+  );
   for (const pieces of [[big], bytewise(big)]) {
     const error = assertThrows(() => feed(pieces, 1024));
     assertInstanceOf(error, HandshakeError);
@@ -76,39 +172,48 @@ Deno.test("http1: answers a head over the limit with 431, however it arrives", (
 });
 
 Deno.test("http1: 100 header fields are fine and 101 get 431, at every split and byte by byte", () => {
-  for (const lineEnd of ["\r\n", "\n"]) {
-    const atLimit = withFields("GET / HTTP/1.1", 100, lineEnd);
-    for (const pieces of [...splits(atLimit), bytewise(atLimit)]) {
-      const { head, rest } = feed(pieces);
-      assertEquals([head.headers.get("host"), head.headers.get("x-98")], ["a", "98"]);
-      assertEquals(rest, FIRST_FRAME);
-    }
-    const overLimit = withFields("GET / HTTP/1.1", 101, lineEnd);
-    for (const pieces of [...splits(overLimit), bytewise(overLimit)]) {
-      const error = assertThrows(() => feed(pieces));
-      assertInstanceOf(error, HandshakeError);
-      assertEquals([error.status, error.message], [
-        431,
-        "request head with more than 100 header fields",
-      ]);
-    }
+  const atLimit = withFields("GET / HTTP/1.1", 100);
+  for (const pieces of [...splits(atLimit), bytewise(atLimit)]) {
+    const { head, rest } = feed(pieces);
+    assertEquals([head.headers.get("host"), head.headers.get("x-98")], [
+      "a",
+      "98",
+    ]);
+    assertEquals(rest, FIRST_FRAME);
+  }
+  const overLimit = withFields("GET / HTTP/1.1", 101);
+  for (const pieces of [...splits(overLimit), bytewise(overLimit)]) {
+    const error = assertThrows(() => feed(pieces));
+    assertInstanceOf(error, HandshakeError);
+    assertEquals([error.status, error.message], [
+      431,
+      "request head with more than 100 header fields",
+    ]);
   }
 });
 
 Deno.test("http1: a flood of header fields is refused once one too many has ended, before the head does", () => {
   const parser = new RequestHeadParser({ maxHeaderCount: 3 });
   const lines = ["GET / HTTP/1.1\r\n", "A: 1\r\n", "B: 2\r\n", "C: 3\r\n"];
-  for (const line of lines) assertEquals(parser.push(encoder.encode(line)), null);
+  for (const line of lines) {
+    assertEquals(parser.push(encoder.encode(line)), null);
+  }
   // A fourth field with no line end yet could still be the last line: only its end counts.
   assertEquals(parser.push(encoder.encode("D: 4\r")), null);
   const error = assertThrows(() => parser.push(encoder.encode("\n")));
   assertInstanceOf(error, HandshakeError);
-  assertEquals([error.status, error.message], [431, "request head with more than 3 header fields"]);
+  assertEquals([error.status, error.message], [
+    431,
+    "request head with more than 3 header fields",
+  ]);
 });
 
 Deno.test("http1: maxHeaderCount sets the limit; over it a response fails the upgrade", () => {
   const request = withFields("GET / HTTP/1.1", 5);
-  assertEquals([...feed([request], undefined, 5).head.headers.keys()].length, 5);
+  assertEquals(
+    [...feed([request], undefined, 5).head.headers.keys()].length,
+    5,
+  );
   const error = assertThrows(() => feed([request], undefined, 4));
   assertInstanceOf(error, HandshakeError);
   assertEquals(error.status, 431);
@@ -121,7 +226,10 @@ Deno.test("http1: maxHeaderCount sets the limit; over it a response fails the up
       [null, "the response head has more than 100 header fields"],
     );
   }
-  assertEquals([...feedResponse([response], undefined, 101).head.headers.keys()].length, 101);
+  assertEquals(
+    [...feedResponse([response], undefined, 101).head.headers.keys()].length,
+    101,
+  );
 });
 
 const MALFORMED = [
@@ -135,11 +243,32 @@ const MALFORMED = [
   "GET / HTTP/1.1\r\nHost: a\r\n folded: line\r\n\r\n",
   "GET / HTTP/1.1\r\nHost: a\x00b\r\n\r\n",
   "G(T / HTTP/1.1\r\nHost: a\r\n\r\n",
+  "GET  / HTTP/1.1\r\nHost: a\r\n\r\n",
+  "GET / HTTP/1.1 \r\nHost: a\r\n\r\n",
+  " GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+  "GET\t/\tHTTP/1.1\r\nHost: a\r\n\r\n",
+  "GET / http/1.1\r\nHost: a\r\n\r\n",
+  "GET / HTTP/1\r\nHost: a\r\n\r\n",
+  "GET / HTTP/1.10\r\nHost: a\r\n\r\n",
+  "GET /a\x00b HTTP/1.1\r\nHost: a\r\n\r\n",
+  "GET /a\x7fb HTTP/1.1\r\nHost: a\r\n\r\n",
+  "GET /caf\xe9 HTTP/1.1\r\nHost: a\r\n\r\n",
+  "GET nope HTTP/1.1\r\nHost: a\r\n\r\n",
+  "GET ?a HTTP/1.1\r\nHost: a\r\n\r\n",
+  "GET *a HTTP/1.1\r\nHost: a\r\n\r\n",
+  "GET / HTTP/1.1\r\nHost\t: a\r\n\r\n",
+  "GET / HTTP/1.1\r\nHo(st: a\r\n\r\n",
+  "GET / HTTP/1.1\r\n\tHost: a\r\n\r\n",
+  "GET / HTTP/1.1\r\nHost: a\x7f\r\n\r\n",
+  "GET / HTTP/1.1\r\nHost: a\x0bb\r\n\r\n",
+  "GET / HTTP/1.1\r\nHost: a\r\n\tfolded\r\n\r\n",
 ];
 
 for (const request of MALFORMED) {
   Deno.test(`http1: answers ${JSON.stringify(request)} with 400`, () => {
-    const error = assertThrows(() => feed([encoder.encode(request)]));
+    // Latin-1, one byte per code point, so "\xe9" is the byte 0xe9.
+    const bytes = Uint8Array.from(request, (char) => char.charCodeAt(0));
+    const error = assertThrows(() => feed([bytes]));
     assertInstanceOf(error, HandshakeError);
     assertEquals(error.status, 400);
   });
@@ -152,11 +281,23 @@ Deno.test("http1: forms the request URL from Host and the target", () => {
     version: "HTTP/1.1",
     headers: new Headers(host === undefined ? {} : { host }),
   });
-  assertEquals(requestUrl(head("/a/b?c=d", "h:1"), "ws").href, "ws://h:1/a/b?c=d");
-  assertEquals(requestUrl(head("http://other/x?y", "h"), "ws").href, "ws://h/x?y");
-  assertEquals(requestUrl(head("/", "[::1]:8000"), "http").href, "http://[::1]:8000/");
+  assertEquals(
+    requestUrl(head("/a/b?c=d", "h:1"), "ws").href,
+    "ws://h:1/a/b?c=d",
+  );
+  assertEquals(
+    requestUrl(head("http://other/x?y", "h"), "ws").href,
+    "ws://h/x?y",
+  );
+  assertEquals(
+    requestUrl(head("/", "[::1]:8000"), "http").href,
+    "http://[::1]:8000/",
+  );
   for (
-    const [target, host] of [["/", undefined], ["/", ""], ["/", "a/b"], ["/", "a b"], ["nope", "h"]]
+    const [target, host] of [["/", undefined], ["/", ""], ["/", "a/b"], [
+      "/",
+      "a b",
+    ], ["nope", "h"]]
   ) {
     const error = assertThrows(() => requestUrl(head(target!, host), "ws"));
     assertInstanceOf(error, HandshakeError);
@@ -175,7 +316,10 @@ Deno.test("http1: parses a response head from every split, keeping the bytes aft
     assertEquals(head.version, "HTTP/1.1");
     assertEquals(head.status, 101);
     assertEquals(head.reason, "Switching Protocols");
-    assertEquals(head.headers.get("sec-websocket-accept"), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+    assertEquals(
+      head.headers.get("sec-websocket-accept"),
+      "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=",
+    );
     assertEquals(head.headers.get("UPGRADE"), "websocket");
     assertEquals(rest, SERVER_FRAME);
   }
@@ -183,19 +327,26 @@ Deno.test("http1: parses a response head from every split, keeping the bytes aft
 
 Deno.test("http1: a status line may have an empty reason, or none", () => {
   for (const line of ["HTTP/1.1 101 ", "HTTP/1.1 101"]) {
-    const head = parseResponseHead(encoder.encode(`${line}\r\nUpgrade: websocket\r\n\r\n`));
+    const head = parseResponseHead(
+      encoder.encode(`${line}\r\nUpgrade: websocket\r\n\r\n`),
+    );
     assertEquals([head.status, head.reason], [101, ""]);
   }
 });
 
 Deno.test("http1: a response head over the limit fails the upgrade, however it arrives", () => {
-  const big = encoder.encode(`HTTP/1.1 101 OK\r\nX-Big: ${"x".repeat(2000)}\r\n\r\n`);
+  const big = encoder.encode(
+    `HTTP/1.1 101 OK\r\nX-Big: ${"x".repeat(2000)}\r\n\r\n`,
+  );
   for (const pieces of [[big], bytewise(big)]) {
     const error = assertThrows(() => feedResponse(pieces, 1024));
     assertInstanceOf(error, UpgradeFailedError);
     assertEquals(error.status, null);
   }
-  assertEquals(feedResponse([big], big.length).head.headers.get("x-big")?.length, 2000);
+  assertEquals(
+    feedResponse([big], big.length).head.headers.get("x-big")?.length,
+    2000,
+  );
 });
 
 const MALFORMED_RESPONSES = [
