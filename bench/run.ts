@@ -3,7 +3,8 @@
  * machine. Each server runs as its own process on loopback, pinned to core 0 where `taskset`
  * exists; the C load generator (bench/loadgen.c) runs on core 1, masks every frame, checks every
  * echo, and keeps N messages in flight per connection. Servers take turns within each repetition;
- * the table reports the median of the repetitions, and a second table their ratios.
+ * the table reports the median of the repetitions, and a second table their ratios, among them
+ * each "ours" against the raw TCP echo of its runtime, the most a server there could reach.
  *
  * Options: --reps N (3), --seconds S (3), --warmup S (1), --servers a,b (all; each takes the
  * servers whose names start with it), --cells 16B-c64-d1,… (all), --idle N (10000 connections for
@@ -51,13 +52,21 @@ const NODE_WS: ServerSpec = {
   mode: "ws",
   deflateArg: "deflate",
 };
-/** A bare TCP echo, the most a server in a Deno process could reach. */
-const RAW_ECHO: ServerSpec = {
-  name: "raw TCP echo (Deno)",
-  command: ["deno", "run", "--allow-net", `${BENCH}servers/raw_echo.ts`, "0"],
-  runtime: "deno",
-  mode: "raw",
-};
+/** A bare TCP echo on each runtime, the most a server in that process could reach. */
+const RAW_ECHOES: ServerSpec[] = [
+  {
+    name: "raw TCP echo (Deno)",
+    command: ["deno", "run", "--allow-net", `${BENCH}servers/raw_echo.ts`, "0"],
+    runtime: "deno",
+    mode: "raw",
+  },
+  {
+    name: "raw TCP echo (Bun)",
+    command: ["bun", `${BENCH}servers/raw_echo.ts`, "0"],
+    runtime: "bun",
+    mode: "raw",
+  },
+];
 
 /** Cells whose messages in flight would exceed this many bytes are left out (memory). */
 const MAX_IN_FLIGHT_BYTES = 256 * 1024 * 1024;
@@ -132,6 +141,23 @@ function parseOptions(args: string[]): Options {
     else throw new Error(`unknown option ${name}`);
   }
   return options;
+}
+
+/**
+ * The ratios the report shows, first ÷ second: ours against the built-in servers, and against
+ * its runtime's raw echo. `current` is as `ours()` returns it, on Deno and then on Bun.
+ */
+function ratioPairs(current: ServerSpec[]): [ServerSpec, ServerSpec][] {
+  const withSameRuntime = (spec: ServerSpec, others: ServerSpec[]) =>
+    others.filter((other) => other.runtime === spec.runtime)
+      .map((other): [ServerSpec, ServerSpec] => [spec, other]);
+  const [oursOnDeno, oursOnBun] = current;
+  return [
+    [oursOnDeno, DENO_BUILT_IN],
+    [oursOnDeno, BUN_BUILT_IN],
+    [oursOnBun, BUN_BUILT_IN],
+    ...current.flatMap((spec) => withSameRuntime(spec, RAW_ECHOES)),
+  ];
 }
 
 /** A column of a table with a row per cell: its title, and its entry for a cell. */
@@ -242,7 +268,7 @@ async function bench(options: Options): Promise<string> {
   await installBunDependencies();
   const available: ServerSpec[] = [];
   for (
-    const spec of [...current, DENO_BUILT_IN, BUN_BUILT_IN, NODE_WS, RAW_ECHO]
+    const spec of [...current, DENO_BUILT_IN, BUN_BUILT_IN, NODE_WS, ...RAW_ECHOES]
       .filter(wanted)
   ) {
     if (await has(spec.command[0])) available.push(spec);
@@ -254,18 +280,15 @@ async function bench(options: Options): Promise<string> {
   const compression = options.compression
     ? await benchCompression(available, { ...options, idle: options.deflateIdle })
     : "";
-  const [oursOnDeno, oursOnBun] = current;
-  const pairs: [ServerSpec, ServerSpec][] = [
-    [oursOnDeno, DENO_BUILT_IN],
-    [oursOnDeno, BUN_BUILT_IN],
-    [oursOnBun, BUN_BUILT_IN],
-  ];
-  const tables = chosen.length > 0 ? cellTables(results, chosen, available, oursOnDeno, pairs) : "";
+  const tables = chosen.length > 0
+    ? cellTables(results, chosen, available, current[0], ratioPairs(current))
+    : "";
   return `# Benchmark results\n\nmsgs/s, median of ${options.reps} repetitions of ${options.seconds} s ` +
     `(after ${options.warmup} s warm-up); cells are payload-connections-depth (messages in flight per ` +
     `connection). Servers on core 0, load generator on core 1${
       pin ? "" : " (taskset missing: not pinned)"
-    }. The second table divides these medians.\n\n${await machine()}\n` +
+    }. The second table divides these medians; a raw TCP echo is the most a server on its ` +
+    `runtime could reach.\n\n${await machine()}\n` +
     `Command: \`deno task bench ${Deno.args.join(" ")}\`.\n\n` +
     `${tables}${memory}${compression}`;
 }
