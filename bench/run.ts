@@ -10,9 +10,12 @@
  * servers whose names start with it), --cells 16B-c64-d1,… (all), --idle N (10000 connections for
  * the memory test, 0 to skip), --deflate-idle N (2000 connections for the memory test of
  * compressed ones, 0 to skip), --compression on|off (the permessage-deflate cells of
- * bench/compression.ts; on), --out FILE (bench/results.md).
+ * bench/compression.ts; on), --baseline REV (none; this server at the git revision REV as well,
+ * "ours @<short rev> (Deno)" and "(Bun)", in every part of the run), --out FILE
+ * (bench/results.md).
  */
 
+import { type Baseline, checkoutBaseline } from "./baseline.ts";
 import { benchCompression } from "./compression.ts";
 import {
   BENCH,
@@ -112,6 +115,8 @@ interface Options {
   idle: number;
   deflateIdle: number;
   compression: boolean;
+  /** The git revision whose server runs beside this one; none when absent. */
+  baseline?: string;
   out: string;
 }
 
@@ -135,6 +140,7 @@ function parseOptions(args: string[]): Options {
     else if (name === "--idle") options.idle = Number(value);
     else if (name === "--deflate-idle") options.deflateIdle = Number(value);
     else if (name === "--compression") options.compression = value !== "off";
+    else if (name === "--baseline") options.baseline = value;
     else if (name === "--out") options.out = value;
     else if (name === "--servers") options.servers = value.toLowerCase().split(",");
     else if (name === "--cells") options.cells = value.split(",");
@@ -144,10 +150,11 @@ function parseOptions(args: string[]): Options {
 }
 
 /**
- * The ratios the report shows, first ÷ second: ours against the built-in servers, and against
- * its runtime's raw echo. `current` is as `ours()` returns it, on Deno and then on Bun.
+ * The ratios the report shows, first ÷ second: ours against the built-in servers, against the
+ * baseline on the same runtime, and ours and the baseline against their runtime's raw echo.
+ * `current` and `baseline` are as `ours()` returns them, on Deno and then on Bun.
  */
-function ratioPairs(current: ServerSpec[]): [ServerSpec, ServerSpec][] {
+function ratioPairs(current: ServerSpec[], baseline: ServerSpec[]): [ServerSpec, ServerSpec][] {
   const withSameRuntime = (spec: ServerSpec, others: ServerSpec[]) =>
     others.filter((other) => other.runtime === spec.runtime)
       .map((other): [ServerSpec, ServerSpec] => [spec, other]);
@@ -156,7 +163,8 @@ function ratioPairs(current: ServerSpec[]): [ServerSpec, ServerSpec][] {
     [oursOnDeno, DENO_BUILT_IN],
     [oursOnDeno, BUN_BUILT_IN],
     [oursOnBun, BUN_BUILT_IN],
-    ...current.flatMap((spec) => withSameRuntime(spec, RAW_ECHOES)),
+    ...current.flatMap((spec) => withSameRuntime(spec, baseline)),
+    ...[...current, ...baseline].flatMap((spec) => withSameRuntime(spec, RAW_ECHOES)),
   ];
 }
 
@@ -254,8 +262,9 @@ async function machine(): Promise<string> {
 }
 
 /** Runs every part of the benchmark that `options` asks for, and returns the report. */
-async function bench(options: Options): Promise<string> {
+async function bench(options: Options, baseline?: Baseline): Promise<string> {
   const current = ours();
+  const previous = baseline ? ours(baseline.root, `ours @${baseline.shortRev}`) : [];
   const wanted = (spec: ServerSpec) =>
     !options.servers ||
     options.servers.some((start) => spec.name.toLowerCase().startsWith(start));
@@ -268,7 +277,7 @@ async function bench(options: Options): Promise<string> {
   await installBunDependencies();
   const available: ServerSpec[] = [];
   for (
-    const spec of [...current, DENO_BUILT_IN, BUN_BUILT_IN, NODE_WS, ...RAW_ECHOES]
+    const spec of [...current, ...previous, DENO_BUILT_IN, BUN_BUILT_IN, NODE_WS, ...RAW_ECHOES]
       .filter(wanted)
   ) {
     if (await has(spec.command[0])) available.push(spec);
@@ -280,8 +289,12 @@ async function bench(options: Options): Promise<string> {
   const compression = options.compression
     ? await benchCompression(available, { ...options, idle: options.deflateIdle })
     : "";
+  const revision = baseline
+    ? `\`ours @${baseline.shortRev}\` is this server at \`${options.baseline}\` ` +
+      `(${baseline.shortRev}: ${baseline.subject}).\n`
+    : "";
   const tables = chosen.length > 0
-    ? cellTables(results, chosen, available, current[0], ratioPairs(current))
+    ? cellTables(results, chosen, available, current[0], ratioPairs(current, previous))
     : "";
   return `# Benchmark results\n\nmsgs/s, median of ${options.reps} repetitions of ${options.seconds} s ` +
     `(after ${options.warmup} s warm-up); cells are payload-connections-depth (messages in flight per ` +
@@ -289,15 +302,20 @@ async function bench(options: Options): Promise<string> {
       pin ? "" : " (taskset missing: not pinned)"
     }. The second table divides these medians; a raw TCP echo is the most a server on its ` +
     `runtime could reach.\n\n${await machine()}\n` +
-    `Command: \`deno task bench ${Deno.args.join(" ")}\`.\n\n` +
+    `Command: \`deno task bench ${Deno.args.join(" ")}\`.\n${revision}\n` +
     `${tables}${memory}${compression}`;
 }
 
 async function main() {
   const options = parseOptions(Deno.args);
-  const report = await bench(options);
-  console.log(report);
-  await Deno.writeTextFile(options.out, report);
+  const baseline = options.baseline ? await checkoutBaseline(options.baseline) : undefined;
+  try {
+    const report = await bench(options, baseline);
+    console.log(report);
+    await Deno.writeTextFile(options.out, report);
+  } finally {
+    await baseline?.remove();
+  }
 }
 
 await main();
