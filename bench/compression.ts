@@ -9,48 +9,49 @@
 
 import { DeflateCodec } from "../src/protocol/deflate.ts";
 import {
+  errorsAndLost,
   format,
-  type IdleMemory,
-  loadgen,
+  type LoadCell,
   type LoadResult,
+  markdownTable,
   measureIdle,
-  median,
+  type Repetitions,
+  runCells,
   type ServerSpec,
-  startServer,
-  stopServer,
 } from "./support.ts";
 
 /** How long and how often, as for the rest of the benchmark, and the idle test's size. */
-export interface CompressionOptions {
-  reps: number;
-  seconds: number;
-  warmup: number;
+export interface CompressionOptions extends Repetitions {
   /** Connections held open for the memory test, each after one 1 KiB message; 0 skips it. */
   idle: number;
 }
 
-const CELLS = [
+const CELLS: LoadCell[] = [
   { id: "json-1KiB-c64-d16", size: 1024, connections: 64, depth: 16 },
   { id: "json-64KiB-c64-d1", size: 65536, connections: 64, depth: 1 },
-];
+].map(({ id, size, connections, depth }) => ({
+  id,
+  args: [
+    "--type",
+    "json",
+    "--size",
+    String(size),
+    "--connections",
+    String(connections),
+    "--depth",
+    String(depth),
+  ],
+}));
 
-/** A server, with its permessage-deflate off or on. */
-interface Variant {
-  spec: ServerSpec;
-  deflate: boolean;
-}
-
-/** Each server that can compress, off and on. */
-function variants(servers: ServerSpec[]): Variant[] {
+/** Each server that can compress, as it is and with its permessage-deflate on. */
+function variants(servers: ServerSpec[]): ServerSpec[] {
   return servers.filter((spec) => spec.deflateArg).flatMap((spec) => [
-    { spec, deflate: false },
+    spec,
     {
-      spec: {
-        ...spec,
-        name: `${spec.name} + deflate`,
-        command: [...spec.command, spec.deflateArg!],
-      },
-      deflate: true,
+      ...spec,
+      name: `${spec.name} + deflate`,
+      command: [...spec.command, spec.deflateArg!],
+      loadArgs: ["--deflate"],
     },
   ]);
 }
@@ -61,78 +62,46 @@ export async function benchCompression(
   options: CompressionOptions,
 ): Promise<string> {
   const chosen = variants(servers);
-  const results = new Map<string, LoadResult[]>();
-  const key = (server: string, cell: string) => `${server}|${cell}`;
-  for (let rep = 1; rep <= options.reps; rep++) {
-    for (const { spec, deflate } of chosen) {
-      const server = await startServer(spec);
-      try {
-        for (const cell of CELLS) {
-          const result = await loadgen(server, [
-            ...(deflate ? ["--deflate"] : []),
-            "--type",
-            "json",
-            "--size",
-            String(cell.size),
-            "--connections",
-            String(cell.connections),
-            "--depth",
-            String(cell.depth),
-            "--duration",
-            String(options.seconds),
-            "--warmup",
-            String(options.warmup),
-          ]);
-          console.error(
-            `rep ${rep} ${spec.name.padEnd(28)} ${cell.id.padEnd(18)} ${
-              format(result.msgs_per_s).padStart(10)
-            } msgs/s  wire ${
-              result.received_wire_ratio.toFixed(3)
-            }  errors ${result.verify_errors}  lost ${result.lost_connections}`,
-          );
-          const list = results.get(key(spec.name, cell.id)) ?? [];
-          list.push(result);
-          results.set(key(spec.name, cell.id), list);
-        }
-      } finally {
-        await stopServer(server);
-      }
-    }
-  }
-
-  let table =
-    "| cell | server | msgs/s | MB/s carried | server → client wire ÷ carried | client → server | p50/p99 µs | errors/lost |\n" +
-    "|---|---|---|---|---|---|---|---|\n";
-  for (const cell of CELLS) {
-    for (const { spec } of chosen) {
-      const list = results.get(key(spec.name, cell.id));
-      if (!list) continue;
-      const of = (field: keyof LoadResult) => median(list.map((r) => r[field]));
-      const errors = list.reduce((sum, r) => sum + r.verify_errors, 0);
-      const lost = list.reduce((sum, r) => sum + r.lost_connections, 0);
-      table += `| ${cell.id} | ${spec.name} | ${format(of("msgs_per_s"))} | ${
-        of("mb_per_s").toFixed(1)
-      } | ${of("received_wire_ratio").toFixed(3)} | ${of("sent_wire_ratio").toFixed(3)} | ${
-        Math.round(of("p50_us"))
-      }/${Math.round(of("p99_us"))} | ${errors}/${lost} |\n`;
-    }
-  }
+  const results = await runCells(chosen, CELLS, options);
+  const rows = CELLS.flatMap((cell) =>
+    chosen.map((spec) => {
+      const of = (field: keyof LoadResult) => results.median(spec.name, cell.id, field)!;
+      return [
+        cell.id,
+        spec.name,
+        format(of("msgs_per_s")),
+        of("mb_per_s").toFixed(1),
+        of("received_wire_ratio").toFixed(3),
+        of("sent_wire_ratio").toFixed(3),
+        `${Math.round(of("p50_us"))}/${Math.round(of("p99_us"))}`,
+        errorsAndLost(results.of(spec.name, cell.id)),
+      ];
+    })
+  );
+  const table = markdownTable([
+    "cell",
+    "server",
+    "msgs/s",
+    "MB/s carried",
+    "server → client wire ÷ carried",
+    "client → server",
+    "p50/p99 µs",
+    "errors/lost",
+  ], rows);
 
   let memoryTable = "";
   if (options.idle > 0) {
-    const memory = new Map<string, IdleMemory>();
-    for (const { spec, deflate } of chosen) {
+    const memoryRows: string[][] = [];
+    for (const spec of chosen) {
       const args = ["--hold-echo", "--type", "json", "--size", "1024"];
-      memory.set(
-        spec.name,
-        await measureIdle(spec, options.idle, deflate ? ["--deflate", ...args] : args),
-      );
+      const m = await measureIdle(spec, options.idle, args);
+      memoryRows.push([spec.name, m.perConnKiB.toFixed(1), String(m.lost)]);
     }
-    memoryTable =
-      `\n| ${options.idle} idle connections, after one 1 KiB message each | KiB per connection | lost |\n|---|---|---|\n`;
-    for (const [name, m] of memory) {
-      memoryTable += `| ${name} | ${m.perConnKiB.toFixed(1)} | ${m.lost} |\n`;
-    }
+    memoryTable = "\n" + markdownTable([
+      `${options.idle} idle connections, after one 1 KiB message each`,
+      "KiB per connection",
+      "lost",
+    ], memoryRows);
   }
   return `\n## Compression (permessage-deflate)\n\nMedian of ${options.reps} repetitions of ` +
     `${options.seconds} s; JSON-like text messages, both ways compressed when the extension is ` +
@@ -165,8 +134,7 @@ function jsonText(length: number): Uint8Array {
  */
 function codecTable(): string {
   const text = jsonText(4 * 1024 * 1024);
-  let table = "\n| codec, in process | µs to compress | µs to inflate | wire ÷ carried |\n" +
-    "|---|---|---|---|\n";
+  const rows: string[][] = [];
   for (const size of [1024, 65536]) {
     for (const takeover of [false, true]) {
       for (const level of [1, 6]) {
@@ -197,13 +165,19 @@ function codecTable(): string {
         }
         sender.close();
         receiver.close();
-        table += `| ${size === 1024 ? "1 KiB" : "64 KiB"}, ${
-          takeover ? "context kept" : "no context"
-        }, level ${level} | ${(deflating * 1000 / count).toFixed(1)} | ${
-          (inflating * 1000 / count).toFixed(1)
-        } | ${(wire / (count * size)).toFixed(3)} |\n`;
+        rows.push([
+          `${size === 1024 ? "1 KiB" : "64 KiB"}, ${
+            takeover ? "context kept" : "no context"
+          }, level ${level}`,
+          (deflating * 1000 / count).toFixed(1),
+          (inflating * 1000 / count).toFixed(1),
+          (wire / (count * size)).toFixed(3),
+        ]);
       }
     }
   }
-  return table;
+  return "\n" + markdownTable(
+    ["codec, in process", "µs to compress", "µs to inflate", "wire ÷ carried"],
+    rows,
+  );
 }

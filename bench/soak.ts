@@ -25,7 +25,7 @@ function option(name: string, fallback: string): string {
   return at === -1 ? fallback : Deno.args[at + 1];
 }
 
-const runtime = option("--runtime", "deno");
+const runtime = option("--runtime", "deno") === "bun" ? "bun" : "deno";
 const connections = Number(option("--connections", "10000"));
 const rounds = Number(option("--rounds", "5"));
 const SERVER = `${BENCH}servers/ours_soak.ts`;
@@ -41,6 +41,7 @@ const spec: ServerSpec = {
     `--import-map=${ROOT}tests/import_map.json`,
     SERVER,
   ],
+  runtime,
   mode: "ws",
 };
 

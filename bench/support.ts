@@ -10,10 +10,14 @@ export const LOADGEN = `${BENCH}.build/loadgen`;
 export interface ServerSpec {
   name: string;
   command: string[];
+  /** The runtime it runs on; a server's ceiling is the raw TCP echo on the same one. */
+  runtime: "deno" | "bun" | "node";
   /** Whether the load generator speaks WebSocket to it, or raw bytes. */
   mode: "ws" | "raw";
   /** The argument that turns on its permessage-deflate; absent when it has none. */
   deflateArg?: string;
+  /** Arguments the load generator needs to speak to it (`--deflate`); none by default. */
+  loadArgs?: string[];
 }
 
 export interface LoadResult {
@@ -31,30 +35,30 @@ export interface LoadResult {
   received_wire_ratio: number;
 }
 
-/** The command line's arguments for a server on loopback and a free port. */
-const CLI_ARGS = [`${ROOT}mod.ts`, "--hostname", "127.0.0.1", "--port", "0"];
-
-/** This server, run by its command line on each runtime. */
-export const OURS: ServerSpec[] = [
-  {
-    name: "ours (Deno)",
-    command: [
-      "deno",
-      "run",
-      "--allow-net",
-      `--import-map=${ROOT}tests/import_map.json`,
-      ...CLI_ARGS,
-    ],
-    mode: "ws",
-    deflateArg: "--deflate",
-  },
-  {
-    name: "ours (Bun)",
-    command: ["bun", `--preload=${ROOT}tests/bun_offline.ts`, ...CLI_ARGS],
-    mode: "ws",
-    deflateArg: "--deflate",
-  },
-];
+/**
+ * This server, run by its command line on Deno and then on Bun, from the checkout at `root` (a
+ * path ending in `/`): that tree's `mod.ts`, import map and `bun_offline.ts`. `label` names them,
+ * "ours (Deno)" and "ours (Bun)" by default.
+ */
+export function ours(root: string = ROOT, label = "ours"): ServerSpec[] {
+  const cli = [`${root}mod.ts`, "--hostname", "127.0.0.1", "--port", "0"];
+  return [
+    {
+      name: `${label} (Deno)`,
+      command: ["deno", "run", "--allow-net", `--import-map=${root}tests/import_map.json`, ...cli],
+      runtime: "deno",
+      mode: "ws",
+      deflateArg: "--deflate",
+    },
+    {
+      name: `${label} (Bun)`,
+      command: ["bun", `--preload=${root}tests/bun_offline.ts`, ...cli],
+      runtime: "bun",
+      mode: "ws",
+      deflateArg: "--deflate",
+    },
+  ];
+}
 
 /** Builds the load generator (`bench/loadgen.c`) with `cc`. */
 export async function buildLoadgen(): Promise<void> {
@@ -168,6 +172,7 @@ export async function loadgen(
     String(server.port),
     "--mode",
     server.spec.mode,
+    ...server.spec.loadArgs ?? [],
     ...args,
   ], 1);
   const output = await new Deno.Command(command[0], { args: command.slice(1) })
@@ -179,6 +184,83 @@ export async function loadgen(
     );
   }
   return JSON.parse(line);
+}
+
+/** One load of the benchmark: its name in the report, and the load generator's arguments. */
+export interface LoadCell {
+  id: string;
+  args: string[];
+}
+
+/** How often and how long each cell runs against each server. */
+export interface Repetitions {
+  reps: number;
+  /** Seconds measured per cell. */
+  seconds: number;
+  /** Seconds of load before the measurement, not counted. */
+  warmup: number;
+}
+
+/** What each repetition measured, per server and cell. */
+export class Results {
+  #lists = new Map<string, LoadResult[]>();
+
+  add(server: string, cell: string, result: LoadResult): void {
+    const list = this.#lists.get(`${server}|${cell}`) ?? [];
+    list.push(result);
+    this.#lists.set(`${server}|${cell}`, list);
+  }
+
+  /** Every repetition's result of `server` on `cell`; empty when it did not run there. */
+  of(server: string, cell: string): LoadResult[] {
+    return this.#lists.get(`${server}|${cell}`) ?? [];
+  }
+
+  /** The median of `field` over the repetitions, or `undefined` when it did not run there. */
+  median(server: string, cell: string, field: keyof LoadResult = "msgs_per_s"): number | undefined {
+    const list = this.of(server, cell);
+    return list.length > 0 ? median(list.map((result) => result[field])) : undefined;
+  }
+}
+
+/**
+ * Runs every cell against every server, `reps` times. Within a repetition the servers take
+ * turns, each in a fresh process for all the cells, so a machine that drifts during the run
+ * shifts them all alike.
+ */
+export async function runCells(
+  servers: ServerSpec[],
+  cells: LoadCell[],
+  { reps, seconds, warmup }: Repetitions,
+): Promise<Results> {
+  const results = new Results();
+  for (let rep = 1; rep <= reps; rep++) {
+    for (const spec of servers) {
+      const server = await startServer(spec);
+      try {
+        for (const cell of cells) {
+          const result = await loadgen(server, [
+            ...cell.args,
+            "--duration",
+            String(seconds),
+            "--warmup",
+            String(warmup),
+          ]);
+          console.error(
+            `rep ${rep} ${spec.name.padEnd(30)} ${cell.id.padEnd(18)} ${
+              format(result.msgs_per_s).padStart(10)
+            } msgs/s  p50 ${result.p50_us} µs  p99 ${result.p99_us} µs  wire ${
+              result.received_wire_ratio.toFixed(3)
+            }  errors ${result.verify_errors}  lost ${result.lost_connections}`,
+          );
+          results.add(spec.name, cell.id, result);
+        }
+      } finally {
+        await stopServer(server);
+      }
+    }
+  }
+  return results;
 }
 
 /** Resident memory of a process and its children, in KiB (the server is bash → exec → runtime). */
@@ -258,3 +340,16 @@ export function median(values: number[]): number {
 /** A rate as a whole number with thousands separators. */
 export const format = (n: number): string =>
   n >= 100 ? Math.round(n).toLocaleString("en-US") : n.toFixed(n >= 10 ? 1 : 2);
+
+/** The verification errors and lost connections in `results`, summed, as "errors/lost". */
+export function errorsAndLost(results: LoadResult[]): string {
+  const errors = results.reduce((sum, result) => sum + result.verify_errors, 0);
+  const lost = results.reduce((sum, result) => sum + result.lost_connections, 0);
+  return `${errors}/${lost}`;
+}
+
+/** A Markdown table of `rows` under `header`. */
+export function markdownTable(header: string[], rows: string[][]): string {
+  const line = (cells: string[]) => `| ${cells.join(" | ")} |\n`;
+  return line(header) + `|${"---|".repeat(header.length)}\n` + rows.map(line).join("");
+}
