@@ -7,8 +7,9 @@
  * modules for RedisJSON, search and the like, which load 100 ms slower and go unused here).
  * On these machines, with 7 subscribers and a publisher at 200 messages/s and Redis killed
  * with -9 and restarted, it resubscribed every time, its first message arriving 0.09–0.87 s
- * after a 1 s outage, with a backoff doubling from 50 ms to 2 s; the client alone took ~738k
- * 64-byte messages/s on Deno and 693k on Bun (through this relay: `bench/pubsub_bench.ts`);
+ * after a 1 s outage, with a backoff doubling from 50 ms to 2 s; it moved ~738k 64-byte
+ * messages/s on Deno and 693k on Bun in that test (this relay adds little to the client's own
+ * cost: `bench/pubsub_bench.ts`);
  * Deno needs no more than `--allow-net` and `--allow-env=REDIS_DEBUG_MAINTENANCE` for it.
  * ioredis lost about 3 times more after a 5 s outage (its backoff reaches 5 s), wants all of
  * `--allow-env`, and took 321k/s; Bun's own `RedisClient` never restores its subscriptions
