@@ -35,6 +35,18 @@ import { encodeEnvelope } from "./envelope.ts";
 import type { MessageKind, PubSub, PubSubHandlers, PubSubStats } from "./pubsub.ts";
 import { Relay } from "./relay.ts";
 
+// This module is an entry point of its own: it documents the seam redisPubSub() returns.
+export {
+  type MessageKind,
+  type Origin,
+  type PubSub,
+  PubSubEvent,
+  type PubSubEventKind,
+  type PubSubHandlers,
+  type PubSubStats,
+  type RelayedMessage,
+} from "./pubsub.ts";
+
 /** Options of {@linkcode redisPubSub}. */
 export interface RedisPubSubOptions {
   /**
