@@ -20,21 +20,9 @@ function rejection(bytes: Uint8Array, what: string): string {
 
 /** Envelopes with every field's edge: each kind, with and without topic and sequence. */
 const ENVELOPES: Envelope[] = [
-  {
-    kind: "text",
-    origin: { node: NODE, connection: 0 },
-    payload: new Uint8Array(),
-  },
-  {
-    kind: "text",
-    origin: { node: NODE, connection: 127 },
-    payload: utf8("κόσμε €"),
-  },
-  {
-    kind: "binary",
-    origin: { node: NODE, connection: 128 },
-    payload: new Uint8Array([0, 0xff]),
-  },
+  { kind: "text", origin: { node: NODE, connection: 0 }, payload: new Uint8Array() },
+  { kind: "text", origin: { node: NODE, connection: 127 }, payload: utf8("κόσμε €") },
+  { kind: "binary", origin: { node: NODE, connection: 128 }, payload: new Uint8Array([0, 0xff]) },
   {
     kind: "binary",
     origin: { node: "ffffffffffffffff", connection: Number.MAX_SAFE_INTEGER },
@@ -120,15 +108,8 @@ Deno.test("envelope: every cut short of the end inside the header is rejected as
     const bytes = encodeEnvelope(envelope);
     const headerEnd = bytes.length - envelope.payload.length;
     for (let cut = 0; cut < headerEnd; cut++) {
-      const message = rejection(
-        bytes.subarray(0, cut),
-        `cut at ${cut} of ${envelope.topic}`,
-      );
-      assertEquals(
-        /^(empty|truncated: )/.test(message),
-        true,
-        `cut at ${cut}: ${message}`,
-      );
+      const message = rejection(bytes.subarray(0, cut), `cut at ${cut} of ${envelope.topic}`);
+      assertEquals(/^(empty|truncated: )/.test(message), true, `cut at ${cut}: ${message}`);
     }
   }
 });
@@ -146,76 +127,30 @@ Deno.test("envelope: each kind of bad input is rejected with an error saying whi
     ["truncated: 10 bytes end inside the connection id", header],
     ["truncated: 11 bytes end inside the connection id", [...header, 0x80]],
     ["the connection id is not in its shortest form", [...header, 0x80, 0x00]],
-    ["the connection id is over 2^53 - 1", [
-      ...header,
-      ...Array(7).fill(0xff),
-      0x10,
-    ]],
-    ["the connection id is over 2^53 - 1", [
-      ...header,
-      ...Array(8).fill(0xff),
-      0x01,
-    ]],
-    ["truncated: 11 bytes end inside the sequence number", [
-      1,
-      0x04,
-      ...NODE_BYTES,
-      0,
-    ]],
-    ["truncated: 11 bytes end inside the topic length", [
-      1,
-      0x02,
-      ...NODE_BYTES,
-      0,
-    ]],
-    ["truncated: the topic needs 3 bytes, 2 are left", [
-      1,
-      0x02,
-      ...NODE_BYTES,
-      0,
-      3,
-      0x61,
-      0x62,
-    ]],
+    ["the connection id is over 2^53 - 1", [...header, ...Array(7).fill(0xff), 0x10]],
+    ["the connection id is over 2^53 - 1", [...header, ...Array(8).fill(0xff), 0x01]],
+    ["truncated: 11 bytes end inside the sequence number", [1, 0x04, ...NODE_BYTES, 0]],
+    ["truncated: 11 bytes end inside the topic length", [1, 0x02, ...NODE_BYTES, 0]],
+    ["truncated: the topic needs 3 bytes, 2 are left", [1, 0x02, ...NODE_BYTES, 0, 3, 0x61, 0x62]],
     ["the topic is not UTF-8", [1, 0x03, ...NODE_BYTES, 0, 1, 0xff]],
     ["the text payload is not UTF-8", [...header, 0, 0xc0, 0x80]],
     ["the text payload is not UTF-8", [...header, 0, 0xe2, 0x82]],
   ];
   for (const [message, bytes] of cases) {
-    assertEquals(
-      rejection(new Uint8Array(bytes), message),
-      message,
-      `bytes ${bytes}`,
-    );
+    assertEquals(rejection(new Uint8Array(bytes), message), message, `bytes ${bytes}`);
   }
 });
 
 Deno.test("envelope: the largest connection id, 2^53 - 1, is the last one accepted", () => {
   const header = [ENVELOPE_VERSION, 0x01, ...NODE_BYTES];
   // 2^53 - 1: seven bytes of 0x7f with the continuation bit, then 0x0f.
-  const largest = decodeEnvelope(
-    new Uint8Array([...header, ...Array(7).fill(0xff), 0x0f]),
-  );
-  assertEquals(
-    (largest as Envelope).origin.connection,
-    Number.MAX_SAFE_INTEGER,
-  );
+  const largest = decodeEnvelope(new Uint8Array([...header, ...Array(7).fill(0xff), 0x0f]));
+  assertEquals((largest as Envelope).origin.connection, Number.MAX_SAFE_INTEGER);
 });
 
 Deno.test("envelope: binary payloads are bytes, whatever they are; only text must be UTF-8", () => {
-  const bytes = new Uint8Array([
-    ENVELOPE_VERSION,
-    0x01,
-    ...NODE_BYTES,
-    0,
-    0xc0,
-    0x80,
-    0xff,
-  ]);
-  assertEquals(
-    (decodeEnvelope(bytes) as Envelope).payload,
-    new Uint8Array([0xc0, 0x80, 0xff]),
-  );
+  const bytes = new Uint8Array([ENVELOPE_VERSION, 0x01, ...NODE_BYTES, 0, 0xc0, 0x80, 0xff]);
+  assertEquals((decodeEnvelope(bytes) as Envelope).payload, new Uint8Array([0xc0, 0x80, 0xff]));
 });
 
 Deno.test("envelope: decoding never throws: every 1- and 3-byte input, envelopes with a byte changed", () => {
@@ -232,40 +167,19 @@ Deno.test("envelope: decoding never throws: every 1- and 3-byte input, envelopes
         const changed = bytes.slice();
         changed[at] = value;
         const decoded = decodeEnvelope(changed);
-        assertEquals(
-          decoded instanceof EnvelopeError || typeof decoded.kind === "string",
-          true,
-        );
+        assertEquals(decoded instanceof EnvelopeError || typeof decoded.kind === "string", true);
       }
     }
   }
 });
 
 Deno.test("envelope: encoding rejects what only a bug would pass: a bad node id or number", () => {
-  const base: Envelope = {
-    kind: "text",
-    origin: { node: NODE, connection: 0 },
-    payload: utf8(""),
-  };
-  for (
-    const node of [
-      "",
-      "0123456789ABCDEF",
-      "0123456789abcde",
-      "0123456789abcdefa",
-      "xyz",
-    ]
-  ) {
-    assertThrows(
-      () => encodeEnvelope({ ...base, origin: { node, connection: 0 } }),
-      TypeError,
-    );
+  const base: Envelope = { kind: "text", origin: { node: NODE, connection: 0 }, payload: utf8("") };
+  for (const node of ["", "0123456789ABCDEF", "0123456789abcde", "0123456789abcdefa", "xyz"]) {
+    assertThrows(() => encodeEnvelope({ ...base, origin: { node, connection: 0 } }), TypeError);
   }
   for (const connection of [-1, 0.5, Number.MAX_SAFE_INTEGER + 1, NaN]) {
-    assertThrows(
-      () => encodeEnvelope({ ...base, origin: { node: NODE, connection } }),
-      TypeError,
-    );
+    assertThrows(() => encodeEnvelope({ ...base, origin: { node: NODE, connection } }), TypeError);
   }
   assertThrows(() => encodeEnvelope({ ...base, sequence: -1 }), TypeError);
 });

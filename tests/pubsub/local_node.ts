@@ -8,11 +8,7 @@
  */
 
 import { localPubSub } from "../../src/pubsub/local.ts";
-import type {
-  PubSub,
-  PubSubEvent,
-  RelayedMessage,
-} from "../../src/pubsub/pubsub.ts";
+import type { PubSub, PubSubEvent, RelayedMessage } from "../../src/pubsub/pubsub.ts";
 
 /** What the main thread asks of a node; each is answered with one message. */
 export type Command =
@@ -57,19 +53,14 @@ let waiting: (() => boolean) | undefined;
 
 function onMessage({ topic, payload, origin }: RelayedMessage): void {
   const [publisher, i] = decoder.decode(payload).split(" ").map(Number);
-  const entry = received[`${topic} ${publisher}`] ??= {
-    count: 0,
-    inOrder: true,
-  };
+  const entry = received[`${topic} ${publisher}`] ??= { count: 0, inOrder: true };
   if (i !== entry.count || origin.connection !== i + 1) entry.inOrder = false;
   entry.count++;
   if (waiting?.()) waiting = undefined;
 }
 
 function receivedAll(topic: string, from: number[], count: number): boolean {
-  return from.every((publisher) =>
-    (received[`${topic} ${publisher}`]?.count ?? 0) >= count
-  );
+  return from.every((publisher) => (received[`${topic} ${publisher}`]?.count ?? 0) >= count);
 }
 
 worker.onmessage = async ({ data }) => {
@@ -79,8 +70,7 @@ worker.onmessage = async ({ data }) => {
       relay = localPubSub(data.name, { peerTimeoutMs: data.peerTimeoutMs });
       relay.start({
         onMessage,
-        onEvent: ({ kind, message, lost }: PubSubEvent) =>
-          events.push({ kind, message, lost }),
+        onEvent: ({ kind, message, lost }: PubSubEvent) => events.push({ kind, message, lost }),
       });
       relay.subscribe("sync");
       relay.subscribe("t");
@@ -89,20 +79,13 @@ worker.onmessage = async ({ data }) => {
       // All in one turn, as a server relaying a burst of client messages would.
       for (let n = 0; n < data.count; n++) {
         const i = sent[data.topic] = (sent[data.topic] ?? -1) + 1;
-        relay!.publish(
-          data.topic,
-          "text",
-          encoder.encode(`${index} ${i}`),
-          i + 1,
-        );
+        relay!.publish(data.topic, "text", encoder.encode(`${index} ${i}`), i + 1);
       }
       return worker.postMessage({ burst: index });
     }
     case "expect": {
       const { topic, from, count } = data;
-      if (receivedAll(topic, from, count)) {
-        return worker.postMessage({ expected: index });
-      }
+      if (receivedAll(topic, from, count)) return worker.postMessage({ expected: index });
       waiting = () => {
         if (!receivedAll(topic, from, count)) return false;
         worker.postMessage({ expected: index });
@@ -112,18 +95,10 @@ worker.onmessage = async ({ data }) => {
     }
     case "published":
       // Polled: publishes leave the queue as acknowledgements come, not as messages arrive.
-      while (relay!.stats.published < data.count) {
-        await new Promise((r) => setTimeout(r, 10));
-      }
+      while (relay!.stats.published < data.count) await new Promise((r) => setTimeout(r, 10));
       return worker.postMessage({ published: index });
     case "report": {
-      const report: Report = {
-        index,
-        node: relay!.node,
-        received,
-        stats: relay!.stats,
-        events,
-      };
+      const report: Report = { index, node: relay!.node, received, stats: relay!.stats, events };
       return worker.postMessage(report);
     }
     case "close":

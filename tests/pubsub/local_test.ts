@@ -1,11 +1,7 @@
 import { assertEquals, assertThrows } from "@std/assert";
 import { encodeEnvelope } from "../../src/pubsub/envelope.ts";
 import { localPubSub, WINDOW_BUDGET } from "../../src/pubsub/local.ts";
-import type {
-  PubSub,
-  PubSubEvent,
-  RelayedMessage,
-} from "../../src/pubsub/pubsub.ts";
+import type { PubSub, PubSubEvent, RelayedMessage } from "../../src/pubsub/pubsub.ts";
 import { delay, withTimeout } from "../helpers/client.ts";
 import { runToEnd } from "../helpers/process.ts";
 import { IMPORT_MAP, RUNTIMES } from "../helpers/server.ts";
@@ -44,8 +40,7 @@ async function until(done: () => boolean, what: string): Promise<void> {
   );
 }
 
-const texts = (node: Node) =>
-  node.messages.map(({ payload }) => decoder.decode(payload));
+const texts = (node: Node) => node.messages.map(({ payload }) => decoder.decode(payload));
 const numbered = (count: number, from = 0) =>
   Array.from({ length: count }, (_, i) => String(from + i));
 
@@ -61,11 +56,7 @@ for (const runtime of RUNTIMES) {
       stdout: "piped",
       stderr: "piped",
     });
-    const { code, stdout, stderr } = await runToEnd(
-      command,
-      "local_workers.ts",
-      60_000,
-    );
+    const { code, stdout, stderr } = await runToEnd(command, "local_workers.ts", 60_000);
     assertEquals(code, 0, stderr);
     const outcome: Outcome = JSON.parse(stdout);
     const [node0, node1, node2] = outcome.nodes;
@@ -89,23 +80,12 @@ for (const runtime of RUNTIMES) {
       assertEquals(report.events, []);
     }
     const [publisher, subscriber] = outcome.afterTerminate;
-    assertEquals(subscriber.received["t 0"], {
-      count: BURST + AFTER,
-      inOrder: true,
-    });
+    assertEquals(subscriber.received["t 0"], { count: BURST + AFTER, inOrder: true });
     assertEquals(subscriber.stats.lost, 0);
     assertEquals(publisher.stats.published, 1 + BURST + AFTER);
     assertEquals(publisher.events.map(({ kind }) => kind), ["peer-gone"]);
-    assertEquals(
-      publisher.events[0].message.includes(
-        `node ${node2} acknowledged nothing`,
-      ),
-      true,
-    );
-    assertEquals(
-      [node0, node1].some((node) => publisher.events[0].message.includes(node)),
-      false,
-    );
+    assertEquals(publisher.events[0].message.includes(`node ${node2} acknowledged nothing`), true);
+    assertEquals([node0, node1].some((node) => publisher.events[0].message.includes(node)), false);
     // Node 1 said bye: node 0 publishes on without waiting for it, and tells nothing new.
     assertEquals(outcome.afterClose.stats.published, 1 + BURST + 2 * AFTER);
     assertEquals(outcome.afterClose.stats.lost, 0);
@@ -120,22 +100,14 @@ Deno.test("localPubSub: a publish reaches every other subscribed relay once, in 
     for (const node of [a, b, c]) node.relay.subscribe("t");
     // One message from each first, so that each knows the others before the burst.
     for (const node of [a, b, c]) node.relay.subscribe("sync");
-    for (const node of [a, b, c]) {
-      node.relay.publish("sync", "text", encoder.encode("-"), 0);
-    }
-    await until(
-      () => [a, b, c].every(({ messages }) => messages.length === 2),
-      "the sync",
-    );
+    for (const node of [a, b, c]) node.relay.publish("sync", "text", encoder.encode("-"), 0);
+    await until(() => [a, b, c].every(({ messages }) => messages.length === 2), "the sync");
     for (const node of [a, b, c]) node.messages.length = 0;
     const count = 4 * WINDOW_BUDGET;
     for (let i = 0; i < count; i++) {
       a.relay.publish("t", "text", encoder.encode(String(i)), i + 1);
     }
-    await until(
-      () => b.messages.length === count && c.messages.length === count,
-      "the burst",
-    );
+    await until(() => b.messages.length === count && c.messages.length === count, "the burst");
     for (const node of [b, c]) {
       assertEquals(texts(node), numbered(count));
       assertEquals(
@@ -205,11 +177,7 @@ Deno.test("localPubSub: a publish before start or after close is counted lost an
   assertEquals(relay.stats.lost, 1);
   const events: PubSubEvent[] = [];
   relay.start({ onMessage: () => {}, onEvent: (event) => events.push(event) });
-  assertThrows(
-    () => relay.start({ onMessage: () => {}, onEvent: () => {} }),
-    Error,
-    "already",
-  );
+  assertThrows(() => relay.start({ onMessage: () => {}, onEvent: () => {} }), Error, "already");
   await relay.close();
   await relay.close();
   relay.publish("t", "text", encoder.encode("late"), 0);
@@ -218,10 +186,7 @@ Deno.test("localPubSub: a publish before start or after close is counted lost an
   assertEquals(relay.stats.lost, 3);
   assertEquals(relay.stats.connected, false);
   // The loss before start is told once started, in its own event: its reason differs.
-  assertEquals(events.map(({ kind, lost }) => `${kind} ${lost}`), [
-    "lost 1",
-    "lost 2",
-  ]);
+  assertEquals(events.map(({ kind, lost }) => `${kind} ${lost}`), ["lost 1", "lost 2"]);
 });
 
 Deno.test("localPubSub: what is not an envelope, and a gap in a peer's numbers, are counted lost and told", async () => {
@@ -251,11 +216,7 @@ Deno.test("localPubSub: what is not an envelope, and a gap in a peer's numbers, 
     assertEquals(
       node.events.map(({ kind, lost, message }) => [kind, lost, message]),
       [
-        [
-          "lost",
-          3,
-          `BroadcastChannel "${name}": 3 lost: messages the channel dropped on the way`,
-        ],
+        ["lost", 3, `BroadcastChannel "${name}": 3 lost: messages the channel dropped on the way`],
         [
           "lost",
           1,

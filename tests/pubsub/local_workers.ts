@@ -29,17 +29,10 @@ export const PEER_TIMEOUT_MS = 300;
 const STEP_TIMEOUT_MS = 20_000;
 
 /** Sends `command` to worker `i` of `workers` and waits for its answer. */
-function askWorker<Answer>(
-  workers: Worker[],
-  i: number,
-  command: Command,
-): Promise<Answer> {
+function askWorker<Answer>(workers: Worker[], i: number, command: Command): Promise<Answer> {
   return new Promise<Answer>((resolve, reject) => {
     const timer = setTimeout(
-      () =>
-        reject(
-          new Error(`worker ${i}: no answer to ${JSON.stringify(command)}`),
-        ),
+      () => reject(new Error(`worker ${i}: no answer to ${JSON.stringify(command)}`)),
       STEP_TIMEOUT_MS,
     );
     workers[i].onmessage = ({ data }) => {
@@ -53,12 +46,9 @@ function askWorker<Answer>(
 async function main(): Promise<Outcome> {
   const name = `local-workers-${crypto.randomUUID()}`;
   const workers = [0, 1, 2].map(() =>
-    new Worker(new URL("./local_node.ts", import.meta.url).href, {
-      type: "module",
-    })
+    new Worker(new URL("./local_node.ts", import.meta.url).href, { type: "module" })
   );
-  const ask = <Answer>(i: number, command: Command) =>
-    askWorker<Answer>(workers, i, command);
+  const ask = <Answer>(i: number, command: Command) => askWorker<Answer>(workers, i, command);
   const askAll = <Answer>(indexes: number[], command: Command) =>
     Promise.all(indexes.map((i) => ask<Answer>(i, command)));
   const others = (i: number) => [0, 1, 2].filter((j) => j !== i);
@@ -77,9 +67,7 @@ async function main(): Promise<Outcome> {
     // before the bursts (a node that knows no peer holds nothing back).
     await askAll([0, 1, 2], { command: "burst", topic: "sync", count: 1 });
     await Promise.all(
-      [0, 1, 2].map((i) =>
-        ask(i, { command: "expect", topic: "sync", from: others(i), count: 1 })
-      ),
+      [0, 1, 2].map((i) => ask(i, { command: "expect", topic: "sync", from: others(i), count: 1 })),
     );
 
     await askAll([0, 1, 2], { command: "burst", topic: "t", count: BURST });
@@ -92,12 +80,7 @@ async function main(): Promise<Outcome> {
 
     workers[2].terminate();
     await ask(0, { command: "burst", topic: "t", count: AFTER });
-    await ask(1, {
-      command: "expect",
-      topic: "t",
-      from: [0],
-      count: BURST + AFTER,
-    });
+    await ask(1, { command: "expect", topic: "t", from: [0], count: BURST + AFTER });
     await ask(0, { command: "published", count: 1 + BURST + AFTER });
     const afterTerminate = await askAll<Report>([0, 1], { command: "report" });
 
@@ -106,12 +89,7 @@ async function main(): Promise<Outcome> {
     await ask(0, { command: "published", count: 1 + BURST + 2 * AFTER });
     const afterClose = await ask<Report>(0, { command: "report" });
     await ask(0, { command: "close" });
-    return {
-      nodes: started.map(({ node }) => node),
-      afterBursts,
-      afterTerminate,
-      afterClose,
-    };
+    return { nodes: started.map(({ node }) => node), afterBursts, afterTerminate, afterClose };
   } finally {
     for (const worker of workers) worker.terminate();
   }

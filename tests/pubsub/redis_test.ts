@@ -6,15 +6,8 @@
  */
 
 import { assertEquals, assertThrows } from "@std/assert";
-import type {
-  PubSub,
-  PubSubEvent,
-  RelayedMessage,
-} from "../../src/pubsub/pubsub.ts";
-import {
-  redisPubSub,
-  type RedisPubSubOptions,
-} from "../../src/pubsub/redis.ts";
+import type { PubSub, PubSubEvent, RelayedMessage } from "../../src/pubsub/pubsub.ts";
+import { redisPubSub, type RedisPubSubOptions } from "../../src/pubsub/redis.ts";
 import { delay, withTimeout } from "../helpers/client.ts";
 import { freePort, startRedis } from "../helpers/redis.ts";
 import { IMPORT_MAP, RUNTIMES } from "../helpers/server.ts";
@@ -36,11 +29,7 @@ interface Node {
 }
 
 function startNode(url: string, options: RedisPubSubOptions = OPTIONS): Node {
-  const node: Node = {
-    relay: redisPubSub(url, options),
-    messages: [],
-    events: [],
-  };
+  const node: Node = { relay: redisPubSub(url, options), messages: [], events: [] };
   node.relay.start({
     onMessage: (message) => node.messages.push(message),
     onEvent: (event) => node.events.push(event),
@@ -56,9 +45,7 @@ async function until(
 ): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   while (!await done()) {
-    if (performance.now() > deadline) {
-      throw new Error(`not within ${timeoutMs} ms: ${what}`);
-    }
+    if (performance.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`);
     await delay(10);
   }
 }
@@ -76,16 +63,10 @@ const texts = (messages: RelayedMessage[]) =>
   messages.map(({ payload }) => decoder.decode(payload));
 const numbered = (count: number, from = 0) =>
   Array.from({ length: count }, (_, i) => String(from + i));
-const kinds = (node: Node) =>
-  node.events.map(({ kind, lost }) => `${kind} ${lost}`);
+const kinds = (node: Node) => node.events.map(({ kind, lost }) => `${kind} ${lost}`);
 
 /** Publishes `"<from>"` … `"<from + count - 1>"` to `topic`, with connection id `i + 1`. */
-function publishNumbered(
-  node: Node,
-  topic: string,
-  count: number,
-  from = 0,
-): void {
+function publishNumbered(node: Node, topic: string, count: number, from = 0): void {
   for (let i = from; i < from + count; i++) {
     node.relay.publish(topic, "text", encoder.encode(String(i)), i + 1);
   }
@@ -98,14 +79,8 @@ Deno.test("redisPubSub: every publish reaches each of 3 subscribers once, in its
   const all = [...subscribersOnly, ...publishers];
   try {
     for (const node of all) node.relay.subscribe("t");
-    await until(
-      async () => (await subscribers(redis, "wsd:t"))[0] === 5,
-      "5 subscribed",
-    );
-    await until(
-      () => publishers.every(({ relay }) => relay.stats.connected),
-      "publishers ready",
-    );
+    await until(async () => (await subscribers(redis, "wsd:t"))[0] === 5, "5 subscribed");
+    await until(() => publishers.every(({ relay }) => relay.stats.connected), "publishers ready");
     const count = 2_000;
     // Interleaved, in one turn: each publisher's order must survive the other's.
     for (let i = 0; i < count; i++) {
@@ -115,9 +90,7 @@ Deno.test("redisPubSub: every publish reaches each of 3 subscribers once, in its
     }
     await until(
       () =>
-        subscribersOnly.every(({ messages }) =>
-          messages.length === 2 * count
-        ) &&
+        subscribersOnly.every(({ messages }) => messages.length === 2 * count) &&
         publishers.every(({ messages }) => messages.length === count),
       "every message",
     );
@@ -125,24 +98,13 @@ Deno.test("redisPubSub: every publish reaches each of 3 subscribers once, in its
     for (const node of all) {
       for (const publisher of publishers) {
         if (publisher === node) continue;
-        const theirs = node.messages.filter(({ origin }) =>
-          origin.node === publisher.relay.node
-        );
+        const theirs = node.messages.filter(({ origin }) => origin.node === publisher.relay.node);
         assertEquals(texts(theirs), numbered(count));
-        assertEquals(
-          theirs.map(({ origin }) => origin.connection),
-          numbered(count, 1).map(Number),
-        );
+        assertEquals(theirs.map(({ origin }) => origin.connection), numbered(count, 1).map(Number));
       }
       // Nothing of its own came back, and nothing else came at all.
-      assertEquals(
-        node.messages.some(({ origin }) => origin.node === node.relay.node),
-        false,
-      );
-      assertEquals(
-        node.messages.length,
-        publishers.includes(node) ? count : 2 * count,
-      );
+      assertEquals(node.messages.some(({ origin }) => origin.node === node.relay.node), false);
+      assertEquals(node.messages.length, publishers.includes(node) ? count : 2 * count);
       assertEquals(node.events, []);
     }
     for (const publisher of publishers) {
@@ -164,10 +126,7 @@ Deno.test("redisPubSub: binary payloads arrive as the same bytes, marked binary,
   const [a, b] = [startNode(redis.url), startNode(redis.url)];
   try {
     b.relay.subscribe("bytes");
-    await until(
-      async () => (await subscribers(redis, "wsd:bytes"))[0] === 1,
-      "subscribed",
-    );
+    await until(async () => (await subscribers(redis, "wsd:bytes"))[0] === 1, "subscribed");
     await until(() => a.relay.stats.connected, "a ready");
     const every = new Uint8Array(256).map((_, i) => i);
     a.relay.publish("bytes", "binary", every, 42);
@@ -210,24 +169,18 @@ Deno.test("redisPubSub: subscribers in processes of their own, on Deno and Bun, 
   const publishers = [startNode(redis.url), startNode(redis.url)];
   try {
     await until(
-      async () =>
-        (await subscribers(redis, `wsd:${topic}`))[0] === RUNTIMES.length,
+      async () => (await subscribers(redis, `wsd:${topic}`))[0] === RUNTIMES.length,
       "the child processes subscribed",
       20_000,
     );
-    await until(
-      () => publishers.every(({ relay }) => relay.stats.connected),
-      "publishers ready",
-    );
+    await until(() => publishers.every(({ relay }) => relay.stats.connected), "publishers ready");
     const count = 5_000;
     for (let i = 0; i < count; i++) {
       for (const { relay } of publishers) {
         relay.publish(topic, "text", encoder.encode(String(i)), i + 1);
       }
     }
-    for (const { relay } of publishers) {
-      relay.publish(topic, "text", encoder.encode("end"), 0);
-    }
+    for (const { relay } of publishers) relay.publish(topic, "text", encoder.encode("end"), 0);
     const outputs = await withTimeout(
       Promise.all(children.map((child) => child.output())),
       "the child processes' reports",
@@ -264,10 +217,7 @@ Deno.test("redisPubSub: Redis killed and restarted: publishes meanwhile are lost
   const all = [...subscribersOnly, publisher];
   try {
     for (const { relay } of subscribersOnly) relay.subscribe("t");
-    await until(
-      async () => (await subscribers(redis, "wsd:t"))[0] === 3,
-      "3 subscribed",
-    );
+    await until(async () => (await subscribers(redis, "wsd:t"))[0] === 3, "3 subscribed");
     await until(() => publisher.relay.stats.connected, "publisher ready");
     publishNumbered(publisher, "t", 100);
     await until(
@@ -280,22 +230,14 @@ Deno.test("redisPubSub: Redis killed and restarted: publishes meanwhile are lost
       () => all.every((node) => kinds(node).includes("disconnected 0")),
       "every relay told it was disconnected",
     );
-    assertEquals(all.map(({ relay }) => relay.stats.connected), [
-      false,
-      false,
-      false,
-      false,
-    ]);
+    assertEquals(all.map(({ relay }) => relay.stats.connected), [false, false, false, false]);
     // Publishes during the outage neither throw nor wait: they are lost, and counted.
     publishNumbered(publisher, "t", 50, 100);
     assertEquals(publisher.relay.stats.lost, 50);
 
     await redis.restart();
     await until(
-      () =>
-        all.every((node) =>
-          node.events.some(({ kind }) => kind === "reconnected")
-        ),
+      () => all.every((node) => node.events.some(({ kind }) => kind === "reconnected")),
       "every relay told it reconnected",
       10_000,
     );
@@ -308,10 +250,7 @@ Deno.test("redisPubSub: Redis killed and restarted: publishes meanwhile are lost
     );
     await delay(50);
     for (const node of subscribersOnly) {
-      assertEquals(texts(node.messages), [
-        ...numbered(100),
-        ...numbered(100, 150),
-      ]);
+      assertEquals(texts(node.messages), [...numbered(100), ...numbered(100, 150)]);
       assertEquals(kinds(node), ["disconnected 0", "reconnected 0"]);
       assertEquals(node.relay.stats, {
         published: 0,
@@ -343,31 +282,19 @@ Deno.test("redisPubSub: one channel per topic, subscribed while it has local sub
     node.relay.subscribe("a");
     node.relay.subscribe("b");
     node.relay.subscribe("b");
-    await until(
-      async () => (await subscribers(redis, "app:a", "app:b")).join() === "1,1",
-      "a, b",
-    );
-    assertEquals((await redis.cli("PUBSUB", "CHANNELS")).sort(), [
-      "app:a",
-      "app:b",
-    ]);
+    await until(async () => (await subscribers(redis, "app:a", "app:b")).join() === "1,1", "a, b");
+    assertEquals((await redis.cli("PUBSUB", "CHANNELS")).sort(), ["app:a", "app:b"]);
     assertEquals(await redis.cli("PUBSUB", "NUMPAT"), ["0"]);
 
     node.relay.unsubscribe("a");
     node.relay.unsubscribe("a");
     node.relay.unsubscribe("never subscribed");
-    await until(
-      async () => (await subscribers(redis, "app:a", "app:b")).join() === "0,1",
-      "b",
-    );
+    await until(async () => (await subscribers(redis, "app:a", "app:b")).join() === "0,1", "b");
     assertEquals(await redis.cli("PUBSUB", "CHANNELS"), ["app:b"]);
 
     // Subscribed twice, unsubscribed in between: one subscription, one delivery per message.
     node.relay.subscribe("a");
-    await until(
-      async () => (await subscribers(redis, "app:a"))[0] === 1,
-      "a again",
-    );
+    await until(async () => (await subscribers(redis, "app:a"))[0] === 1, "a again");
     await until(() => publisher.relay.stats.connected, "publisher ready");
     publisher.relay.publish("a", "text", encoder.encode("to a"), 0);
     publisher.relay.publish("b", "text", encoder.encode("to b"), 0);
@@ -379,10 +306,7 @@ Deno.test("redisPubSub: one channel per topic, subscribed while it has local sub
     await Promise.all([node.relay.close(), publisher.relay.close()]);
   }
   // Closing unsubscribes everything: the connection is gone.
-  await until(
-    async () => (await redis.cli("PUBSUB", "CHANNELS")).length === 0,
-    "no channels",
-  );
+  await until(async () => (await redis.cli("PUBSUB", "CHANNELS")).length === 0, "no channels");
 });
 
 Deno.test("redisPubSub: with no Redis at the URL it tells disconnected, keeps retrying without throwing, and connects once Redis is there", async () => {
@@ -391,11 +315,7 @@ Deno.test("redisPubSub: with no Redis at the URL it tells disconnected, keeps re
   try {
     node.relay.subscribe("t");
     await until(() => kinds(node).includes("disconnected 0"), "disconnected");
-    assertEquals(
-      node.events[0].message.includes("ECONNREFUSED"),
-      true,
-      node.events[0].message,
-    );
+    assertEquals(node.events[0].message.includes("ECONNREFUSED"), true, node.events[0].message);
     node.relay.publish("t", "text", encoder.encode("into the void"), 0);
     assertEquals(node.relay.stats, {
       published: 0,
@@ -432,11 +352,7 @@ Deno.test("redisPubSub: close() before start, and start twice", async () => {
   await relay.close();
   const started = redisPubSub(`redis://127.0.0.1:${freePort()}`);
   started.start({ onMessage: () => {}, onEvent: () => {} });
-  assertThrows(
-    () => started.start({ onMessage: () => {}, onEvent: () => {} }),
-    Error,
-    "already",
-  );
+  assertThrows(() => started.start({ onMessage: () => {}, onEvent: () => {} }), Error, "already");
   await started.close();
 });
 
@@ -445,10 +361,7 @@ Deno.test("redisPubSub: a message on the channel that is not an envelope is coun
   const node = startNode(redis.url);
   try {
     node.relay.subscribe("t");
-    await until(
-      async () => (await subscribers(redis, "wsd:t"))[0] === 1,
-      "subscribed",
-    );
+    await until(async () => (await subscribers(redis, "wsd:t"))[0] === 1, "subscribed");
     await redis.cli("PUBLISH", "wsd:t", "not an envelope");
     await until(() => node.relay.stats.lost === 1, "lost");
     await delay(0);
@@ -468,10 +381,7 @@ Deno.test("redisPubSub: a message on the channel that is not an envelope is coun
 
 Deno.test("redisPubSub: publishes beyond maxUnconfirmedBytes are lost, counted and told in one event", async () => {
   await using redis = await startRedis();
-  const publisher = startNode(redis.url, {
-    ...OPTIONS,
-    maxUnconfirmedBytes: 1_000,
-  });
+  const publisher = startNode(redis.url, { ...OPTIONS, maxUnconfirmedBytes: 1_000 });
   try {
     await until(() => publisher.relay.stats.connected, "ready");
     // 100-byte payloads take 111 bytes each: 9 fit in 1,000, in one turn.
@@ -483,10 +393,7 @@ Deno.test("redisPubSub: publishes beyond maxUnconfirmedBytes are lost, counted a
     assertEquals(kinds(publisher), ["lost 91"]);
     // Once confirmed, the room is there again.
     publisher.relay.publish("t", "binary", new Uint8Array(100), 1);
-    await until(
-      () => publisher.relay.stats.published === 10,
-      "the 10th confirmed",
-    );
+    await until(() => publisher.relay.stats.published === 10, "the 10th confirmed");
   } finally {
     await publisher.relay.close();
   }

@@ -18,11 +18,7 @@ function started(name = "relay") {
 }
 
 const envelope = (node: string, text = "hi") =>
-  encodeEnvelope({
-    kind: "text",
-    origin: { node, connection: 3 },
-    payload: encoder.encode(text),
-  });
+  encodeEnvelope({ kind: "text", origin: { node, connection: 3 }, payload: encoder.encode(text) });
 
 const turn = () => new Promise((resolve) => setTimeout(resolve, 0));
 
@@ -51,11 +47,7 @@ Deno.test("relay: its own messages and unsubscribed topics are not handed on, no
   assertEquals(relay.receive(envelope(relay.node), "t"), undefined);
   assertEquals(relay.receive(envelope(OTHER), "other")?.origin.node, OTHER);
   assertEquals(messages, []);
-  assertEquals([relay.stats.delivered, relay.stats.lost, events.length], [
-    0,
-    0,
-    0,
-  ]);
+  assertEquals([relay.stats.delivered, relay.stats.lost, events.length], [0, 0, 0]);
 });
 
 Deno.test("relay: losses of one reason in one turn are told in one event", async () => {
@@ -85,11 +77,7 @@ Deno.test("relay: disconnected is told once; losses meanwhile are told with reco
   await turn();
   relay.connected();
   assertEquals(events.map(({ kind, lost, message }) => [kind, lost, message]), [
-    [
-      "disconnected",
-      0,
-      "r: disconnected (ECONNREFUSED); publishes are lost until it reconnects",
-    ],
+    ["disconnected", 0, "r: disconnected (ECONNREFUSED); publishes are lost until it reconnects"],
     ["reconnected", 7, "r: reconnected; 7 publishes lost meanwhile"],
   ]);
   assertEquals((events[0].cause as Error).message, "ECONNREFUSED");
