@@ -224,6 +224,8 @@ Deno.test("redisPubSub: Redis killed and restarted: publishes meanwhile are lost
       () => subscribersOnly.every(({ messages }) => messages.length === 100),
       "the first 100",
     );
+    // Confirmed too, so that none is in flight when Redis dies: the 50 below are all it loses.
+    await until(() => publisher.relay.stats.published === 100, "the first 100 confirmed");
 
     await redis.kill();
     await until(
