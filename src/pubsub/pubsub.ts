@@ -32,8 +32,9 @@ export interface RelayedMessage {
   /** Text or binary. */
   readonly kind: MessageKind;
   /**
-   * The payload: for text, its UTF-8 bytes, already checked to be valid UTF-8. The receiver owns
-   * these bytes; nothing else writes to them.
+   * The payload: for text, its UTF-8 bytes, already checked to be valid UTF-8. Nothing else
+   * writes to these bytes, but they may be a view into a larger buffer (for Redis, a read from
+   * its socket) that holding them keeps alive: copy them to keep them long.
    */
   readonly payload: Uint8Array;
   /** Where it came from. */
@@ -126,7 +127,8 @@ export interface PubSubHandlers {
  * The server calls {@linkcode start} once; {@linkcode subscribe} when the first local
  * subscriber of a topic comes and {@linkcode unsubscribe} when its last one leaves;
  * {@linkcode publish} for each publish, after delivering it locally itself; {@linkcode close}
- * when it shuts down. No method throws once started: failures are counted in
+ * when it shuts down. No method throws once started (but for a `publish` whose connection id
+ * is not an integer from 0 to 2^53 − 1, which only a bug would pass): failures are counted in
  * {@linkcode stats} and told to `onEvent`.
  *
  * @example A relay that relays nothing: the contract, in full
@@ -172,7 +174,9 @@ export interface PubSub {
    * Relays one publish to the other nodes subscribed to `topic`, at most once, and never back
    * here: `payload` is the message (UTF-8 for text), `connection` the publishing connection's id
    * on this node, 0 for the server itself. It is not retried: a publish that cannot go out now
-   * is counted lost.
+   * is counted lost. The relay copies `payload` before it returns.
+   *
+   * @throws {TypeError} when `connection` is not an integer from 0 to 2^53 − 1.
    */
   publish(topic: string, kind: MessageKind, payload: Uint8Array, connection: number): void;
   /** Stops relaying and releases everything it holds: connections, channels, timers. */
