@@ -203,16 +203,13 @@ class LocalPubSub implements PubSub {
     if (this.#peers.size === 0) return Infinity;
     let acked = this.#posted;
     for (const peer of this.#peers.values()) acked = Math.min(acked, peer.acked);
-    return acked +
-      Math.max(2 * ACK_EVERY, Math.floor(WINDOW_BUDGET / (this.#peers.size + 1)));
+    return acked + Math.max(2 * ACK_EVERY, Math.floor(WINDOW_BUDGET / (this.#peers.size + 1)));
   }
 
   #receive(data: unknown): void {
     if (data instanceof ArrayBuffer) {
       const envelope = this.#relay.receive(new Uint8Array(data));
-      if (envelope?.sequence !== undefined) {
-        this.#count(envelope.origin.node, envelope.sequence);
-      }
+      if (envelope?.sequence !== undefined) this.#count(envelope.origin.node, envelope.sequence);
       return;
     }
     const control = data as Record<string, unknown> | null;
@@ -250,13 +247,10 @@ class LocalPubSub implements PubSub {
   }
 
   #hello(node: string): void {
-    if (this.#peers.has(node)) {
-      this.#peer(node);
-      return;
-    }
+    const known = this.#peers.has(node);
     this.#peer(node);
-    // Answered, so that the newcomer knows this node too; known nodes do not answer again.
-    this.#post({ hello: this.node });
+    // Answered, so that the newcomer knows this node too; known nodes are not answered again.
+    if (!known) this.#post({ hello: this.node });
   }
 
   #bye(node: string): void {
@@ -303,9 +297,7 @@ class LocalPubSub implements PubSub {
     if (this.#queueHead === this.#queue.length) {
       this.#queue = [];
       this.#queueHead = 0;
-    } else if (
-      this.#queueHead > 1024 && this.#queueHead * 2 > this.#queue.length
-    ) {
+    } else if (this.#queueHead > 1024 && this.#queueHead * 2 > this.#queue.length) {
       this.#queue = this.#queue.slice(this.#queueHead);
       this.#queueHead = 0;
     }
@@ -323,9 +315,8 @@ class LocalPubSub implements PubSub {
         this.#peers.delete(node);
         this.#relay.emit(
           "peer-gone",
-          `${this.#relay.name}: node ${node} acknowledged nothing for ${this.#peerTimeoutMs} ms;` +
+          `${this.#relay.name}: node ${node} was silent for ${this.#peerTimeoutMs} ms;` +
             ` no longer waited for, so ${this.#posted - peer.acked} messages may not reach it`,
-          {},
         );
       }
       this.#flush();
