@@ -156,9 +156,9 @@ function codecTable(): string {
         for (let i = 0; i < count; i++) {
           const message = text.subarray(i * size, (i + 1) * size);
           const started = performance.now();
-          const compressed = sender.deflate(message)!;
+          const compressed = sender.encode(message)!;
           const compressedAt = performance.now();
-          receiver.inflate([compressed], size);
+          receiver.decode([compressed], size);
           inflating += performance.now() - compressedAt;
           deflating += compressedAt - started;
           wire += compressed.length;

@@ -10,9 +10,9 @@
  */
 
 import { redisPubSub } from "../src/pubsub/redis.ts";
-import { args } from "../src/runtime/mod.ts";
+import { runtime } from "../src/runtime/mod.ts";
 
-const [role, url, topic, bytes, seconds, inFlight] = args();
+const [role, url, topic, bytes, seconds, inFlight] = runtime.args();
 const relay = redisPubSub(url);
 const done = Promise.withResolvers<void>();
 const yieldTurn = () => new Promise((resolve) => setTimeout(resolve, 0));

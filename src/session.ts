@@ -87,8 +87,8 @@ export class Session<C> implements ReadTarget, ReplyTarget {
   #run: Promise<void> | undefined;
   /** Whether reading is held back for flow control: then the peer's silence means nothing. */
   #readingHeld = false;
-  /** Whether the peer's close (or violation) is being answered, once the handler is idle. */
-  #answering = false;
+  /** This end's answer to the peer's close (or violation), once the handler is idle; or null. */
+  #answer: Promise<void> | null = null;
 
   /** Runs `transport` for `connection`, with the extension the handshake agreed on, if any. */
   constructor(
@@ -217,7 +217,7 @@ export class Session<C> implements ReadTarget, ReplyTarget {
     }
     for (const message of messages) this.#inbox.push(message);
     if (messages.length > 0) this.#pump?.wake();
-    if (protocol.closeOwed && !this.#answering) this.#answerClose();
+    if (protocol.closeOwed) this.#answer ??= this.#answerClose();
   }
 
   // The reply pump's target.
@@ -262,6 +262,12 @@ export class Session<C> implements ReadTarget, ReplyTarget {
     try {
       if (rest.length > 0) this.received(rest);
       await readUntilEnd(this.#transport, buffer, this);
+      if (this.#protocol.state === "closing") {
+        // The peer has ended its side, which may still read: the close this end owes it, and
+        // what is queued before that, go out first, within the close timeout.
+        await this.#answer;
+        await this.#outbox.flushed();
+      }
     } catch (error) {
       this.#settings.onError(error);
     } finally {
@@ -309,7 +315,6 @@ export class Session<C> implements ReadTarget, ReplyTarget {
    * `receive()` have no replies to wait for, and stay readable after the close.
    */
   async #answerClose(): Promise<void> {
-    this.#answering = true;
     this.#closingBegan();
     try {
       if (this.#pump) await this.#pump.idleOrClosing();

@@ -479,3 +479,23 @@ Deno.test("handler: one that throws closes its connection with 1011 and is given
   assertEquals([handled, (errors[0] as Error).message], [["a"], "boom"]);
   await peer[Symbol.asyncDispose]();
 });
+
+Deno.test("close handshake: a peer that sends its close and FIN at once still reads the replies and the close answer", async () => {
+  const { promise: released, resolve: release } = Promise.withResolvers<void>();
+  const { connection, peer, send } = open({
+    pingIntervalMs: 0,
+    handler: async (message) => {
+      await released;
+      return message;
+    },
+  });
+  await send(Opcode.Text, "before");
+  await send(Opcode.Close, closePayload(4999, "bye"));
+  await peer.transport.closeWrite();
+  await settle();
+  release();
+  const frames = await peer.take();
+  assertEquals(frames.map((f) => f.opcode), [Opcode.Text, Opcode.Close]);
+  assertEquals(closeOf(frames[1]), [4999, "bye"]);
+  assertEquals(await connection.closed, { code: 4999, reason: "bye", wasClean: true });
+});

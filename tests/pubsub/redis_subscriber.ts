@@ -9,7 +9,7 @@
 
 import { redisPubSub } from "../../src/pubsub/redis.ts";
 import type { RelayedMessage } from "../../src/pubsub/pubsub.ts";
-import { args } from "../../src/runtime/mod.ts";
+import { runtime } from "../../src/runtime/mod.ts";
 
 /** What the subscriber received from each publisher, by its node. */
 export interface SubscriberReport {
@@ -18,7 +18,7 @@ export interface SubscriberReport {
   events: string[];
 }
 
-const [url, topic, publishers] = args();
+const [url, topic, publishers] = runtime.args();
 const decoder = new TextDecoder();
 const report: SubscriberReport = { received: {}, lost: 0, events: [] };
 let ended = 0;
