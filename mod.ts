@@ -41,7 +41,8 @@ export { allowOrigins, type AllowOriginsOptions } from "./src/origin.ts";
 export { ListenError, type ListenFailure } from "./src/transport.ts";
 export type { Listener, NetAddress, Transport } from "./src/transport.ts";
 export { TEST_PAGE } from "./src/page.ts";
-export { CloseCode, type CloseFrame } from "./src/protocol/close.ts";
+export { CloseCode } from "./src/protocol/close_code.ts";
+export type { CloseFrame } from "./src/protocol/close.ts";
 export {
   ConnectionClosedError,
   type ConnectionFailure,
@@ -52,12 +53,8 @@ export {
   UpgradeFailedError,
 } from "./src/protocol/errors.ts";
 export { encodeFrame, type EncodeFrameOptions, type Frame, Opcode } from "./src/protocol/frame.ts";
-export {
-  FrameParser,
-  type FrameParserOptions,
-  FrameParserStream,
-  type PartialFrame,
-} from "./src/protocol/parser.ts";
+export { FrameParser, type FrameParserOptions, type PartialFrame } from "./src/protocol/parser.ts";
+export { FrameParserStream } from "./src/protocol/parser_stream.ts";
 export { computeAcceptKey } from "./src/protocol/handshake.ts";
 export {
   type CloseInfo,

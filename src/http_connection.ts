@@ -18,13 +18,8 @@ import {
   offeredSubprotocols,
   validateUpgradeRequest,
 } from "./protocol/handshake.ts";
-import {
-  type ParsedHead,
-  type RequestHead,
-  RequestHeadParser,
-  requestUrl,
-  StoredRequest,
-} from "./protocol/http1.ts";
+import { type ParsedHead, type RequestHead, RequestHeadParser } from "./protocol/http1.ts";
+import { requestUrl, StoredRequest } from "./protocol/request.ts";
 import { MIN_READ_BYTES } from "./read_loop.ts";
 import type { ServerSettings } from "./serve_options.ts";
 import { closeQuietly, type Transport, writeAll } from "./transport.ts";

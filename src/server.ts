@@ -8,7 +8,7 @@
 
 import { Deadline } from "./deadline.ts";
 import { answerRequest, type Slots } from "./http_connection.ts";
-import { CloseCode } from "./protocol/close.ts";
+import { CloseCode } from "./protocol/close_code.ts";
 import { HandshakeError } from "./protocol/errors.ts";
 import { runtime } from "./runtime/mod.ts";
 import { type ServeOptions, type ServerSettings, serverSettings } from "./serve_options.ts";

@@ -14,7 +14,7 @@ import { ConnectionDeadlines } from "./connection_deadlines.ts";
 import { Inbox } from "./inbox.ts";
 import type { WebSocketSettings } from "./options.ts";
 import { Outbox } from "./outbox.ts";
-import { CloseCode } from "./protocol/close.ts";
+import { CloseCode } from "./protocol/close_code.ts";
 import {
   ConnectionClosedError,
   type ConnectionFailure,

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { CloseCode } from "./protocol/close.ts";
+import { CloseCode } from "./protocol/close_code.ts";
 import type { Extension } from "./protocol/extension.ts";
 import type { Message } from "./protocol/message.ts";
 import type { CloseInfo, ConnectionState } from "./protocol/protocol.ts";

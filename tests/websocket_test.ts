@@ -6,7 +6,7 @@
 
 import { assert, assertEquals, assertInstanceOf, assertRejects } from "@std/assert";
 import { type WebSocketOptions, webSocketSettings } from "../src/options.ts";
-import { CloseCode } from "../src/protocol/close.ts";
+import { CloseCode } from "../src/protocol/close_code.ts";
 import {
   ConnectionClosedError,
   KeepaliveTimeoutError,

@@ -5,6 +5,7 @@
  * @module
  */
 
+// For the base64 of the 16-byte key alone: Node 24 has no Uint8Array.prototype.toBase64 yet.
 import { encodeBase64 } from "@std/encoding/base64";
 import { UpgradeFailedError } from "./errors.ts";
 import { computeAcceptKey, fieldLines, hasToken } from "./handshake.ts";

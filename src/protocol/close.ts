@@ -8,8 +8,6 @@ import { CloseCode } from "./close_code.ts";
 import { ProtocolError } from "./errors.ts";
 import { decodeUtf8 } from "./utf8.ts";
 
-export { CloseCode };
-
 /** The largest close reason in UTF-8 bytes: a control frame carries ≤ 125 bytes, 2 are the code. */
 export const MAX_CLOSE_REASON_BYTES = 123;
 

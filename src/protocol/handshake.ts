@@ -5,6 +5,7 @@
  * @module
  */
 
+// For the base64 of the 20-byte SHA-1 alone: Node 24 has no Uint8Array.prototype.toBase64 yet.
 import { encodeBase64 } from "@std/encoding/base64";
 import { HandshakeError } from "./errors.ts";
 import { isFieldValue, isToken, type RequestHead } from "./http1.ts";

@@ -1,5 +1,5 @@
 /**
- * The incremental frame decoder (RFC 6455 §5.2) and its Web Streams form.
+ * The incremental frame decoder (RFC 6455 §5.2).
  *
  * The decoder is fed chunks as they come and keeps between them only what it needs: header bytes
  * so far, or the payload buffer of the frame in progress and how much of it is filled. It never
@@ -8,7 +8,7 @@
  * @module
  */
 
-import { CloseCode } from "./close.ts";
+import { CloseCode } from "./close_code.ts";
 import { ProtocolError, protocolError } from "./errors.ts";
 import { type Frame, isControlOpcode, Opcode } from "./frame.ts";
 import { DEFAULT_MAX_FRAGMENTS, DEFAULT_MAX_MESSAGE_BYTES } from "./limits.ts";
@@ -313,35 +313,5 @@ export class FrameParser {
 
   #emit(payload: Uint8Array, borrowed: boolean, onFrame: (frame: Frame) => void): void {
     onFrame({ fin: this.#fin, rsv: this.#rsv, opcode: this.#opcode, payload, borrowed });
-  }
-}
-
-/**
- * The frame decoder as a `TransformStream`: bytes in, frames out. It errors with the decoder's
- * {@linkcode ProtocolError}, or with a 1006 one when the bytes end inside a frame.
- *
- * @example Decode a server's frames from a TCP connection
- * ```ts ignore
- * import { FrameParserStream } from "./parser.ts";
- * const conn = await Deno.connect({ port: 8000 });
- * for await (const frame of conn.readable.pipeThrough(new FrameParserStream({ role: "client" }))) {
- *   console.log(frame.opcode, frame.payload);
- * }
- * ```
- */
-export class FrameParserStream extends TransformStream<Uint8Array, Frame> {
-  /** Creates the stream around a new {@linkcode FrameParser}. */
-  constructor(options: FrameParserOptions) {
-    const parser = new FrameParser(options);
-    super({
-      transform(chunk, controller) {
-        parser.push(chunk, (frame) => controller.enqueue(frame));
-      },
-      flush() {
-        if (parser.midFrame) {
-          throw new ProtocolError(CloseCode.AbnormalClosure, "the stream ended inside a frame");
-        }
-      },
-    });
   }
 }

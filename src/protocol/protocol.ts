@@ -11,7 +11,8 @@
  * @module
  */
 
-import { CloseCode, type CloseFrame, encodeClosePayload, parseClosePayload } from "./close.ts";
+import { type CloseFrame, encodeClosePayload, parseClosePayload } from "./close.ts";
+import { CloseCode } from "./close_code.ts";
 import { ConnectionClosedError, type ConnectionFailure, ProtocolError } from "./errors.ts";
 import type { Extension } from "./extension.ts";
 import {

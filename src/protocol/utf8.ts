@@ -8,7 +8,7 @@
  * @module
  */
 
-import { CloseCode } from "./close.ts";
+import { CloseCode } from "./close_code.ts";
 import { ProtocolError } from "./errors.ts";
 
 /** Short ASCII text is decoded in JS: cheaper than a call into the native decoder. */

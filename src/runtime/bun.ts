@@ -12,7 +12,7 @@
 
 import { Queue } from "../queue.ts";
 import { type Listener, ListenError, type NetAddress, type Transport } from "../transport.ts";
-import type { RuntimeAdapter } from "./mod.ts";
+import type { RuntimeAdapter } from "./adapter.ts";
 import { nodeProcess } from "./process.ts";
 import { PushReader } from "./push_reader.ts";
 

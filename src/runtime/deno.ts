@@ -7,7 +7,7 @@
  */
 
 import { type Listener, ListenError, type NetAddress, type Transport } from "../transport.ts";
-import type { RuntimeAdapter } from "./mod.ts";
+import type { RuntimeAdapter } from "./adapter.ts";
 
 /** Deno's error classes, by name, in the words every adapter uses. */
 function listenFailure(error: unknown): ListenError["failure"] {

@@ -7,7 +7,7 @@
 
 import { readFile } from "node:fs/promises";
 import process from "node:process";
-import type { RuntimeAdapter } from "./mod.ts";
+import type { RuntimeAdapter } from "./adapter.ts";
 
 const STOP_SIGNALS = ["SIGINT", "SIGTERM"] as const;
 

@@ -6,9 +6,7 @@ import {
   parseRequestHead,
   parseResponseHead,
   RequestHeadParser,
-  requestUrl,
   ResponseHeadParser,
-  StoredRequest,
 } from "../../src/protocol/http1.ts";
 import { bytewise, concat, splits } from "../helpers/frames.ts";
 
@@ -274,37 +272,6 @@ for (const request of MALFORMED) {
   });
 }
 
-Deno.test("http1: forms the request URL from Host and the target", () => {
-  const head = (target: string, host?: string) => ({
-    method: "GET",
-    target,
-    version: "HTTP/1.1",
-    headers: new Headers(host === undefined ? {} : { host }),
-  });
-  assertEquals(
-    requestUrl(head("/a/b?c=d", "h:1"), "ws").href,
-    "ws://h:1/a/b?c=d",
-  );
-  assertEquals(
-    requestUrl(head("http://other/x?y", "h"), "ws").href,
-    "ws://h/x?y",
-  );
-  assertEquals(
-    requestUrl(head("/", "[::1]:8000"), "http").href,
-    "http://[::1]:8000/",
-  );
-  for (
-    const [target, host] of [["/", undefined], ["/", ""], ["/", "a/b"], [
-      "/",
-      "a b",
-    ], ["nope", "h"]]
-  ) {
-    const error = assertThrows(() => requestUrl(head(target!, host), "ws"));
-    assertInstanceOf(error, HandshakeError);
-    assertEquals(error.status, 400);
-  }
-});
-
 const RESPONSE = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n" +
   "Connection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
 const SERVER_FRAME = new Uint8Array([0x81, 0x02, 0x48, 0x69]);
@@ -374,11 +341,4 @@ Deno.test("http1: the head's own bytes come back with it, at every split", () =>
   for (const pieces of splits(bytes)) {
     assertEquals(new TextDecoder().decode(feed(pieces).bytes), REQUEST);
   }
-});
-
-Deno.test("http1: a stored request parses its bytes on first use, to the same URL and headers", () => {
-  const request = new StoredRequest(encoder.encode(REQUEST), "ws");
-  assertEquals(request.url.href, "ws://example.com:8000/chat?room=1");
-  assertEquals(request.headers.get("x-two"), "a, b");
-  assertEquals(request.headers === request.headers, true);
 });

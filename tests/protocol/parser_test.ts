@@ -1,11 +1,8 @@
 import { assert, assertEquals, assertInstanceOf, assertRejects, assertThrows } from "@std/assert";
 import { ProtocolError } from "../../src/protocol/errors.ts";
 import { encodeFrame, type Frame, Opcode } from "../../src/protocol/frame.ts";
-import {
-  FrameParser,
-  type FrameParserOptions,
-  FrameParserStream,
-} from "../../src/protocol/parser.ts";
+import { FrameParser, type FrameParserOptions } from "../../src/protocol/parser.ts";
+import { FrameParserStream } from "../../src/protocol/parser_stream.ts";
 import { bytewise, concat, FIXED_MASK, frame, splits } from "../helpers/frames.ts";
 
 const SERVER: FrameParserOptions = { role: "server" };

@@ -1,7 +1,9 @@
 /**
- * The protocol core's unit tests, unchanged, under Bun's own test runner: `bun test` with
- * `tests/deno_test_on_bun.ts` (which gives the files their `Deno.test`) and `tests/bun_offline.ts`
- * (which serves `@std` as on a machine without JSR).
+ * The unit tests of the protocol core and of the connection layer around it, unchanged, under
+ * Bun's own test runner: `bun test` with `tests/deno_test_on_bun.ts` (which gives the files their
+ * `Deno.test`) and `tests/bun_offline.ts` (which serves `@std` as on a machine without JSR). The
+ * connection layer's run over an in-memory transport on a fake clock, so nothing but Bun's own
+ * JavaScript is under test.
  */
 
 import { assertEquals } from "@std/assert";
@@ -9,15 +11,30 @@ import { runToEnd } from "../helpers/process.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
-Deno.test("bun: every unit test of the protocol core passes under bun test", async () => {
+/** The connection layer's unit tests, each the test of one piece. */
+const CONNECTION_LAYER = [
+  "tests/websocket_test.ts",
+  "tests/inbox_test.ts",
+  "tests/outbox_test.ts",
+  "tests/reply_pump_test.ts",
+  "tests/read_loop_test.ts",
+  "tests/connection_deadlines_test.ts",
+  "tests/watchdog_test.ts",
+  "tests/queue_test.ts",
+  "tests/deadline_test.ts",
+  "tests/runtime/push_reader_test.ts",
+];
+
+Deno.test("bun: every unit test of the protocol core and the connection layer passes under bun test", async () => {
   const files = [...Deno.readDirSync(`${ROOT}tests/protocol`)]
-    .filter((entry) => entry.name.endsWith("_test.ts")).length;
+    .filter((entry) => entry.name.endsWith("_test.ts")).length + CONNECTION_LAYER.length;
   const command = new Deno.Command("bun", {
     args: [
       "test",
       "--preload=./tests/bun_offline.ts",
       "--preload=./tests/deno_test_on_bun.ts",
       "tests/protocol",
+      ...CONNECTION_LAYER,
     ],
     cwd: ROOT,
     stdout: "piped",
