@@ -2,7 +2,7 @@
  * Bun's side of `tests/import_map.json`: preloaded with `bun --preload ./tests/bun_offline.ts`,
  * it serves every `@std/*` import that the import map sends to the npm package `deno-std` from
  * that package in `tests/node_modules` (`npm ci --prefix tests` installs it), so Bun runs the
- * server where JSR cannot be reached. One list, the import map, serves both runtimes.
+ * server where JSR cannot be reached. One list, the import map, serves every runtime.
  *
  * A virtual module per specifier, not an `onResolve` hook: Bun 1.4 does not run runtime
  * `onResolve` hooks for bare specifiers without a file extension, such as

@@ -1,14 +1,14 @@
 /**
- * Lets test files written for `deno test` run under `bun test`: preloaded with
- * `bun test --preload ./tests/deno_test_on_bun.ts`, it gives them a `Deno.test` that registers
- * each test with Bun's runner. The protocol core's unit tests use nothing else of `Deno`.
+ * Lets test files written for `deno test` run under Bun's and Node's own test runners: loaded
+ * first (`bun test --preload ./tests/deno_test.ts`, `node --import ./tests/deno_test.ts --test`),
+ * it gives them a `Deno.test` that registers each test with the runner of the runtime it is on.
+ * The protocol core's unit tests use nothing else of `Deno`.
  */
-
-import { test } from "bun:test";
 
 type TestFunction = () => void | Promise<void>;
 
 if (!("Deno" in globalThis)) {
+  const { test } = "Bun" in globalThis ? await import("bun:test") : await import("node:test");
   Object.defineProperty(globalThis, "Deno", {
     value: {
       test(name: string, fn: TestFunction): void {

@@ -1,22 +1,23 @@
 /**
- * The protocol core's unit tests, unchanged, under Bun's own test runner: `bun test` with
- * `tests/deno_test_on_bun.ts` (which gives the files their `Deno.test`) and `tests/bun_offline.ts`
- * (which serves `@std` as on a machine without JSR).
+ * The protocol core's unit tests, unchanged, under Bun's and Node's own test runners, with
+ * `tests/deno_test.ts` (which gives the files their `Deno.test`) and `tests/bun_offline.ts` or
+ * `tests/node_offline.ts` (which serve `@std` as on a machine without JSR).
  */
 
-import { assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@std/assert";
 import { runToEnd } from "../helpers/process.ts";
+import { nodePath } from "../helpers/server.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
-Deno.test("bun: every unit test of the protocol core passes under bun test", async () => {
+Deno.test("[bun] protocol: every unit test of the protocol core passes under bun test", async () => {
   const files = [...Deno.readDirSync(`${ROOT}tests/protocol`)]
     .filter((entry) => entry.name.endsWith("_test.ts")).length;
   const command = new Deno.Command("bun", {
     args: [
       "test",
       "--preload=./tests/bun_offline.ts",
-      "--preload=./tests/deno_test_on_bun.ts",
+      "--preload=./tests/deno_test.ts",
       "tests/protocol",
     ],
     cwd: ROOT,
@@ -34,5 +35,32 @@ Deno.test("bun: every unit test of the protocol core passes under bun test", asy
     { code, failed, files: Number(ran?.[2] ?? 0), allPassed: passed === Number(ran?.[1]) },
     { code: 0, failed: 0, files, allPassed: true },
     output.slice(-2000),
+  );
+});
+
+Deno.test("[node] protocol: every unit test of the protocol core passes under node --test", async () => {
+  const command = new Deno.Command(nodePath(), {
+    args: [
+      "--import=./tests/node_offline.ts",
+      "--import=./tests/deno_test.ts",
+      "--test",
+      "--test-reporter=tap",
+      // Node expands the pattern itself; each file runs in a process of its own.
+      "tests/protocol/*_test.ts",
+    ],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  });
+  const { code, stdout, stderr } = await runToEnd(command, "node --test", 120_000);
+  // The TAP summary: "# tests 393", "# pass 393", "# fail 0", "# cancelled 0". A file that
+  // fails to load counts as a failed test, named for the file.
+  const count = (name: string) => Number(new RegExp(`^# ${name} (\\d+)$`, "m").exec(stdout)?.[1]);
+  const [tests, passed, failed, cancelled] = ["tests", "pass", "fail", "cancelled"].map(count);
+  assert(tests > 0, stdout.slice(-2000) + stderr);
+  assertEquals(
+    { code, passed, failed, cancelled },
+    { code: 0, passed: tests, failed: 0, cancelled: 0 },
+    stdout.slice(-2000) + stderr,
   );
 });
