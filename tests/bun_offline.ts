@@ -3,7 +3,7 @@
  * it serves every import that the import map sends to an npm package installed in
  * `tests/node_modules` (`npm ci --prefix tests` installs those `tests/package.json` lists) from
  * that package: the `@std/*` imports from `deno-std`, so Bun runs the server where JSR cannot be
- * reached, and `@redis/client`. One list, the import map, serves both runtimes.
+ * reached, and `@redis/client`. One list, the import map, serves every runtime.
  *
  * A virtual module per specifier, not an `onResolve` hook: Bun 1.4 does not run runtime
  * `onResolve` hooks for bare specifiers without a file extension, such as

@@ -1,6 +1,6 @@
 /**
  * The command line: `parseArgs` on a table of good and bad arguments, and `mod.ts` run as a real
- * process, on Deno and on Bun, for its exit codes and what it prints.
+ * process, on Deno, on Bun and on Node, for its exit codes and what it prints.
  */
 
 import { assert, assertEquals, assertStringIncludes, assertThrows } from "@std/assert";

@@ -1,7 +1,7 @@
 /**
  * permessage-deflate (RFC 7692) over loopback TCP: the negotiation and the data path as a raw
  * client sees them, byte by byte; the failures and their close codes, an inflate bomb against a
- * server process on both runtimes among them; the cap on compressing connections; and
+ * server process on every runtime among them; the cap on compressing connections; and
  * `connect()` with deflate against our server, the CLI, `Bun.serve`, `ws`, and raw servers
  * that answer the offer wrongly.
  */

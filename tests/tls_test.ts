@@ -4,7 +4,7 @@ import WebSocket from "ws";
 import { connect } from "../mod.ts";
 import { withTimeout } from "./helpers/client.ts";
 import { runToEnd } from "./helpers/process.ts";
-import { RUNTIMES, scriptCommand, startCli, startServer, testCli } from "./helpers/server.ts";
+import { runtimePairs, scriptCommand, startCli, startServer, testCli } from "./helpers/server.ts";
 import { makeCertificates } from "./helpers/tls.ts";
 import { assertEchoClient } from "./integration/echo_check.ts";
 
@@ -85,9 +85,8 @@ testCli(
   CLI_TLS,
 );
 
-// Our client on each runtime, over TLS, against the server on the other.
-for (const serverRuntime of RUNTIMES) {
-  const clientRuntime = RUNTIMES.find((runtime) => runtime !== serverRuntime)!;
+// Our client on each runtime, over TLS, against the server on each other.
+for (const [clientRuntime, serverRuntime] of runtimePairs()) {
   Deno.test(`tls: connect() on ${clientRuntime} gets its echoes over wss:// from the server on ${serverRuntime}`, async () => {
     await using cli = await startCli(serverRuntime, CLI_TLS);
     const url = `wss://localhost:${cli.port}/`;
@@ -95,15 +94,19 @@ for (const serverRuntime of RUNTIMES) {
   });
 }
 
-Deno.test("tls: connect() on bun refuses a server whose certificate it cannot check", async () => {
-  await using cli = await startCli("deno", CLI_TLS);
-  const command = scriptCommand("bun", ECHO_CLIENT, ["connect", `wss://localhost:${cli.port}/`], {
-    stdout: "piped",
-    stderr: "piped",
+for (const runtime of ["bun", "node"] as const) {
+  Deno.test(`tls: connect() on ${runtime} refuses a server whose certificate it cannot check, whatever NODE_TLS_REJECT_UNAUTHORIZED says`, async () => {
+    await using cli = await startCli("deno", CLI_TLS);
+    const url = `wss://localhost:${cli.port}/`;
+    const command = scriptCommand(runtime, ECHO_CLIENT, ["connect", url], {
+      stdout: "piped",
+      stderr: "piped",
+      env: { NODE_TLS_REJECT_UNAUTHORIZED: "0" },
+    });
+    const { code, stderr } = await runToEnd(command, `the ${runtime} client`, 30_000);
+    assertNotEquals(code, 0);
+    assertMatch(stderr, /certificate/i);
   });
-  const { code, stderr } = await runToEnd(command, "the Bun client", 30_000);
-  assertNotEquals(code, 0);
-  assertMatch(stderr, /certificate/i);
-});
+}
 
 addEventListener("unload", () => Deno.removeSync(certificates.dir, { recursive: true }));

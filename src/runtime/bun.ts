@@ -10,9 +10,10 @@
  * @module
  */
 
-import { Queue } from "../queue.ts";
 import { type Listener, ListenError, type NetAddress, type Transport } from "../transport.ts";
+import { AcceptQueue } from "./accept_queue.ts";
 import type { RuntimeAdapter } from "./adapter.ts";
+import { listenFailure } from "./listen_failure.ts";
 import { nodeProcess } from "./process.ts";
 import { PushReader } from "./push_reader.ts";
 
@@ -154,33 +155,16 @@ class SocketTransport implements Transport {
   }
 }
 
-/** Bun's error codes in the words every adapter uses. */
-function listenFailure(error: unknown): ListenError["failure"] {
-  const code = (error as { code?: unknown } | null)?.code;
-  if (code === "EADDRINUSE") return "AddrInUse";
-  if (code === "EADDRNOTAVAIL") return "AddrNotAvailable";
-  if (code === "EACCES" || code === "EPERM") return "PermissionDenied";
-  return "Other";
-}
-
 /** A listener over `Bun.listen`: connections that open before `accept()` is called wait. */
 function listen(address: NetAddress, tls?: { cert: string; key: string }): Listener {
-  const accepted = new Queue<SocketTransport>();
-  let waiting: { resolve(transport: Transport): void; reject(error: Error): void } | null = null;
-  let closed = false;
-  const onOpen = (transport: SocketTransport) => {
-    if (closed) return transport.close();
-    if (waiting === null) return accepted.push(transport);
-    waiting.resolve(transport);
-    waiting = null;
-  };
+  const opened = new AcceptQueue();
   let server: ReturnType<typeof Bun.listen>;
   try {
     server = Bun.listen({
       hostname: address.hostname,
       port: address.port,
       allowHalfOpen: true,
-      socket: SocketTransport.handlers(onOpen),
+      socket: SocketTransport.handlers((transport) => opened.push(transport)),
       tls: tls ? { cert: tls.cert, key: tls.key } : undefined,
     });
   } catch (error) {
@@ -188,20 +172,10 @@ function listen(address: NetAddress, tls?: { cert: string; key: string }): Liste
   }
   return {
     addr: { hostname: server.hostname, port: server.port },
-    accept(): Promise<Transport> {
-      const transport = accepted.shift();
-      if (transport !== undefined) return Promise.resolve(transport);
-      if (closed) return Promise.reject(new Error("the listener is closed"));
-      return new Promise((resolve, reject) => waiting = { resolve, reject });
-    },
+    accept: () => opened.accept(),
     close(): void {
-      if (closed) return;
-      closed = true;
       server.stop();
-      // Accepted but never handed out: nobody else would close them.
-      for (const transport of accepted.drain()) transport.close();
-      waiting?.reject(new Error("the listener is closed"));
-      waiting = null;
+      opened.close();
     },
   };
 }

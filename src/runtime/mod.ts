@@ -1,8 +1,9 @@
 /**
  * The runtime this process runs on, picked once at start-up: Bun's adapter when the `Bun` global
- * exists, Deno's otherwise. Only the chosen adapter's module is loaded. Code outside
- * `src/runtime/` reaches the runtime only through {@linkcode runtime}; adding a capability means
- * adding it to {@linkcode RuntimeAdapter} (`adapter.ts`) and to every adapter.
+ * exists, Deno's when the `Deno` global does, Node's otherwise. Only the chosen adapter's module
+ * is loaded. Code outside `src/runtime/` reaches the runtime only through {@linkcode runtime};
+ * adding a capability means adding it to {@linkcode RuntimeAdapter} (`adapter.ts`) and to every
+ * adapter.
  *
  * @module
  */
@@ -24,4 +25,6 @@ export type { RuntimeAdapter };
  */
 export const runtime: RuntimeAdapter = "Bun" in globalThis
   ? (await import("./bun.ts")).bun
-  : (await import("./deno.ts")).deno;
+  : "Deno" in globalThis
+  ? (await import("./deno.ts")).deno
+  : (await import("./node.ts")).node;

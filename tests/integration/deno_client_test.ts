@@ -1,6 +1,6 @@
 /**
- * The CLI as a real process, on Deno and on Bun, against Deno's own `WebSocket` and `fetch`: echo
- * of every size, many clients at once, the close handshake, and the HTTP side (test page, 404,
+ * The CLI as a real process, on Deno, Bun and Node, against Deno's own `WebSocket` and `fetch`:
+ * echo of every size, many clients at once, the close handshake, and the HTTP side (test page, 404,
  * HEAD).
  */
 

@@ -1,6 +1,6 @@
 /**
  * Checks of what clients of the server report (an {@linkcode EchoReport}), and running
- * `echo_client.ts`, a client of the server on either runtime.
+ * `echo_client.ts`, a client of the server on any runtime.
  */
 
 import { assertEquals, assertExists, assertGreater, assertLess } from "@std/assert";
@@ -66,20 +66,28 @@ export function assertUncompressed(report: EchoReport, messages: readonly Client
 
 /**
  * Runs `echo_client.ts` as a `kind` client on `runtime` against `url`, sending the message set
- * `messages` and trusting the CA in `caFile` if given; checks its report, with `extensions` the
+ * `messages` and trusting the CA in `caFile` if given (and, for `connect()`, offering
+ * permessage-deflate if `deflate`); checks its report, with `extensions` the
  * `Sec-WebSocket-Extensions` the client must report.
  */
 export async function assertEchoClient(
   runtime: Runtime,
   kind: ClientKind,
   url: string,
-  { caFile, messages = "boundaries", extensions = "" }: {
+  { caFile, messages = "boundaries", extensions = "", deflate = false }: {
     caFile?: string;
     messages?: MessageSet;
     extensions?: string;
+    deflate?: boolean;
   } = {},
 ): Promise<void> {
-  const args = [kind, url, `--messages=${messages}`, ...caFile ? [`--ca=${caFile}`] : []];
+  const args = [
+    kind,
+    url,
+    `--messages=${messages}`,
+    ...caFile ? [`--ca=${caFile}`] : [],
+    ...deflate ? ["--deflate"] : [],
+  ];
   const command = scriptCommand(runtime, ECHO_CLIENT, args, { stdout: "piped", stderr: "piped" });
   const { code, stdout, stderr } = await runToEnd(command, `the ${runtime} client`, 30_000);
   assertEquals({ code, stderr }, { code: 0, stderr: "" });

@@ -1,8 +1,9 @@
 /**
- * A client of the server, run as its own process on either runtime:
- * `echo_client.ts <websocket|connect> <url> [--messages=<set>] [--ca=<ca.pem>]` sends one of
- * {@linkcode MESSAGE_SETS} with the runtime's own `WebSocket` or with this library's `connect()`,
- * checks each echo, closes with 4001, and prints one JSON line, an {@linkcode EchoReport}.
+ * A client of the server, run as its own process on any runtime:
+ * `echo_client.ts <websocket|connect> <url> [--messages=<set>] [--ca=<ca.pem>] [--deflate]` sends
+ * one of {@linkcode MESSAGE_SETS} with the runtime's own `WebSocket` or with this library's
+ * `connect()` (offering permessage-deflate with `--deflate`), checks each echo, closes with 4001,
+ * and prints one JSON line, an {@linkcode EchoReport}.
  * `echo_check.ts` runs it and checks the report; {@linkcode exchangeEchoes} also serves clients
  * run in the test's own process.
  */
@@ -123,7 +124,11 @@ export interface EchoSession extends AsyncDisposable {
   bytesReceived?(): number;
 }
 
-async function open(kind: ClientKind, url: string, caCerts?: string[]): Promise<EchoSession> {
+async function open(
+  kind: ClientKind,
+  url: string,
+  options: { caCerts?: string[]; deflate?: boolean },
+): Promise<EchoSession> {
   if (kind === "websocket") {
     const client = await TestClient.open(url);
     return {
@@ -134,7 +139,7 @@ async function open(kind: ClientKind, url: string, caCerts?: string[]): Promise<
       [Symbol.asyncDispose]: () => client[Symbol.asyncDispose](),
     };
   }
-  const connection = await connect(url, { caCerts });
+  const connection = await connect(url, options);
   return {
     extensions: connection.extensions,
     send: (message) => connection.send(message),
@@ -185,6 +190,7 @@ if (import.meta.main) {
   const caFile = option("ca");
   const caCerts = caFile ? [await runtime.readTextFile(caFile)] : undefined;
   const messages = MESSAGE_SETS[(option("messages") ?? "boundaries") as MessageSet];
-  await using session = await open(kind as ClientKind, url, caCerts);
+  const deflate = options.includes("--deflate");
+  await using session = await open(kind as ClientKind, url, { caCerts, deflate });
   console.log(JSON.stringify(await exchangeEchoes(session, messages)));
 }

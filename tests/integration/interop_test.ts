@@ -1,12 +1,14 @@
 /**
  * Clients we did not write, besides Deno's own `WebSocket` (`deno_client_test.ts` runs that one
- * against the server on both runtimes): Bun's `WebSocket`, run as a Bun process, and the `ws`
- * npm package's client, run in this process; each against the CLI on Deno and on Bun.
+ * against the server on every runtime): Bun's `WebSocket` and Node's (undici's), run as Bun and
+ * Node processes, and the `ws` npm package's client, run in this process; each against the CLI
+ * on Deno, on Bun and on Node. And our own client on each runtime against the server on each
+ * other.
  */
 
 import { assertEquals } from "@std/assert";
 import { firstDifference, patternBytes, withTimeout } from "../helpers/client.ts";
-import { RUNTIMES, startCli, testCli } from "../helpers/server.ts";
+import { runtimePairs, startCli, testCli } from "../helpers/server.ts";
 import { assertEchoClient } from "./echo_check.ts";
 import { openWs } from "./ws_client.ts";
 
@@ -14,9 +16,12 @@ testCli("interop: Bun's WebSocket gets each message echoed and its close back", 
   return assertEchoClient("bun", "websocket", `ws://127.0.0.1:${cli.port}/`);
 });
 
-// Our own client and server, each on the runtime the other is not.
-for (const serverRuntime of RUNTIMES) {
-  const clientRuntime = RUNTIMES.find((runtime) => runtime !== serverRuntime)!;
+testCli("interop: Node's WebSocket gets each message echoed and its close back", (cli) => {
+  return assertEchoClient("node", "websocket", `ws://127.0.0.1:${cli.port}/`);
+});
+
+// Our own client and server, on every pair of different runtimes.
+for (const [clientRuntime, serverRuntime] of runtimePairs()) {
   Deno.test(
     `interop: connect() on ${clientRuntime} gets each message echoed by the server on ${serverRuntime}, and its close back`,
     async () => {
