@@ -42,7 +42,7 @@ export { ListenError, type ListenFailure } from "./src/transport.ts";
 export type { Listener, NetAddress, Transport } from "./src/transport.ts";
 export { TEST_PAGE } from "./src/page.ts";
 export { CloseCode } from "./src/protocol/close_code.ts";
-export type { CloseFrame } from "./src/protocol/close.ts";
+export type { CloseFrame, CloseInfo, ConnectionState } from "./src/protocol/close.ts";
 export {
   ConnectionClosedError,
   type ConnectionFailure,
@@ -56,17 +56,18 @@ export { encodeFrame, type EncodeFrameOptions, type Frame, Opcode } from "./src/
 export { FrameParser, type FrameParserOptions, type PartialFrame } from "./src/protocol/parser.ts";
 export { FrameParserStream } from "./src/protocol/parser_stream.ts";
 export { computeAcceptKey } from "./src/protocol/handshake.ts";
-export {
-  type CloseInfo,
-  type ConnectionState,
-  Protocol,
-  type ProtocolOptions,
-  type ProtocolOutput,
-} from "./src/protocol/protocol.ts";
+export { Protocol, type ProtocolOptions, type ProtocolOutput } from "./src/protocol/protocol.ts";
 export type { Extension } from "./src/protocol/extension.ts";
 export type { Message } from "./src/protocol/message.ts";
 
 import { main } from "./src/cli.ts";
 import { runtime } from "./src/runtime/mod.ts";
+import { workerSetup } from "./src/workers.ts";
 
-if (import.meta.main) runtime.exit(await main(runtime.args()));
+// A worker the server started (`--workers`) runs the program's main module again; when that is
+// this one, it serves, and leaves the process's exit to the primary. (Bun reports
+// import.meta.main false in a worker.)
+const setup = workerSetup();
+if (setup) {
+  if (setup.mainModule === import.meta.url) await main(setup.args);
+} else if (import.meta.main) runtime.exit(await main(runtime.args()));

@@ -9,7 +9,7 @@
  */
 
 import type { WebSocketSettings } from "./options.ts";
-import type { ConnectionState } from "./protocol/protocol.ts";
+import type { ConnectionState } from "./protocol/close.ts";
 
 /** The lengths of the deadlines, in milliseconds; 0 turns one off. */
 export type DeadlineSettings =

@@ -7,7 +7,7 @@
  */
 
 import { concatBytes } from "./protocol/bytes.ts";
-import type { ProtocolOutput } from "./protocol/protocol.ts";
+import type { ProtocolOutput } from "./protocol/protocol_output.ts";
 import { closeQuietly, type Transport, writeAll } from "./transport.ts";
 import type { Traffic } from "./traffic.ts";
 

@@ -7,7 +7,7 @@
 
 import { DeflateAcceptor, type DeflateOption, deflateOptionSettings } from "./compression.ts";
 import { type WebSocketOptions, webSocketSettings } from "./options.ts";
-import type { CloseInfo } from "./protocol/protocol.ts";
+import type { CloseInfo } from "./protocol/close.ts";
 import {
   DEFAULT_CLOSE_TIMEOUT_MS,
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
@@ -19,6 +19,9 @@ import {
 import { TEST_PAGE } from "./page.ts";
 import { newTraffic } from "./traffic.ts";
 import type { TlsCertificate } from "./transport.ts";
+import type { PubSub } from "./pubsub/pubsub.ts";
+import type { Session } from "./session.ts";
+import { Topics } from "./topics.ts";
 import type { UpgradeHook } from "./upgrade.ts";
 import {
   type ConnectionSettings,
@@ -112,6 +115,23 @@ export interface ServeOptions<Data = undefined> extends WebSocketOptions {
    * If it throws, the error goes to `onError`.
    */
   onClose?: (connection: WebSocketConnection<Data>, info: CloseInfo) => void;
+  /**
+   * How many copies of the server to run, on as many threads of this process, sharing its port
+   * (`reusePort`: the kernel spreads the connections among them); `"auto"` for one per core. The
+   * program's main module runs again in each new thread, as with Node's `cluster`, and its
+   * `serve()` call there joins this one; topics reach every copy (through `localPubSub()`,
+   * unless `pubsub` says otherwise), and `shutdown()` stops them all. On Deno it needs
+   * `--unstable-net` (this project's `deno.json` turns it on) and `--allow-read`; Node cannot
+   * share a port yet. `stats` and `addr` are this copy's. @default {1}
+   */
+  workers?: number | "auto";
+  /**
+   * How topics reach the other processes that serve the same application: `localPubSub()`
+   * between the workers of one process, `redisPubSub(url)` (from the `./redis` entry point)
+   * across processes and machines. What it reports (Redis gone, back, messages lost) goes to
+   * `onError` as a `PubSubEvent`. @default none: topics stay within this server
+   */
+  pubsub?: PubSub;
 }
 
 /**
@@ -151,6 +171,8 @@ export interface ServerSettings<Data = unknown> extends ConnectionSettings {
   onClose?: (connection: WebSocketConnection<Data>, info: CloseInfo) => void;
   /** Accepts offers of permessage-deflate; null when it is off. */
   deflateAcceptor: DeflateAcceptor | null;
+  /** Who is subscribed to what, and the relay to other processes. */
+  topics: Topics<Session<WebSocketConnection>>;
 }
 
 /**
@@ -177,6 +199,7 @@ export function serverSettings<Data>(
   }
   const tls = cert !== undefined && key !== undefined ? { cert, key } : undefined;
   const deflate = deflateOptionSettings(options.deflate, "server");
+  const onError = errorReporter(options.onError as ConnectionSettings["onError"]);
   return {
     hostname: options.hostname ?? "0.0.0.0",
     port: options.port ?? 8000,
@@ -197,7 +220,8 @@ export function serverSettings<Data>(
     deflateAcceptor: deflate && new DeflateAcceptor(deflate),
     // Every connection of this server carries Data; the settings they share need not know it.
     handler: handler as Handler,
-    onError: errorReporter(options.onError as ConnectionSettings["onError"]),
+    onError,
     traffic: newTraffic(),
+    topics: new Topics(options.pubsub, (event) => onError(event)),
   };
 }

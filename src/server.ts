@@ -1,7 +1,7 @@
 /**
  * `serve()`: listens, hands each accepted TCP connection to its HTTP side (`http_connection.ts`),
  * runs every WebSocket that comes of it, and keeps count of them for the limits, the stats and a
- * graceful shutdown.
+ * graceful shutdown; with `workers`, starts its copies on the other threads (`workers.ts`).
  *
  * @module
  */
@@ -11,10 +11,14 @@ import { answerRequest, type Slots } from "./http_connection.ts";
 import { CloseCode } from "./protocol/close_code.ts";
 import { HandshakeError } from "./protocol/errors.ts";
 import { runtime } from "./runtime/mod.ts";
+import { localPubSub } from "./pubsub/local.ts";
 import { type ServeOptions, type ServerSettings, serverSettings } from "./serve_options.ts";
+import type { Message } from "./protocol/message.ts";
+import type { PublishOptions, TopicStats } from "./topics.ts";
 import type { Traffic } from "./traffic.ts";
 import { closeQuietly, type Listener, type NetAddress, type Transport } from "./transport.ts";
 import type { Handler, WebSocketConnection } from "./websocket.ts";
+import { followPrimary, workerCount, Workers, workerSetup } from "./workers.ts";
 
 export type { ServeOptions };
 
@@ -33,6 +37,8 @@ export interface ServerStats extends Traffic {
   connections: number;
   /** WebSockets opened since the server started. */
   connectionsOpened: number;
+  /** Topics: publishes, and the messages queued for subscribers here or dropped. */
+  topics: TopicStats;
 }
 
 /**
@@ -49,10 +55,29 @@ export interface ServerStats extends Traffic {
 export interface Server {
   /** The bound address, with the real port when 0 was asked for. */
   readonly addr: NetAddress;
+  /**
+   * Resolves once the server listens: at once, or with `workers`, once every copy does (or has
+   * failed to, which `onError` hears).
+   */
+  readonly ready: Promise<void>;
   /** Resolves once the server has stopped and every connection has ended. */
   readonly finished: Promise<void>;
   /** The counters, as of now: connections, and messages and bytes both ways. */
   readonly stats: ServerStats;
+  /**
+   * Publishes `message` (a string as text, bytes as binary) to every subscriber of `topic`, on
+   * this server and on every process that shares its `pubsub`. It is framed once, and compressed
+   * once for the subscribers that agreed on permessage-deflate without context takeover. Each
+   * subscriber gets one publisher's messages to a topic in the order published, once; one too
+   * far behind is handled by its slow-consumer policy, and never holds up the others. Returns how
+   * many subscribers on this server it was queued for: not a result to retry on, as every
+   * subscriber counted has it.
+   *
+   * @throws {TypeError} for a topic that is not a string.
+   */
+  publish(topic: string, message: Message, options?: PublishOptions): number;
+  /** How many connections of this server are subscribed to `topic`. */
+  subscriberCount(topic: string): number;
   /**
    * Stops accepting, closes every WebSocket with 1001 (waiting up to `closeTimeoutMs` for each
    * close handshake), and resolves once all connections have ended.
@@ -83,8 +108,32 @@ export function serve<Data = undefined>(
   options: ServeOptions<Data>,
   handler: Handler<Data>,
 ): Server {
-  const settings = serverSettings(options, handler);
-  const listener = runtime.listen(settings, settings.tls);
+  // A worker a primary started serves beside it on its port: see workers.ts.
+  const setup = workerSetup();
+  const copies = setup ? 1 : workerCount(options.workers);
+  const sharing = setup !== null || copies > 1;
+  const group = setup?.group ?? `@wsd/server ${crypto.randomUUID()}`;
+  // Workers relay their topics to each other unless the application chose a relay.
+  const pubsub = options.pubsub ?? (sharing ? localPubSub(group) : undefined);
+  const settings = serverSettings({ ...options, pubsub }, handler);
+  const address = setup ? { hostname: settings.hostname, port: setup.port } : settings;
+  const listener = runtime.listen(address, settings.tls, sharing);
+  let workers: Workers | null = null;
+  if (copies > 1) {
+    const { port } = listener.addr;
+    try {
+      const mainModule = runtime.mainModule().href;
+      workers = new Workers(
+        copies - 1,
+        { port, args: runtime.args(), mainModule, group },
+        settings.onError,
+      );
+    } catch (error) {
+      listener.close();
+      throw error;
+    }
+  }
+  let workersStopped: Promise<void> | undefined;
   const handshaking = new Set<Deadline>();
   const open = new Set<WebSocketConnection>();
   let stopping = false;
@@ -154,14 +203,21 @@ export function serve<Data = undefined>(
       allEnded = Promise.withResolvers();
       await allEnded.promise;
     }
+    await workersStopped;
+    await settings.topics.close();
   })();
 
-  return {
+  const server: Server = {
     addr: listener.addr,
+    ready: workers?.listening() ?? Promise.resolve(),
     finished,
     get stats(): ServerStats {
-      return { connections: open.size, connectionsOpened, ...settings.traffic! };
+      const { traffic, topics } = settings;
+      return { connections: open.size, connectionsOpened, ...traffic!, topics: topics.stats };
     },
+    publish: (topic, message, options) =>
+      settings.topics.publish(topic, message, undefined, options),
+    subscriberCount: (topic) => settings.topics.subscriberCount(topic),
     shutdown(): Promise<void> {
       if (!stopping) {
         stopping = true;
@@ -174,10 +230,13 @@ export function serve<Data = undefined>(
         for (const connection of open) {
           connection.close(CloseCode.GoingAway, "server shutting down");
         }
+        workersStopped = workers?.shutdown();
       }
       return finished;
     },
   };
+  if (setup) followPrimary(server);
+  return server;
 }
 
 /**

@@ -23,10 +23,13 @@ import {
 } from "./protocol/errors.ts";
 import type { Extension } from "./protocol/extension.ts";
 import type { Message } from "./protocol/message.ts";
-import { type CloseInfo, type ConnectionState, Protocol } from "./protocol/protocol.ts";
+import type { PreparedMessage } from "./protocol/prepared_message.ts";
+import type { CloseInfo, ConnectionState } from "./protocol/close.ts";
+import { Protocol } from "./protocol/protocol.ts";
 import { ReadBuffer, type ReadTarget, readUntilEnd } from "./read_loop.ts";
 import { type Reply, ReplyPump, type ReplyTarget } from "./reply_pump.ts";
 import { admitOverLimit } from "./slow_consumer.ts";
+import type { Subscriber, Topics } from "./topics.ts";
 import type { Traffic } from "./traffic.ts";
 import { closeQuietly, type Transport } from "./transport.ts";
 import { sharedWatchdog, type Watchdog } from "./watchdog.ts";
@@ -56,6 +59,8 @@ export interface SessionSettings<C> extends WebSocketSettings {
   traffic?: Traffic;
   /** The clock its deadlines run on. @default {SYSTEM_CLOCK} */
   clock?: Clock;
+  /** The server's topics; a client's connections have none. */
+  topics?: Topics<Session<C>>;
 }
 
 /**
@@ -70,7 +75,7 @@ export interface SessionSettings<C> extends WebSocketSettings {
  * await session.send("hello");
  * ```
  */
-export class Session<C> implements ReadTarget, ReplyTarget {
+export class Session<C> implements ReadTarget, ReplyTarget, Subscriber {
   readonly #connection: C;
   readonly #transport: Transport;
   readonly #settings: SessionSettings<C>;
@@ -153,11 +158,30 @@ export class Session<C> implements ReadTarget, ReplyTarget {
 
   /** Sends a message, under the slow-consumer policy; resolves once it is written. */
   async send(message: Message): Promise<void> {
-    if (this.#protocol.closeSent === null && this.#outbox.overLimit) this.#admitOverLimit();
+    if (this.#protocol.closeSent === null) {
+      const refused = this.#admit();
+      if (refused) throw refused;
+    }
     this.#queueMessage(message);
     if (!await this.#outbox.written()) {
       throw new ConnectionClosedError("the connection ended before the message was written");
     }
+  }
+
+  /** Queues a message published to a topic; see {@linkcode Subscriber.deliver}. */
+  deliver(message: PreparedMessage, compress: boolean): boolean {
+    const protocol = this.#protocol;
+    if (protocol.closeSent !== null || protocol.state === "closed" || this.#admit()) return false;
+    protocol.sendPrepared(message, compress);
+    this.#sent();
+    return true;
+  }
+
+  /** This connection's server's topics. @throws {TypeError} on a client's connection. */
+  get topics(): Topics<Session<C>> {
+    const { topics } = this.#settings;
+    if (topics === undefined) throw new TypeError("topics are a server's: this is a client");
+    return topics;
   }
 
   /** The next message, on a connection without a handler. */
@@ -272,6 +296,7 @@ export class Session<C> implements ReadTarget, ReplyTarget {
       this.#settings.onError(error);
     } finally {
       this.#watchdog?.delete(this);
+      this.#settings.topics?.leaveAll(this);
       closeQuietly(this.#transport);
       this.#protocol.receiveEof();
       this.#pump?.closingBegan();
@@ -287,26 +312,32 @@ export class Session<C> implements ReadTarget, ReplyTarget {
   }
 
   /**
-   * Applies the slow-consumer policy to a `send()` made while the queue is over the limit.
-   *
-   * @throws {SlowConsumerError} when the message is not to be queued.
+   * Applies the slow-consumer policy to a message about to be queued: null when it may be, or
+   * the error for why not, once the policy has done its part (failed the connection, under
+   * `"close"` past twice the limit).
    */
-  #admitOverLimit(): void {
+  #admit(): SlowConsumerError | null {
+    if (!this.#outbox.overLimit) return null;
     const { maxBufferedBytes, slowConsumer } = this.#settings;
     const buffered = this.#outbox.bufferedAmount;
     const admitted = admitOverLimit(slowConsumer, buffered, maxBufferedBytes);
-    if (admitted === "queue") return;
+    if (admitted === "queue") return null;
     const error = new SlowConsumerError(buffered, maxBufferedBytes);
     if (admitted === "fail") this.#failSlowConsumer(error);
-    throw error;
+    return error;
   }
 
   /** Sends a message through the protocol; says whether its bytes went uncopied. */
   #queueMessage(message: Message): boolean {
     const uncopied = this.#protocol.send(message);
+    this.#sent();
+    return uncopied;
+  }
+
+  /** A message went out: it counts as activity, and in the traffic. */
+  #sent(): void {
     this.#deadlines.active(this.#now);
     if (this.#settings.traffic) this.#settings.traffic.messagesOut++;
-    return uncopied;
   }
 
   /**

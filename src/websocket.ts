@@ -9,9 +9,10 @@
 import { CloseCode } from "./protocol/close_code.ts";
 import type { Extension } from "./protocol/extension.ts";
 import type { Message } from "./protocol/message.ts";
-import type { CloseInfo, ConnectionState } from "./protocol/protocol.ts";
+import type { CloseInfo, ConnectionState } from "./protocol/close.ts";
 import type { Reply } from "./reply_pump.ts";
 import { Session, type SessionSettings } from "./session.ts";
+import type { PublishOptions } from "./topics.ts";
 import type { NetAddress, Transport } from "./transport.ts";
 
 export type { Reply };
@@ -216,6 +217,44 @@ export class WebSocketConnection<Data = unknown> implements AsyncIterable<Messag
   close(code: number = CloseCode.Normal, reason = ""): Promise<CloseInfo> {
     this.#session.close(code, reason);
     return this.closed;
+  }
+
+  /**
+   * Subscribes this connection to `topic`: what is published to it (`server.publish`, another
+   * connection's `publish`, or another process's, through the server's `pubsub`) is sent here.
+   * Subscribing again is harmless; a connection leaves all its topics when it ends.
+   *
+   * @throws {TypeError} on a client's connection, or for a topic that is not a string.
+   */
+  subscribe(topic: string): void {
+    this.#session.topics.subscribe(this.#session, topic);
+  }
+
+  /** Unsubscribes this connection from `topic`; what was already queued for it still goes out. */
+  unsubscribe(topic: string): void {
+    this.#session.topics.unsubscribe(this.#session, topic);
+  }
+
+  /** Whether this connection is subscribed to `topic`. */
+  isSubscribed(topic: string): boolean {
+    return this.#session.topics.isSubscribed(this.#session, topic);
+  }
+
+  /** The topics this connection is subscribed to, in the order it subscribed. */
+  get subscriptions(): string[] {
+    return this.#session.topics.subscriptionsOf(this.#session);
+  }
+
+  /**
+   * Publishes `message` to every subscriber of `topic` but this connection (as Bun's does), on
+   * this server and every process that shares its `pubsub`; this connection need not be
+   * subscribed. Returns how many subscribers on this server it was queued for: see
+   * `server.publish`.
+   *
+   * @throws {TypeError} on a client's connection, or for a topic that is not a string.
+   */
+  publish(topic: string, message: Message, options?: PublishOptions): number {
+    return this.#session.topics.publish(topic, message, this.#session, options);
   }
 
   /**

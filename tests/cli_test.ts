@@ -4,7 +4,7 @@
  */
 
 import { assert, assertEquals, assertStringIncludes, assertThrows } from "@std/assert";
-import { type CliOptions, parseArgs, USAGE, UsageError } from "../src/cli.ts";
+import { type CliOptions, parseArgs, USAGE, UsageError } from "../src/cli_args.ts";
 import { delay, TestClient, withTimeout } from "./helpers/client.ts";
 import { type Finished, runToEnd } from "./helpers/process.ts";
 import { RawClient, upgradeRequest } from "./helpers/raw_client.ts";
@@ -17,6 +17,8 @@ const DEFAULTS: CliOptions = {
   maxMessageBytes: 64 * 1024 * 1024,
   maxHeaderBytes: 16 * 1024,
   deflate: false,
+  rooms: false,
+  workers: 1,
   help: false,
 };
 
@@ -59,6 +61,14 @@ const goodArgs: [args: string[], expected: CliOptions][] = [
   [["--no-deflate"], DEFAULTS],
   [["--deflate", "--no-deflate"], DEFAULTS],
   [["--no-deflate", "--deflate", "--port", "1"], { ...DEFAULTS, deflate: true, port: 1 }],
+  [["--rooms"], { ...DEFAULTS, rooms: true }],
+  [["--workers", "4"], { ...DEFAULTS, workers: 4 }],
+  [["--workers=auto"], { ...DEFAULTS, workers: "auto" }],
+  [["--redis", "redis://127.0.0.1:6379"], { ...DEFAULTS, redis: "redis://127.0.0.1:6379" }],
+  [["--redis=rediss://cache.example:6380/0"], {
+    ...DEFAULTS,
+    redis: "rediss://cache.example:6380/0",
+  }],
   [["--help"], { ...DEFAULTS, help: true }],
   [["-h"], { ...DEFAULTS, help: true }],
   [["--port", "9000", "-h"], { ...DEFAULTS, port: 9000, help: true }],
@@ -107,6 +117,13 @@ const badArgs: [args: string[], message: string][] = [
     "--max-header-bytes must be a whole number of 1 or more, not 9007199254740992",
   ],
   [["--deflate=yes"], "--deflate takes no value"],
+  [["--rooms=lobby"], "--rooms takes no value"],
+  [["--workers", "0"], "--workers must be auto or a whole number from 1 to 256, not 0"],
+  [["--workers", "many"], "--workers must be auto or a whole number from 1 to 256, not many"],
+  [["--workers", "257"], "--workers must be auto or a whole number from 1 to 256, not 257"],
+  [["--workers"], "--workers needs a value"],
+  [["--redis", "http://a"], "--redis must be a redis:// or rediss:// URL, not http://a"],
+  [["--redis", "nonsense"], "--redis must be a redis:// or rediss:// URL, not nonsense"],
   [["--no-deflate="], "--no-deflate takes no value"],
   [["--max-connection", "5"], "unknown argument --max-connection"],
   [["--constructor", "5"], "unknown argument --constructor"],

@@ -22,6 +22,7 @@ Deno.test("stats: connections, messages and bytes both ways, framing included, a
     messagesOut: 0,
     bytesIn: 0,
     bytesOut: 0,
+    topics: { published: 0, delivered: 0, dropped: 0 },
   });
 
   await using client = await RawClient.open(server.port);
@@ -39,6 +40,7 @@ Deno.test("stats: connections, messages and bytes both ways, framing included, a
     messagesOut: 3,
     bytesIn: 27,
     bytesOut: 15,
+    topics: { published: 0, delivered: 0, dropped: 0 },
   });
 
   // A close of 2 + 4 + 5 bytes, echoed in 2 + 5.
@@ -53,6 +55,7 @@ Deno.test("stats: connections, messages and bytes both ways, framing included, a
     messagesOut: 3,
     bytesIn: 38,
     bytesOut: 22,
+    topics: { published: 0, delivered: 0, dropped: 0 },
   });
 });
 

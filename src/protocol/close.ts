@@ -1,11 +1,12 @@
 /**
- * Close codes and close frame payloads (RFC 6455 §5.5.1, §7.4).
+ * Close codes and close frame payloads (RFC 6455 §5.5.1, §7.4), and how a connection stands
+ * towards its close: its state, and how it ended.
  *
  * @module
  */
 
 import { CloseCode } from "./close_code.ts";
-import { ProtocolError } from "./errors.ts";
+import { type ConnectionFailure, ProtocolError } from "./errors.ts";
 import { decodeUtf8 } from "./utf8.ts";
 
 /** The largest close reason in UTF-8 bytes: a control frame carries ≤ 125 bytes, 2 are the code. */
@@ -97,4 +98,33 @@ export function encodeClosePayload(code: number, reason = ""): Uint8Array {
   payload[1] = code & 0xff;
   payload.set(reasonBytes, 2);
   return payload;
+}
+
+/**
+ * Where a connection is: `open` until a close frame is sent or received or the peer breaks the
+ * protocol, then `closing` until the transport ends, then `closed`.
+ */
+export type ConnectionState = "open" | "closing" | "closed";
+
+/**
+ * How a connection ended, as a `CloseEvent` reports it.
+ *
+ * @example
+ * ```ts
+ * import type { CloseInfo } from "./close.ts";
+ * const info: CloseInfo = { code: 1000, reason: "done", wasClean: true };
+ * ```
+ */
+export interface CloseInfo {
+  /** The code in the peer's close frame; 1005 if it had none; 1006 if none came. */
+  code: number;
+  /** The reason in the peer's close frame, or "". */
+  reason: string;
+  /** Whether close frames went both ways. */
+  wasClean: boolean;
+  /**
+   * Why this end failed the connection, when it did: the peer's protocol violation, a keepalive
+   * ping left unanswered, or a peer that did not read what was sent to it.
+   */
+  error?: ConnectionFailure;
 }

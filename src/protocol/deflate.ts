@@ -281,6 +281,16 @@ export class DeflateCodec implements Extension {
   }
 
   /**
+   * Without context takeover for what it sends, every codec with the same window, level and
+   * memory compresses a message to the same bytes (their engine is the one shared engine).
+   */
+  get shareKey(): string | undefined {
+    if (this.#options.deflateContextTakeover) return undefined;
+    const { deflateWindowBits, level, memLevel } = this.#options;
+    return `permessage-deflate ${deflateWindowBits} ${level} ${memLevel}`;
+  }
+
+  /**
    * Compresses a message's payload (RFC 7692 §7.2.1) into a new payload, without the flush's
    * `00 00 ff ff` tail; null when it is shorter than the threshold, or empty.
    */

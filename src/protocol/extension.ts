@@ -20,6 +20,7 @@
  * const identity: Extension = {
  *   rsv: 0b010,
  *   minBytes: 0,
+ *   shareKey: "identity",
  *   decode: (payloads) => concatBytes(payloads),
  *   encode: (payload) => payload,
  *   close() {},
@@ -31,6 +32,12 @@ export interface Extension {
   readonly rsv: number;
   /** Messages shorter than this many bytes are sent as they are, without calling `encode`. */
   readonly minBytes: number;
+  /**
+   * Set when `encode` keeps nothing from one message to the next, so that every extension with
+   * the same key encodes a payload to the same bytes: a message published to many connections is
+   * then encoded once for all of them. Undefined when the encoding depends on what came before.
+   */
+  readonly shareKey?: string;
   /**
    * Decodes a received message from its frames' payloads, in order; the payloads are the
    * extension's to keep.

@@ -178,6 +178,39 @@ export function encodeFrameParts(
   return [encodeFrameHeader(opcode, payload.length, options), payload];
 }
 
+/**
+ * The largest header of an unmasked frame (RFC 6455 §5.2: 2 bytes, then an 8-byte length): the
+ * room to leave in front of a payload that is to be framed in place.
+ */
+export const MAX_UNMASKED_HEADER_BYTES = 10;
+
+/**
+ * Encodes an unmasked frame around `payload` in its own buffer: the header goes into the bytes
+ * just before the payload, which must be the caller's to overwrite, and nothing is copied. The
+ * header depends only on the opcode, `rsv` and the length, so framing the same payload again
+ * writes the same bytes.
+ *
+ * @throws {RangeError} when the payload starts too near its buffer's start for the header.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { encodeFrameAround, MAX_UNMASKED_HEADER_BYTES, Opcode } from "./frame.ts";
+ * const buffer = new Uint8Array(MAX_UNMASKED_HEADER_BYTES + 2);
+ * const payload = buffer.subarray(MAX_UNMASKED_HEADER_BYTES);
+ * payload.set([0x48, 0x69]);
+ * const frame = encodeFrameAround(Opcode.Binary, payload);
+ * assertEquals([frame, frame.buffer === buffer.buffer], [new Uint8Array([0x82, 0x02, 0x48, 0x69]), true]);
+ * ```
+ */
+export function encodeFrameAround(opcode: Opcode, payload: Uint8Array, rsv = 0): Uint8Array {
+  const size = headerSize(payload.length, false);
+  if (payload.byteOffset < size) throw new RangeError("no room for the header before the payload");
+  const frame = new Uint8Array(payload.buffer, payload.byteOffset - size, size + payload.length);
+  writeHeader(frame, opcode, payload.length, { rsv });
+  return frame;
+}
+
 /** Longer strings are encoded on their own: the scratch buffer holds 3 bytes per code unit. */
 const SCRATCH_MAX_CHARS = 16 * 1024;
 /** Where short texts are encoded before their exact-size frame is made: one buffer, reused. */

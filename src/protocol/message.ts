@@ -35,6 +35,11 @@ export interface MessageAssemblerOptions {
   extension?: Extension;
   /** The largest message once decoded, in bytes; over it: 1009. @default {64 MiB} */
   maxMessageBytes?: number;
+  /**
+   * Where binary messages are made when their bytes must be copied or joined (see
+   * `FrameParserOptions.allocate`). @default a new `Uint8Array`
+   */
+  allocate?: (length: number) => Uint8Array;
 }
 
 /**
@@ -55,6 +60,7 @@ export interface MessageAssemblerOptions {
 export class MessageAssembler {
   readonly #extension: Extension | undefined;
   readonly #maxMessageBytes: number;
+  readonly #allocate: (length: number) => Uint8Array;
   /** The opcode of the message in progress (text or binary), or NONE. */
   #messageOpcode: number = NONE;
   /** Whether the message in progress is the extension's: its parts are then its encoded bytes. */
@@ -69,6 +75,7 @@ export class MessageAssembler {
   constructor(options: MessageAssemblerOptions = {}) {
     this.#extension = options.extension;
     this.#maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    this.#allocate = options.allocate ?? ((length) => new Uint8Array(length));
   }
 
   /**
@@ -89,15 +96,15 @@ export class MessageAssembler {
     if (opcode !== Opcode.Continuation) {
       // The parser lets through only the bits the extension claims.
       if (frame.rsv !== 0) {
-        if (fin) return this.#decode(opcode, [ownBytes(frame)]);
+        if (fin) return this.#decode(opcode, [this.#own(frame)]);
         this.#encoded = true;
       } else if (fin && this.#decodedOfFrame === 0) {
-        return opcode === Opcode.Text ? decodeUtf8(payload) : ownBytes(frame);
+        return opcode === Opcode.Text ? decodeUtf8(payload) : this.#own(frame);
       }
       this.#messageOpcode = opcode;
     }
     if (this.#encoded) {
-      this.#binaryParts.push(ownBytes(frame));
+      this.#binaryParts.push(this.#own(frame));
       return fin ? this.#finishEncoded() : undefined;
     }
     const unseen = payload.subarray(this.#decodedOfFrame);
@@ -105,7 +112,7 @@ export class MessageAssembler {
     if (this.#messageOpcode === Opcode.Text) {
       this.#textParts.push(this.#decoder.push(unseen));
     } else {
-      this.#binaryParts.push(ownBytes(frame));
+      this.#binaryParts.push(this.#own(frame));
     }
     return fin ? this.#finish() : undefined;
   }
@@ -154,6 +161,18 @@ export class MessageAssembler {
     return opcode === Opcode.Text ? decodeUtf8(bytes) : bytes;
   }
 
+  /**
+   * The frame's payload as bytes of their own: the payload itself when the frame owns it (the
+   * parser made a buffer for a frame that spanned chunks), else a copy, as a borrowed view into a
+   * read chunk is only valid until the chunk is reused.
+   */
+  #own(frame: Frame): Uint8Array {
+    if (!frame.borrowed) return frame.payload;
+    const copy = this.#allocate(frame.payload.length);
+    copy.set(frame.payload);
+    return copy;
+  }
+
   #finish(): Message {
     const opcode = this.#messageOpcode;
     this.#messageOpcode = NONE;
@@ -162,17 +181,8 @@ export class MessageAssembler {
       this.#textParts = [];
       return text;
     }
-    const bytes = concatBytes(this.#binaryParts);
+    const bytes = concatBytes(this.#binaryParts, this.#allocate);
     this.#binaryParts = [];
     return bytes;
   }
-}
-
-/**
- * The frame's payload as bytes of their own: the payload itself when the frame owns it (the
- * parser made a buffer for a frame that spanned chunks), else a copy, as a borrowed view into a
- * read chunk is only valid until the chunk is reused.
- */
-function ownBytes(frame: Frame): Uint8Array {
-  return frame.borrowed ? frame.payload.slice() : frame.payload;
 }

@@ -50,6 +50,12 @@ export interface FrameParserOptions {
    * message; any other set bit, or one on a continuation or control frame, is 1002. @default 0
    */
   allowedRsv?: number;
+  /**
+   * Where the payload of a frame that spans chunks is made, at the length asked. A server's
+   * protocol makes them with room for a header in front, to send a received message back in
+   * place. @default a new `Uint8Array`
+   */
+  allocate?: (length: number) => Uint8Array;
 }
 
 /** A frame whose payload has only partly arrived: what is there so far, already unmasked. */
@@ -97,6 +103,7 @@ export class FrameParser {
   readonly #maxFrameBytes: number;
   readonly #maxFragments: number;
   readonly #allowedRsv: number;
+  readonly #allocate: (length: number) => Uint8Array;
 
   /** Header bytes of a header that straddles chunks; made the first time one does. */
   #header: Uint8Array | null = null;
@@ -126,6 +133,7 @@ export class FrameParser {
     this.#maxFrameBytes = options.maxFrameBytes ?? Infinity;
     this.#maxFragments = options.maxFragments ?? DEFAULT_MAX_FRAGMENTS;
     this.#allowedRsv = options.allowedRsv ?? 0;
+    this.#allocate = options.allocate ?? ((length) => new Uint8Array(length));
   }
 
   /** Whether the bytes so far end inside a frame. */
@@ -182,7 +190,7 @@ export class FrameParser {
         offset += length;
         this.#emit(payload, true, onFrame);
       } else {
-        this.#payload = new Uint8Array(
+        this.#payload = this.#allocate(
           Math.min(length, Math.max(INITIAL_PAYLOAD_BYTES, end - offset)),
         );
         this.#payloadFilled = 0;
@@ -294,7 +302,7 @@ export class FrameParser {
     if (this.#payloadFilled + take > payload.length) {
       // Growing fourfold keeps the copies to a third of the payload, and what a peer can make us
       // reserve to four times what it sent; the last size is the exact length.
-      const grown = new Uint8Array(
+      const grown = this.#allocate(
         Math.min(this.#payloadLength, Math.max(this.#payloadFilled + take, payload.length * 4)),
       );
       grown.set(payload.subarray(0, this.#payloadFilled));

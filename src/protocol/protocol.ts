@@ -11,21 +11,33 @@
  * @module
  */
 
-import { type CloseFrame, encodeClosePayload, parseClosePayload } from "./close.ts";
+import {
+  type CloseFrame,
+  type CloseInfo,
+  type ConnectionState,
+  encodeClosePayload,
+  parseClosePayload,
+} from "./close.ts";
 import { CloseCode } from "./close_code.ts";
 import { ConnectionClosedError, type ConnectionFailure, ProtocolError } from "./errors.ts";
 import type { Extension } from "./extension.ts";
 import {
   encodeFrame,
+  encodeFrameAround,
   type EncodeFrameOptions,
   encodeFrameParts,
   encodeTextFrame,
   type Frame,
   isControlOpcode,
+  MAX_UNMASKED_HEADER_BYTES,
   Opcode,
 } from "./frame.ts";
 import { type Message, MessageAssembler } from "./message.ts";
 import { FrameParser, type FrameParserOptions } from "./parser.ts";
+import type { PreparedMessage } from "./prepared_message.ts";
+import type { ProtocolOutput } from "./protocol_output.ts";
+
+export type { ProtocolOutput };
 
 /**
  * From this size, a server's binary payload is written after its header rather than copied
@@ -51,66 +63,6 @@ export interface ProtocolOptions
   extends Pick<FrameParserOptions, "role" | "maxMessageBytes" | "maxFrameBytes" | "maxFragments"> {
   /** The extension negotiated in the handshake (permessage-deflate); closed when the stream ends. */
   extension?: Extension;
-}
-
-/**
- * Where a {@linkcode Protocol} puts everything it has to send, in order: the I/O layer's outgoing
- * queue.
- *
- * @example An output that records what it is given
- * ```ts
- * import type { ProtocolOutput } from "./protocol.ts";
- * const written: Uint8Array[] = [];
- * const output: ProtocolOutput = {
- *   write: (bytes) => void written.push(bytes),
- *   dropQueued: () => void written.splice(0),
- *   end: () => {},
- * };
- * ```
- */
-export interface ProtocolOutput {
-  /**
-   * Queues `bytes` after what is queued. `control` bytes (a ping, a pong) may go ahead of queued
-   * data not yet being written, so that keepalive works while much is queued.
-   */
-  write(bytes: Uint8Array, control: boolean): void;
-  /** Drops what is queued and not yet being written: the connection failed. */
-  dropQueued(): void;
-  /**
-   * Ends the stream once everything queued is written: `"fin"` sends FIN and reading goes on
-   * until the peer ends its side too (so the peer reads the end rather than a reset); `"close"`
-   * closes both ways.
-   */
-  end(how: "fin" | "close"): void;
-}
-
-/**
- * Where a connection is: `open` until a close frame is sent or received or the peer breaks the
- * protocol, then `closing` until the transport ends, then `closed`.
- */
-export type ConnectionState = "open" | "closing" | "closed";
-
-/**
- * How a connection ended, as a `CloseEvent` reports it.
- *
- * @example
- * ```ts
- * import type { CloseInfo } from "./protocol.ts";
- * const info: CloseInfo = { code: 1000, reason: "done", wasClean: true };
- * ```
- */
-export interface CloseInfo {
-  /** The code in the peer's close frame; 1005 if it had none; 1006 if none came. */
-  code: number;
-  /** The reason in the peer's close frame, or "". */
-  reason: string;
-  /** Whether close frames went both ways. */
-  wasClean: boolean;
-  /**
-   * Why this end failed the connection, when it did: the peer's protocol violation, a keepalive
-   * ping left unanswered, or a peer that did not read what was sent to it.
-   */
-  error?: ConnectionFailure;
 }
 
 /**
@@ -140,6 +92,12 @@ export class Protocol {
   readonly #output: ProtocolOutput;
   readonly #masked: boolean;
   readonly #extension: Extension | undefined;
+  /**
+   * The buffers of the binary messages a server's protocol made (a copy out of a read, a frame
+   * that spanned reads, fragments joined), each with room for a header in front: sent back, such
+   * a message is framed in place, uncopied. Nothing else can have its buffer in here.
+   */
+  readonly #roomy = new WeakSet<ArrayBufferLike>();
   #closeSent: CloseFrame | null = null;
   #closeReceived: CloseFrame | null = null;
   #failure: ConnectionFailure | null = null;
@@ -152,10 +110,12 @@ export class Protocol {
   /** Creates the state of a connection whose handshake is done, writing to `output`. */
   constructor(options: ProtocolOptions, output: ProtocolOutput) {
     const { extension } = options;
-    this.#parser = new FrameParser({ ...options, allowedRsv: extension?.rsv ?? 0 });
-    this.#assembler = new MessageAssembler(options);
-    this.#output = output;
     this.#masked = options.role === "client";
+    // A client masks what it sends, so it copies anyway: its messages need no room.
+    const allocate = this.#masked ? undefined : (length: number) => this.#allocate(length);
+    this.#parser = new FrameParser({ ...options, allowedRsv: extension?.rsv ?? 0, allocate });
+    this.#assembler = new MessageAssembler({ ...options, allocate });
+    this.#output = output;
     this.#extension = extension;
   }
 
@@ -259,9 +219,10 @@ export class Protocol {
 
   /**
    * Sends a message as one frame, a string as text and bytes as binary, and says whether its
-   * bytes went to the output uncopied, so that they must not change until written: a server's
-   * binary payload of {@linkcode UNCOPIED_PAYLOAD_MIN_BYTES} or more goes as its header, then
-   * itself. Every other frame is made new. With the extension, a message of at least its
+   * bytes went to the output uncopied, so that they must not change until written: a server
+   * frames a binary message it received in place, in the room left in front of it, and sends
+   * any other binary payload of {@linkcode UNCOPIED_PAYLOAD_MIN_BYTES} or more as its header,
+   * then itself. Every other frame is made new. With the extension, a message of at least its
    * `minBytes` is encoded by it and sent with its reserved bits set.
    *
    * @throws {ConnectionClosedError} once a close frame has been sent, or the stream has ended.
@@ -273,12 +234,29 @@ export class Protocol {
       this.#write(encodeTextFrame(message, this.#frameOptions()));
       return false;
     }
+    if (this.#isRoomy(message)) {
+      this.#write(encodeFrameAround(Opcode.Binary, message));
+      return true;
+    }
     if (!this.#masked && message.length >= UNCOPIED_PAYLOAD_MIN_BYTES) {
       for (const part of encodeFrameParts(Opcode.Binary, message)) this.#write(part);
       return true;
     }
     this.#write(this.#encode(Opcode.Binary, message));
     return false;
+  }
+
+  /**
+   * Sends a message prepared once for many connections (a publish to a topic): its frame for
+   * this connection's extension (none when not to `compress`), shared with the others.
+   *
+   * @throws {ConnectionClosedError} once a close frame has been sent, or the stream has ended.
+   * @throws {TypeError} on a client, which masks each frame on its own.
+   */
+  sendPrepared(message: PreparedMessage, compress = true): void {
+    if (this.#closeSent || this.#eofReceived) throw new ConnectionClosedError();
+    if (this.#masked) throw new TypeError("a client masks each frame: it cannot share one");
+    this.#write(message.frame(compress ? this.#extension : undefined));
   }
 
   /**
@@ -388,6 +366,20 @@ export class Protocol {
       return false;
     }
     return true;
+  }
+
+  /** A binary message's bytes, with room in front for a header: see {@linkcode #roomy}. */
+  #allocate(length: number): Uint8Array {
+    const buffer = new ArrayBuffer(MAX_UNMASKED_HEADER_BYTES + length);
+    this.#roomy.add(buffer);
+    return new Uint8Array(buffer, MAX_UNMASKED_HEADER_BYTES, length);
+  }
+
+  /** Whether `payload` is a whole message this protocol made with room in front. */
+  #isRoomy(payload: Uint8Array): boolean {
+    return payload.byteOffset === MAX_UNMASKED_HEADER_BYTES &&
+      payload.byteLength + MAX_UNMASKED_HEADER_BYTES === payload.buffer.byteLength &&
+      this.#roomy.has(payload.buffer);
   }
 
   #isPongToLastPing(payload: Uint8Array): boolean {

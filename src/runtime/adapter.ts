@@ -27,11 +27,14 @@ import type {
 export interface RuntimeAdapter {
   /**
    * Listens on TCP, or on TLS over TCP with a certificate. Accepted connections have Nagle's
-   * algorithm off, as replies are small and latency matters.
+   * algorithm off, as replies are small and latency matters. With `reusePort`, other listeners
+   * (other workers) may listen on the same port, and the kernel shares the connections out among
+   * them (`SO_REUSEPORT`, Linux).
    *
-   * @throws {ListenError} when the address cannot be listened on.
+   * @throws {ListenError} when the address cannot be listened on, or `reusePort` is asked of a
+   * runtime that cannot (Deno without `--unstable-net`, Node).
    */
-  listen(address: NetAddress, tls?: TlsCertificate): Listener;
+  listen(address: NetAddress, tls?: TlsCertificate, reusePort?: boolean): Listener;
   /**
    * Opens a TCP connection with Nagle's algorithm off; with `tls`, a TLS connection whose
    * certificate has been checked by the time this resolves.
@@ -42,6 +45,8 @@ export interface RuntimeAdapter {
   connect(address: NetAddress, tls?: TlsClientOptions): Promise<Transport>;
   /** The command line's arguments, after the script. */
   args(): string[];
+  /** The program's main module, the script the runtime was started with. */
+  mainModule(): URL;
   /** Ends the process with `code`. */
   exit(code: number): never;
   /** Reads a text file, UTF-8. */

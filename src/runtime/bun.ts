@@ -50,6 +50,8 @@ interface BunSocketHandlers {
 interface BunTcpOptions {
   hostname: string;
   port: number;
+  /** For listeners: share the port with others (`SO_REUSEPORT`); Bun's types leave it out. */
+  reusePort?: boolean;
   /** Without it, Bun ends both directions when the peer ends its own, and closeWrite() would too. */
   allowHalfOpen: true;
   socket: BunSocketHandlers;
@@ -156,13 +158,18 @@ class SocketTransport implements Transport {
 }
 
 /** A listener over `Bun.listen`: connections that open before `accept()` is called wait. */
-function listen(address: NetAddress, tls?: { cert: string; key: string }): Listener {
+function listen(
+  address: NetAddress,
+  tls?: { cert: string; key: string },
+  reusePort = false,
+): Listener {
   const opened = new AcceptQueue();
   let server: ReturnType<typeof Bun.listen>;
   try {
     server = Bun.listen({
       hostname: address.hostname,
       port: address.port,
+      reusePort,
       allowHalfOpen: true,
       socket: SocketTransport.handlers((transport) => opened.push(transport)),
       tls: tls ? { cert: tls.cert, key: tls.key } : undefined,

@@ -33,13 +33,21 @@ const STOP_SIGNALS: Deno.Signal[] = Deno.build.os === "windows"
  * ```
  */
 export const deno: RuntimeAdapter = {
-  listen(address, tls): Listener {
+  listen(address, tls, reusePort = false): Listener {
+    // Deno 2 lets reusePort through only under --unstable-net; without it, asking ends the
+    // process (exit code 70) where nothing can catch it. listenDatagram exists only then.
+    if (reusePort && typeof (Deno as { listenDatagram?: unknown }).listenDatagram !== "function") {
+      const cause = new Error('sharing a port needs --unstable-net (or "unstable": ["net"])');
+      throw new ListenError(address, "Other", cause);
+    }
     let listener: Deno.Listener<Deno.TcpConn | Deno.TlsConn, Deno.NetAddr>;
     try {
       const { hostname, port } = address;
+      // Only asked for when wanted: the option alone, even false, needs --unstable-net.
+      const shared = reusePort ? { reusePort } : {};
       listener = tls
-        ? Deno.listenTls({ hostname, port, cert: tls.cert, key: tls.key })
-        : Deno.listen({ hostname, port });
+        ? Deno.listenTls({ hostname, port, cert: tls.cert, key: tls.key, ...shared })
+        : Deno.listen({ hostname, port, ...shared });
     } catch (error) {
       throw new ListenError(address, listenFailure(error), error);
     }
@@ -76,6 +84,7 @@ export const deno: RuntimeAdapter = {
   },
 
   args: () => Deno.args,
+  mainModule: () => new URL(Deno.mainModule),
   exit: (code) => Deno.exit(code),
   readTextFile: (path) => Deno.readTextFile(path),
 

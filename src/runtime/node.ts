@@ -126,7 +126,11 @@ function listenHandle(address: NetAddress): ListenHandle {
 }
 
 /** A listener over a `node:net` or `node:tls` server; connections opened before `accept()` wait. */
-function listen(address: NetAddress, certificate?: TlsCertificate): Listener {
+function listen(address: NetAddress, certificate?: TlsCertificate, reusePort = false): Listener {
+  if (reusePort) {
+    const cause = new Error("sharing a port between workers is not supported on Node yet");
+    throw new ListenError(address, "Other", cause);
+  }
   const opened = new AcceptQueue();
   const onOpen = (socket: net.Socket) => opened.push(new SocketTransport(socket));
   let server: net.Server;

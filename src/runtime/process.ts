@@ -7,6 +7,7 @@
 
 import { readFile } from "node:fs/promises";
 import process from "node:process";
+import { pathToFileURL } from "node:url";
 import type { RuntimeAdapter } from "./adapter.ts";
 
 const STOP_SIGNALS = ["SIGINT", "SIGTERM"] as const;
@@ -22,9 +23,10 @@ const STOP_SIGNALS = ["SIGINT", "SIGTERM"] as const;
  */
 export const nodeProcess: Pick<
   RuntimeAdapter,
-  "args" | "exit" | "readTextFile" | "onStopSignal"
+  "args" | "mainModule" | "exit" | "readTextFile" | "onStopSignal"
 > = {
   args: () => process.argv.slice(2),
+  mainModule: () => pathToFileURL(process.argv[1]),
   exit: (code) => process.exit(code),
   readTextFile: (path) => readFile(path, "utf8"),
   onStopSignal(handler) {

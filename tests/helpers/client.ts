@@ -113,8 +113,12 @@ export class TestClient implements AsyncDisposable {
     return message;
   }
 
-  /** The next `count` messages, in arrival order, all within `timeoutMs`. */
+  /**
+   * The next `count` messages, in arrival order, all within `timeoutMs`. A collect that timed out
+   * takes nothing: what arrives later is left for the next.
+   */
   collect(count: number, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<ClientMessage[]> {
+    let gaveUp = false;
     const collected = (async () => {
       while (this.#received.length < count) {
         if (this.#closeEvent) {
@@ -124,10 +128,14 @@ export class TestClient implements AsyncDisposable {
           );
         }
         await new Promise<void>((resolve) => this.#waiter = resolve);
+        if (gaveUp) return [];
       }
       return this.#received.splice(0, count);
     })();
-    return withTimeout(collected, `${count} messages`, timeoutMs);
+    return withTimeout(collected, `${count} messages`, timeoutMs).catch((error) => {
+      gaveUp = true;
+      throw new Error(`${error.message} (${this.#received.length} came)`);
+    });
   }
 
   /** Takes every message received and not yet taken. */

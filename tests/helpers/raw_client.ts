@@ -192,9 +192,10 @@ export class RawClient extends RawPeer {
     port: number,
     firstBytes: Uint8Array = new Uint8Array(),
     extraHeaders = "",
+    path = "/",
   ): Promise<RawClient> {
     const client = await RawClient.connect(port);
-    const request = upgradeRequest("/", extraHeaders);
+    const request = upgradeRequest(path, extraHeaders);
     const bytes = new Uint8Array(request.length + firstBytes.length);
     bytes.set(request);
     bytes.set(firstBytes, request.length);

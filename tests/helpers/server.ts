@@ -58,8 +58,18 @@ export function scriptCommand(
   options: Omit<Deno.CommandOptions, "args" | "cwd"> = {},
 ): Deno.Command {
   const [program, ...runtimeArgs] = runtime === "deno"
-    // --allow-read for the TLS files of --cert and --key, and a client's CA file.
-    ? [Deno.execPath(), "run", "--allow-net", "--allow-read", `--import-map=${IMPORT_MAP}`]
+    // --allow-read for the TLS files of --cert and --key, a client's CA file, and the modules of
+    // --workers; the Redis client reads one environment variable. deno.json's --unstable-net (for
+    // sharing a port) does not reach scripts under tests/, which tests/package.json roots apart.
+    ? [
+      Deno.execPath(),
+      "run",
+      "--allow-net",
+      "--allow-read",
+      "--allow-env=REDIS_DEBUG_MAINTENANCE",
+      "--unstable-net",
+      `--import-map=${IMPORT_MAP}`,
+    ]
     : runtime === "bun"
     ? ["bun", `--preload=${BUN_OFFLINE}`]
     : [nodePath(), `--import=${NODE_OFFLINE}`];
@@ -145,15 +155,17 @@ export async function startServerProcess(command: Deno.Command): Promise<ServerP
 }
 
 /**
- * Registers the test once per runtime, named `[deno] name`, `[bun] name` and `[node] name`, each
- * run against the CLI started on that runtime with `args` and stopped afterwards.
+ * Registers the test once per runtime (or each of `runtimes`), named `[deno] name`, `[bun] name`
+ * and `[node] name`, each run against the CLI started on that runtime with `args` and stopped
+ * afterwards.
  */
 export function testCli(
   name: string,
   fn: (cli: ServerProcess, t: Deno.TestContext) => void | Promise<void>,
   args: string[] = [],
+  runtimes: readonly Runtime[] = RUNTIMES,
 ): void {
-  for (const runtime of RUNTIMES) {
+  for (const runtime of runtimes) {
     Deno.test(`[${runtime}] ${name}`, async (t) => {
       await using cli = await startCli(runtime, args);
       await fn(cli, t);

@@ -660,3 +660,31 @@ Deno.test("protocol: the extension is closed once when the stream ends", () => {
   protocol.receiveEof();
   assert(closes === 1, `closed ${closes} times`);
 });
+
+Deno.test("protocol: a server frames a received binary message in place, in the room before it, whether it came in one read or several", () => {
+  const bytes = frame(Opcode.Binary, new Uint8Array(60_000).fill(5));
+  for (const reads of [[bytes], [bytes.subarray(0, 5000), bytes.subarray(5000)]]) {
+    const connection = server();
+    const [message] = reads.flatMap((read) => connection.protocol.receiveData(read.slice()));
+    assertEquals(connection.protocol.send(message), true, "uncopied");
+    const [echo] = connection.takeBytes();
+    assertEquals(echo.buffer === (message as Uint8Array).buffer, true);
+    assertEquals(echo.subarray(0, 4), new Uint8Array([0x82, 0x7e, 0xea, 0x60]));
+    assertEquals(sent([echo])[0].payload, message);
+  }
+});
+
+Deno.test("protocol: only a message the protocol made is framed in place: views and others' bytes are copied", () => {
+  const connection = server();
+  const [message] = connection.protocol.receiveData(frame(Opcode.Binary, [1, 2, 3, 4]));
+  const view = (message as Uint8Array).subarray(1);
+  const lookalike = new Uint8Array(new ArrayBuffer(14), 10, 4);
+  for (const payload of [view, lookalike]) {
+    assertEquals(connection.protocol.send(payload), false);
+    assertEquals(connection.takeBytes()[0].buffer === payload.buffer, false);
+  }
+  // A client masks, so it copies, and its messages need no room.
+  const masking = client();
+  const [own] = masking.protocol.receiveData(new Uint8Array([0x82, 0x01, 7]));
+  assertEquals([(own as Uint8Array).byteOffset, masking.protocol.send(own)], [0, false]);
+});
