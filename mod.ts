@@ -3,8 +3,8 @@
  * frame parser, message assembly and the close handshake, over plain TCP; and a client on the
  * same core.
  *
- * Run it: `deno run --allow-net mod.ts` or `bun mod.ts` serves an echo handler and a test page on
- * port 8000.
+ * Run it: `deno run --allow-net mod.ts`, `bun mod.ts` or `node mod.ts` serves an echo handler and
+ * a test page on port 8000.
  *
  * @example Serve a handler
  * ```ts ignore
@@ -30,6 +30,9 @@
 export { serve } from "./src/server.ts";
 export type { ServeOptions, Server, ServerStats } from "./src/server.ts";
 export type { Traffic } from "./src/traffic.ts";
+export type { PublishOptions, TopicStats } from "./src/topics.ts";
+export { type WorkerSetup, workerSetup } from "./src/workers.ts";
+export * from "./src/pubsub/mod.ts";
 export { connect, type ConnectOptions } from "./src/client.ts";
 export type { DeflateOption } from "./src/compression.ts";
 export type { DeflateOptions } from "./src/protocol/permessage_deflate.ts";
@@ -58,6 +61,7 @@ export { FrameParserStream } from "./src/protocol/parser_stream.ts";
 export { computeAcceptKey } from "./src/protocol/handshake.ts";
 export { Protocol, type ProtocolOptions, type ProtocolOutput } from "./src/protocol/protocol.ts";
 export type { Extension } from "./src/protocol/extension.ts";
+export { PreparedMessage } from "./src/protocol/prepared_message.ts";
 export type { Message } from "./src/protocol/message.ts";
 
 import { main } from "./src/cli.ts";

@@ -6,9 +6,10 @@
  */
 
 /**
- * The HTML of the test page. It connects to `ws://` (or `wss://`) on the host it came from, and
- * offers connect/disconnect, the connection state, a text box to send, replies with timestamps,
- * and a burst of messages with the throughput it reached.
+ * The HTML of the test page. It connects to `ws://` (or `wss://`) on the host it came from (on
+ * `/rooms/<room>` when a room is given, for a server run with `--rooms`), and offers
+ * connect/disconnect, the connection state, a text box to send, replies with timestamps, and a
+ * burst of messages with the throughput it reached.
  *
  * @example Serve it from another server
  * ```ts
@@ -52,6 +53,10 @@ export const TEST_PAGE = `<!doctype html>
     <button id="connect">Connect</button>
     <button id="disconnect" disabled>Disconnect</button>
   </div>
+  <div class="row">
+    <input id="room" type="text" placeholder="Room (for a server run with --rooms), e.g. lobby"
+      aria-label="Room">
+  </div>
   <div class="row">State: <span id="state" data-state="closed">closed</span></div>
 </fieldset>
 <fieldset>
@@ -73,7 +78,13 @@ export const TEST_PAGE = `<!doctype html>
 "use strict";
 const $ = (id) => document.getElementById(id);
 const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-$("url").value = scheme + "//" + (location.host || "localhost:8000") + "/";
+const base = scheme + "//" + (location.host || "localhost:8000") + "/";
+$("url").value = base;
+// A room is a path: a server run with --rooms joins each socket to the room of its path.
+$("room").oninput = () => {
+  const room = $("room").value.trim();
+  $("url").value = base + (room ? "rooms/" + encodeURIComponent(room) : "");
+};
 let socket = null;
 let burst = null;
 
@@ -93,6 +104,7 @@ function setState(state) {
   $("state").dataset.state = state;
   const open = state === "open";
   for (const id of ["message", "send", "burst"]) $(id).disabled = !open;
+  $("room").disabled = state === "open" || state === "connecting";
   $("disconnect").disabled = state !== "open" && state !== "connecting";
   $("connect").disabled = state === "open" || state === "connecting";
 }

@@ -15,13 +15,4 @@
  */
 
 export { localPubSub, type LocalPubSubOptions } from "./local.ts";
-export {
-  type MessageKind,
-  type Origin,
-  type PubSub,
-  PubSubEvent,
-  type PubSubEventKind,
-  type PubSubHandlers,
-  type PubSubStats,
-  type RelayedMessage,
-} from "./pubsub.ts";
+export * from "./pubsub.ts";

@@ -36,16 +36,7 @@ import type { MessageKind, PubSub, PubSubHandlers, PubSubStats } from "./pubsub.
 import { Relay } from "./relay.ts";
 
 // This module is an entry point of its own: it documents the seam redisPubSub() returns.
-export {
-  type MessageKind,
-  type Origin,
-  type PubSub,
-  PubSubEvent,
-  type PubSubEventKind,
-  type PubSubHandlers,
-  type PubSubStats,
-  type RelayedMessage,
-} from "./pubsub.ts";
+export * from "./pubsub.ts";
 
 /** Options of {@linkcode redisPubSub}. */
 export interface RedisPubSubOptions {

@@ -6,6 +6,7 @@
 
 import { assertEquals, assertMatch } from "@std/assert";
 import { launchBrowser, waitForText } from "../helpers/browser.ts";
+import { TestClient } from "../helpers/client.ts";
 import { startCli } from "../helpers/server.ts";
 import type { Page } from "playwright-core";
 import {
@@ -166,6 +167,33 @@ async function roundTripLargeMessages(
     close,
   };
 }
+
+Deno.test("browser: the test page joins a room of a --rooms server, hears another client of the room, and what it sends reaches them both", async () => {
+  await using server = await startCli("deno", ["--rooms"]);
+  await using browser = await launchBrowser();
+  const { page } = browser;
+  await page.goto(`http://127.0.0.1:${server.port}/`);
+  await page.fill("#room", "lobby");
+  const roomUrl = `ws://127.0.0.1:${server.port}/rooms/lobby`;
+  assertEquals(await page.inputValue("#url"), roomUrl);
+  await page.click("#connect");
+  await waitForText(page, "#state", "open");
+  assertEquals(await page.isDisabled("#room"), true);
+  await using other = await TestClient.open(roomUrl);
+  // The other client's own message comes back to it once the room has both.
+  other.send("hi from a client");
+  assertEquals(await other.next(), "hi from a client");
+  await page.locator("#log > div.received").waitFor();
+  assertEquals(await logLines(page, "received"), ["\u2190 hi from a client"]);
+  await page.fill("#message", "hi from the page");
+  await page.click("#send");
+  assertEquals(await other.next(), "hi from the page");
+  await page.locator("#log > div.received >> nth=1").waitFor();
+  assertEquals(await logLines(page, "received"), [
+    "\u2190 hi from a client",
+    "\u2190 hi from the page",
+  ]);
+});
 
 Deno.test("browser: a page script gets a 1 MiB text message and a binary message back byte-identical", async () => {
   await using server = await startCli();
