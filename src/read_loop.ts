@@ -77,14 +77,18 @@ export interface ReadTarget {
   holdReading(): Promise<unknown> | null;
   /** Reading goes on after a hold. */
   resumed(): void;
-  /** Bytes came from the peer; they are valid until the next read reuses the buffer. */
-  received(bytes: Uint8Array): void;
+  /**
+   * Bytes came from the peer. `owned` bytes are the target's to keep (a chunk the runtime handed
+   * over); others are valid only until the next read reuses the buffer.
+   */
+  received(bytes: Uint8Array, owned: boolean): void;
 }
 
 /**
- * Reads `transport` into `buffer` until the stream ends, handing every read to `target`. A
- * failed read (a reset, or the transport closed under it) ends the stream as the end of input
- * does: either way nothing more comes.
+ * Reads `transport` until the stream ends, handing every read to `target`: the chunks themselves
+ * where the transport hands them over (`readChunk`), else reads into `buffer`. A failed read (a
+ * reset, or the transport closed under it) ends the stream as the end of input does: either way
+ * nothing more comes.
  *
  * @example
  * ```ts ignore
@@ -109,15 +113,19 @@ export async function readUntilEnd(
       target.resumed();
       continue;
     }
-    const bytes = buffer.bytes;
-    let count: number | null;
+    const chunked = transport.readChunk !== undefined;
+    let bytes: Uint8Array | null;
     try {
-      count = await transport.read(bytes);
+      if (chunked) bytes = await transport.readChunk!();
+      else {
+        const count = await transport.read(buffer.bytes);
+        bytes = count === null ? null : buffer.bytes.subarray(0, count);
+      }
     } catch {
       return;
     }
-    if (count === null) return;
-    target.received(bytes.subarray(0, count));
-    buffer.used(count);
+    if (bytes === null) return;
+    target.received(bytes, chunked);
+    if (!chunked) buffer.used(bytes.length);
   }
 }

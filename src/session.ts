@@ -227,12 +227,12 @@ export class Session<C> implements ReadTarget, ReplyTarget, Subscriber {
   }
 
   /** Feeds bytes to the protocol, and its messages to the inbox. */
-  received(bytes: Uint8Array): void {
+  received(bytes: Uint8Array, owned: boolean): void {
     const protocol = this.#protocol;
     const now = this.#now;
     this.#deadlines.heard(now);
     const dataBefore = protocol.dataReceived;
-    const messages = protocol.receiveData(bytes);
+    const messages = protocol.receiveData(bytes, owned);
     if (protocol.dataReceived !== dataBefore) this.#deadlines.active(now);
     const traffic = this.#settings.traffic;
     if (traffic) {
@@ -284,7 +284,8 @@ export class Session<C> implements ReadTarget, ReplyTarget, Subscriber {
     this.#watchdog?.add(this);
     this.#deadlines.resumed(this.#now);
     try {
-      if (rest.length > 0) this.received(rest);
+      // What followed the handshake is a copy of the head parser's.
+      if (rest.length > 0) this.received(rest, true);
       await readUntilEnd(this.#transport, buffer, this);
       if (this.#protocol.state === "closing") {
         // The peer has ended its side, which may still read: the close this end owes it, and

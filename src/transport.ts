@@ -60,6 +60,12 @@ export interface Transport {
   readonly remoteAddr: NetAddress;
   /** Reads into `buffer`; resolves to the byte count, or null at the end of the stream. */
   read(buffer: Uint8Array): Promise<number | null>;
+  /**
+   * Reads the bytes that came next as a buffer of their own, which the caller may keep; null at
+   * the end of the stream. Given by transports whose runtime hands over each chunk as it arrives
+   * (Bun's, Node's), so that it need not be copied into a reader's buffer.
+   */
+  readChunk?(): Promise<Uint8Array | null>;
   /** Writes some of `bytes`; resolves to how many were written. */
   write(bytes: Uint8Array): Promise<number>;
   /** Ends the sending side (TCP FIN); reading goes on. */

@@ -69,3 +69,24 @@ Deno.test("read loop: reads nothing while held, then resumes; a closed transport
   own.close();
   await reading;
 });
+
+Deno.test("read loop: a transport that hands over its chunks gives them to the target as they are, owned", async () => {
+  const chunks = [new Uint8Array([1]), new Uint8Array([2, 3])];
+  const given = [...chunks];
+  const transport = {
+    remoteAddr: { hostname: "127.0.0.1", port: 1 },
+    read: () => Promise.reject(new Error("read() is not to be used")),
+    readChunk: () => Promise.resolve(given.shift() ?? null),
+    write: (bytes: Uint8Array) => Promise.resolve(bytes.length),
+    closeWrite: () => Promise.resolve(),
+    close() {},
+  };
+  const received: [Uint8Array, boolean][] = [];
+  await readUntilEnd(transport, new ReadBuffer(), {
+    holdReading: () => null,
+    resumed() {},
+    received: (bytes, owned) => received.push([bytes, owned]),
+  });
+  assertEquals(received[0][0] === chunks[0] && received[1][0] === chunks[1], true);
+  assertEquals(received.map(([, owned]) => owned), [true, true]);
+});

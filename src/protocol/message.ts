@@ -163,13 +163,16 @@ export class MessageAssembler {
 
   /**
    * The frame's payload as bytes of their own: the payload itself when the frame owns it (the
-   * parser made a buffer for a frame that spanned chunks), else a copy, as a borrowed view into a
-   * read chunk is only valid until the chunk is reused.
+   * parser made a buffer for a frame that spanned chunks, or it is a view into a chunk nobody
+   * reuses, at least a quarter of it), else a copy: a borrowed view into a read chunk is only
+   * valid until the chunk is reused, and a small view would keep its whole chunk alive.
    */
   #own(frame: Frame): Uint8Array {
-    if (!frame.borrowed) return frame.payload;
-    const copy = this.#allocate(frame.payload.length);
-    copy.set(frame.payload);
+    const { payload } = frame;
+    // Kept as it is unless borrowed, or a view that would keep a chunk far larger alive.
+    if (!frame.borrowed && payload.byteLength * 4 >= payload.buffer.byteLength) return payload;
+    const copy = this.#allocate(payload.length);
+    copy.set(payload);
     return copy;
   }
 

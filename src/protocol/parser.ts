@@ -152,13 +152,15 @@ export class FrameParser {
   }
 
   /**
-   * Decodes every frame completed by `chunk`, calling `onFrame` for each in order.
+   * Decodes every frame completed by `chunk`, calling `onFrame` for each in order. An `owned`
+   * chunk is the caller's to keep (nothing will reuse its memory): the frames that lie wholly in
+   * it, header included, then have payloads that are views into it and not `borrowed`.
    *
    * @throws {ProtocolError} at the first violation, after `onFrame` has had the frames before
    * it: 1002 for framing errors, 1009 for a message or frame over its size limit, 1008 for a
    * message in too many fragments.
    */
-  push(chunk: Uint8Array, onFrame: (frame: Frame) => void): void {
+  push(chunk: Uint8Array, onFrame: (frame: Frame) => void, owned = false): void {
     const end = chunk.length;
     let offset = 0;
     while (offset < end) {
@@ -188,7 +190,9 @@ export class FrameParser {
         const payload = chunk.subarray(offset, offset + length);
         if (this.#masked) applyMask(payload, this.#mask);
         offset += length;
-        this.#emit(payload, true, onFrame);
+        // Kept only when the whole frame, header included, lies in the chunk given to keep: the
+        // protocol may then write over that header to send the payload back.
+        this.#emit(payload, !owned || header !== chunk, onFrame);
       } else {
         this.#payload = this.#allocate(
           Math.min(length, Math.max(INITIAL_PAYLOAD_BYTES, end - offset)),

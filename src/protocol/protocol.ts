@@ -93,11 +93,13 @@ export class Protocol {
   readonly #masked: boolean;
   readonly #extension: Extension | undefined;
   /**
-   * The buffers of the binary messages a server's protocol made (a copy out of a read, a frame
-   * that spanned reads, fragments joined), each with room for a header in front: sent back, such
-   * a message is framed in place, uncopied. Nothing else can have its buffer in here.
+   * The binary messages a server's protocol received with bytes free in front of them for a
+   * header: those it made (a copy out of a read, a frame that spanned reads, fragments joined),
+   * with room left for it, and views into a chunk it was given to keep, in front of which lies the
+   * received frame's own header, longer than the one to send (it had a mask). Sent back, such a
+   * message is framed in place, uncopied. Nothing else is in here.
    */
-  readonly #roomy = new WeakSet<ArrayBufferLike>();
+  readonly #roomy = new WeakSet<Uint8Array>();
   #closeSent: CloseFrame | null = null;
   #closeReceived: CloseFrame | null = null;
   #failure: ConnectionFailure | null = null;
@@ -189,15 +191,16 @@ export class Protocol {
 
   /**
    * Feeds bytes from the peer and returns the messages they complete, in order; the pongs owed
-   * for its pings go to the output. A protocol violation sets {@linkcode failure}; the messages
+   * for its pings go to the output. `owned` bytes are the protocol's to keep (a chunk nothing will
+   * reuse): messages may then be views into them. A protocol violation sets {@linkcode failure}; the messages
    * before it are still returned. Bytes after the peer's close frame or a violation are ignored
    * (RFC 6455 §5.5.1).
    */
-  receiveData(bytes: Uint8Array): Message[] {
+  receiveData(bytes: Uint8Array, owned = false): Message[] {
     const messages: Message[] = [];
     if (!this.receiving) return messages;
     try {
-      this.#parser.push(bytes, (frame) => this.#onFrame(frame, messages));
+      this.#parser.push(bytes, (frame) => this.#onFrame(frame, messages), owned);
       const partial = this.#closeReceived ? null : this.#parser.partialFrame;
       if (partial) {
         if (!isControlOpcode(partial.opcode)) this.#dataReceived++;
@@ -234,7 +237,7 @@ export class Protocol {
       this.#write(encodeTextFrame(message, this.#frameOptions()));
       return false;
     }
-    if (this.#isRoomy(message)) {
+    if (this.#roomy.has(message)) {
       this.#write(encodeFrameAround(Opcode.Binary, message));
       return true;
     }
@@ -336,7 +339,10 @@ export class Protocol {
       default: {
         this.#dataReceived++;
         const message = this.#assembler.push(frame);
-        if (message !== undefined) messages.push(message);
+        if (message === undefined) return;
+        // A view into a chunk this end keeps: the frame's own header lies free in front of it.
+        if (message === frame.payload && !frame.borrowed && !this.#masked) this.#roomy.add(message);
+        messages.push(message);
       }
     }
   }
@@ -371,15 +377,9 @@ export class Protocol {
   /** A binary message's bytes, with room in front for a header: see {@linkcode #roomy}. */
   #allocate(length: number): Uint8Array {
     const buffer = new ArrayBuffer(MAX_UNMASKED_HEADER_BYTES + length);
-    this.#roomy.add(buffer);
-    return new Uint8Array(buffer, MAX_UNMASKED_HEADER_BYTES, length);
-  }
-
-  /** Whether `payload` is a whole message this protocol made with room in front. */
-  #isRoomy(payload: Uint8Array): boolean {
-    return payload.byteOffset === MAX_UNMASKED_HEADER_BYTES &&
-      payload.byteLength + MAX_UNMASKED_HEADER_BYTES === payload.buffer.byteLength &&
-      this.#roomy.has(payload.buffer);
+    const bytes = new Uint8Array(buffer, MAX_UNMASKED_HEADER_BYTES, length);
+    this.#roomy.add(bytes);
+    return bytes;
   }
 
   #isPongToLastPing(payload: Uint8Array): boolean {

@@ -120,6 +120,10 @@ class SocketTransport implements Transport {
     return this.#reader.read(buffer);
   }
 
+  readChunk(): Promise<Uint8Array | null> {
+    return this.#reader.readChunk();
+  }
+
   async write(bytes: Uint8Array): Promise<number> {
     const written = this.#socket.write(bytes);
     if (written < 0) {

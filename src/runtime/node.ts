@@ -53,6 +53,10 @@ class SocketTransport implements Transport {
     return this.#reader.read(buffer);
   }
 
+  readChunk(): Promise<Uint8Array | null> {
+    return this.#reader.readChunk();
+  }
+
   write(bytes: Uint8Array): Promise<number> {
     // The callback comes once the kernel has every byte (or the socket is destroyed), so a write
     // that Node has to buffer waits for room, as on Deno, and Node no longer needs `bytes`.

@@ -16,6 +16,9 @@ import { Queue } from "../queue.ts";
  */
 export const MAX_UNREAD_BYTES = 256 * 1024;
 
+/** Chunks waiting for `readChunk()` are joined into one up to this many bytes. */
+const JOIN_MAX_BYTES = 16 * 1024;
+
 /** What a {@linkcode PushReader} needs of its socket: a way to stop and restart the pushing. */
 export interface PausableSource {
   /** Stops delivering chunks until {@linkcode resume}. */
@@ -24,10 +27,10 @@ export interface PausableSource {
   resume(): void;
 }
 
-/** A read waiting for data. */
+/** A read waiting for data: into a buffer, or (with none) for the next chunk itself. */
 interface PendingRead {
-  buffer: Uint8Array;
-  resolve(count: number | null): void;
+  buffer: Uint8Array | null;
+  resolve(result: number | Uint8Array | null): void;
   reject(error: Error): void;
 }
 
@@ -78,6 +81,29 @@ export class PushReader {
    */
   read(buffer: Uint8Array): Promise<number | null> {
     if (this.#unreadBytes > 0) return Promise.resolve(this.#takeUnread(buffer));
+    return this.#wait(buffer) as Promise<number | null>;
+  }
+
+  /**
+   * Reads the next chunk pushed, as it was pushed, uncopied: the caller may keep it. Null at the
+   * end of the stream once every chunk pushed before it has been read.
+   */
+  readChunk(): Promise<Uint8Array | null> {
+    if (this.#unreadBytes === 0) return this.#wait(null) as Promise<Uint8Array | null>;
+    // Several small chunks waiting are joined into one: a copy of a few bytes costs less than
+    // handing each over on its own. A large one goes as it is.
+    const front = this.#unread.peek()!;
+    if (this.#unread.length === 1 || front.length >= JOIN_MAX_BYTES) {
+      this.#unread.shift();
+      this.#unreadBytes -= front.length;
+      this.#caughtUp();
+      return Promise.resolve(front);
+    }
+    const joined = new Uint8Array(Math.min(this.#unreadBytes, JOIN_MAX_BYTES));
+    return Promise.resolve(joined.subarray(0, this.#takeUnread(joined)));
+  }
+
+  #wait(buffer: Uint8Array | null): Promise<number | Uint8Array | null> {
     if (this.#end === "eof") return Promise.resolve(null);
     if (this.#end !== null) return Promise.reject(this.#end);
     if (this.#pendingRead !== null) return Promise.reject(new Error("a read is already waiting"));
@@ -92,6 +118,7 @@ export class PushReader {
     const read = this.#pendingRead;
     if (read === null) return this.#keepUnread(chunk);
     this.#pendingRead = null;
+    if (read.buffer === null) return read.resolve(chunk);
     const count = Math.min(chunk.length, read.buffer.length);
     read.buffer.set(count === chunk.length ? chunk : chunk.subarray(0, count));
     if (count < chunk.length) this.#keepUnread(chunk.subarray(count));
@@ -140,10 +167,15 @@ export class PushReader {
       else this.#unread.replaceFront(chunk.subarray(taken));
     }
     this.#unreadBytes -= count;
+    this.#caughtUp();
+    return count;
+  }
+
+  /** Resumes the source once the reader has taken everything that waited. */
+  #caughtUp(): void {
     if (this.#unreadBytes === 0 && this.#paused && this.#end === null) {
       this.#paused = false;
       this.#source.resume();
     }
-    return count;
   }
 }

@@ -688,3 +688,39 @@ Deno.test("protocol: only a message the protocol made is framed in place: views 
   const [own] = masking.protocol.receiveData(new Uint8Array([0x82, 0x01, 7]));
   assertEquals([(own as Uint8Array).byteOffset, masking.protocol.send(own)], [0, false]);
 });
+
+Deno.test("protocol: a message in a chunk given to keep is a view into it, framed in place over its own header when sent back", () => {
+  const connection = server();
+  const chunk = frame(Opcode.Binary, new Uint8Array(1000).fill(3));
+  const [message] = connection.protocol.receiveData(chunk, true) as Uint8Array[];
+  assertEquals([message.buffer === chunk.buffer, message.byteOffset], [true, 8]);
+  assertEquals(connection.protocol.send(message), true, "uncopied");
+  const [echo] = connection.takeBytes();
+  assertEquals([echo.buffer === chunk.buffer, echo.byteOffset], [true, 4]);
+  assertEquals(sent([echo]), [{ fin: true, rsv: 0, opcode: Opcode.Binary, payload: message }]);
+});
+
+Deno.test("protocol: a small message in a large chunk given to keep is copied, not left holding the chunk", () => {
+  const connection = server();
+  const chunk = concat(frame(Opcode.Binary, [1, 2]), frame(Opcode.Binary, new Uint8Array(200)));
+  const [small, large] = connection.protocol.receiveData(chunk, true) as Uint8Array[];
+  assertEquals([small.buffer === chunk.buffer, large.buffer === chunk.buffer], [false, true]);
+  // Both are sent back in place: the copy has room made for it.
+  assertEquals([connection.protocol.send(small), connection.protocol.send(large)], [true, true]);
+});
+
+Deno.test("protocol: a frame whose header began in an earlier chunk is copied, even from a chunk given to keep, and still echoed in place", () => {
+  const bytes = concat(
+    frame(Opcode.Binary, [1, 2]),
+    frame(Opcode.Binary, new Uint8Array(60).fill(9)),
+  );
+  for (let cut = 0; cut <= bytes.length; cut++) {
+    const connection = server();
+    const messages = [bytes.slice(0, cut), bytes.slice(cut)].flatMap((piece) =>
+      connection.protocol.receiveData(piece, true)
+    ) as Uint8Array[];
+    assertEquals(messages.map((message) => message.length), [2, 60], `cut at ${cut}`);
+    for (const message of messages) assertEquals(connection.protocol.send(message), true);
+    assertEquals(sent(connection.takeBytes()).map((f) => f.payload), messages, `cut at ${cut}`);
+  }
+});

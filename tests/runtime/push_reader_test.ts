@@ -116,3 +116,24 @@ Deno.test("push reader: a second read while one waits is refused", async () => {
   reader.end();
   assertEquals(await first, null);
 });
+
+Deno.test("push reader: readChunk() hands over a chunk as it was pushed, joins small ones that wait, then the end", async () => {
+  const { events, source } = recordingSource();
+  const reader = new PushReader(source, 4);
+  const first = new Uint8Array([1, 2]);
+  const waiting = reader.readChunk();
+  reader.push(first);
+  assertEquals((await waiting) === first, true);
+  reader.push(new Uint8Array([3, 4, 5]));
+  reader.push(new Uint8Array([6, 7]));
+  assertEquals(events, ["pause"]);
+  assertEquals(await reader.readChunk(), new Uint8Array([3, 4, 5, 6, 7]));
+  assertEquals(events, ["pause", "resume"]);
+  const large = new Uint8Array(20_000);
+  reader.push(large);
+  reader.push(new Uint8Array([8]));
+  assertEquals((await reader.readChunk()) === large, true);
+  assertEquals(await reader.readChunk(), new Uint8Array([8]));
+  reader.end();
+  assertEquals(await reader.readChunk(), null);
+});
