@@ -14,6 +14,13 @@ import type { Traffic } from "./traffic.ts";
 /** Parts of this size are written on their own rather than copied into a joint write. */
 const WRITE_AS_IS_MIN_BYTES = 16 * 1024;
 
+/**
+ * Frames reserved in the outbox (`reserve`) are laid one after the other in a buffer of at least
+ * this size, which grows fourfold to {@linkcode WRITE_AS_IS_MIN_BYTES} while a turn's frames
+ * keep coming: a few allocations a write rather than one a frame.
+ */
+const FIRST_FRAME_BUFFER_BYTES = 256;
+
 /** Options of {@linkcode Outbox}. */
 export interface OutboxOptions {
   /** Bytes queued above which the peer is behind: see {@linkcode Outbox.overLimitSince}. */
@@ -26,6 +33,7 @@ export interface OutboxOptions {
 
 /** No writes taken: shared, never changed. */
 const NO_WRITES: readonly Uint8Array[] = [];
+const NO_BYTES = new Uint8Array(0);
 
 /**
  * Queues frames and writes them in order, one write at a time. Everything queued in the same
@@ -48,6 +56,11 @@ export class Outbox implements ProtocolOutput {
   readonly #options: OutboxOptions;
   #control: Uint8Array[] = [];
   #queued: Uint8Array[] = [];
+  /** The buffer reserved frames are laid in, and how much of it they use; queued once sealed. */
+  #open: Uint8Array | null = null;
+  #openUsed = 0;
+  /** `#open`, or the buffer of the last frame reserved on its own. */
+  #reserved: Uint8Array = NO_BYTES;
   /** Writes taken from the queues: the one at `#writing - 1` is under way, the rest wait. */
   #writes: readonly Uint8Array[] = NO_WRITES;
   #writing = 0;
@@ -106,11 +119,56 @@ export class Outbox implements ProtocolOutput {
    */
   write(bytes: Uint8Array, control: boolean): void {
     if (this.#closed || this.#end !== null) return;
+    if (!control) this.#seal();
     (control ? this.#control : this.#queued).push(bytes);
+    this.#added(bytes.length);
+  }
+
+  /** The buffer the frames last reserved are in: see {@linkcode reserve}. */
+  get bytes(): Uint8Array {
+    return this.#reserved;
+  }
+
+  /**
+   * Queues `length` bytes after what is queued and returns where in {@linkcode bytes} they are,
+   * to be filled at once: small frames are laid one after the other in one buffer, which goes
+   * out as one write. Once the stream is to end, or a write has failed, they are dropped.
+   */
+  reserve(length: number): number {
+    if (this.#closed || this.#end !== null || length >= WRITE_AS_IS_MIN_BYTES) {
+      const bytes = new Uint8Array(length);
+      this.write(bytes, false);
+      this.#reserved = bytes;
+      return 0;
+    }
+    let open = this.#open;
+    if (open === null || open.length - this.#openUsed < length) {
+      const size = open === null ? FIRST_FRAME_BUFFER_BYTES : open.length * 4;
+      this.#seal();
+      open = this.#open = new Uint8Array(Math.min(WRITE_AS_IS_MIN_BYTES, Math.max(length, size)));
+    }
+    this.#reserved = open;
+    const at = this.#openUsed;
+    this.#openUsed += length;
+    this.#added(length);
+    return at;
+  }
+
+  /** Counts `count` bytes more as queued, and makes sure a flush will write them. */
+  #added(count: number): void {
     const wasOverLimit = this.overLimit;
-    this.#bufferedAmount += bytes.length;
+    this.#bufferedAmount += count;
     if (!wasOverLimit && this.overLimit) this.#overLimitSince = this.#options.now();
     this.#flushing ??= this.#flush();
+  }
+
+  /** Queues what reserved frames there are, so what comes next goes after them. */
+  #seal(): void {
+    this.#reserved = NO_BYTES;
+    if (this.#open === null) return;
+    if (this.#openUsed > 0) this.#queued.push(this.#open.subarray(0, this.#openUsed));
+    this.#open = null;
+    this.#openUsed = 0;
   }
 
   /**
@@ -134,7 +192,7 @@ export class Outbox implements ProtocolOutput {
    */
   written(): Promise<boolean> {
     if (this.#closed) return Promise.resolve(false);
-    if (this.#control.length > 0 || this.#queued.length > 0) {
+    if (this.#control.length > 0 || this.#queued.length > 0 || this.#openUsed > 0) {
       return (this.#queuedWritten ??= Promise.withResolvers()).promise;
     }
     if (this.#writing < this.#writes.length || this.#bufferedAmount > 0) {
@@ -163,6 +221,9 @@ export class Outbox implements ProtocolOutput {
     for (let i = this.#writing; i < this.#writes.length; i++) dropped += this.#writes[i].length;
     for (const bytes of this.#control) dropped += bytes.length;
     for (const bytes of this.#queued) dropped += bytes.length;
+    dropped += this.#openUsed;
+    this.#open = null;
+    this.#openUsed = 0;
     this.#writes = this.#writes.slice(0, this.#writing);
     this.#control = [];
     this.#queued = [];
@@ -183,6 +244,7 @@ export class Outbox implements ProtocolOutput {
    * joined into one, large parts as they are, since copying them would cost more than a write.
    */
   #takeWrites(): Uint8Array[] {
+    this.#seal();
     const parts = this.#control.length === 0 ? this.#queued : this.#control.concat(this.#queued);
     this.#control = [];
     this.#queued = [];
@@ -224,6 +286,8 @@ export class Outbox implements ProtocolOutput {
       // A reset, or the transport closed under the write: nothing more can go out.
       this.#control = [];
       this.#queued = [];
+      this.#open = null;
+      this.#openUsed = 0;
       this.#written(this.#bufferedAmount);
       this.#settleWaiters(false);
       this.#close();

@@ -1,4 +1,4 @@
-import { assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@std/assert";
 import { Outbox, type OutboxOptions } from "../src/outbox.ts";
 import type { Transport } from "../src/transport.ts";
 
@@ -29,6 +29,12 @@ function memoryTransport(maxWrite = Infinity) {
     },
   };
   return { transport, writes, ends, breakIt: () => fail = true };
+}
+
+/** Reserves room for `bytes` in `outbox` and writes them there, as a frame encoder does. */
+function reserve(outbox: Outbox, bytes: number[]): void {
+  const at = outbox.reserve(bytes.length);
+  outbox.bytes.set(bytes, at);
 }
 
 const NO_LIMIT: OutboxOptions = { maxBufferedBytes: Infinity, now: () => 0 };
@@ -211,4 +217,44 @@ Deno.test("outbox: end() with nothing queued ends the stream at once", async () 
   outbox.end("fin");
   await outbox.flushed();
   assertEquals(ends, ["FIN after 0"]);
+});
+
+Deno.test("outbox: reserved frames are laid in one buffer and go out in one write, in order with written ones, a control frame first", async () => {
+  const { transport, writes } = memoryTransport();
+  const outbox = new Outbox(transport, () => {}, NO_LIMIT);
+  reserve(outbox, [1, 2]);
+  reserve(outbox, [3]);
+  outbox.write(new Uint8Array(20_000).fill(4), false);
+  reserve(outbox, [5, 6, 7]);
+  outbox.write(new Uint8Array([9]), true);
+  assertEquals(outbox.bufferedAmount, 20_007);
+  await outbox.flushed();
+  assertEquals(writes.map((write) => [write.length, write[0]]), [[4, 9], [20_000, 4], [3, 5]]);
+  assertEquals([writes[0], writes[2]], [[9, 1, 2, 3], [5, 6, 7]]);
+});
+
+Deno.test("outbox: many reserved frames in one turn fill growing buffers and all arrive, once each", async () => {
+  const { transport, writes } = memoryTransport();
+  const outbox = new Outbox(transport, () => {}, NO_LIMIT);
+  for (let i = 0; i < 3000; i++) reserve(outbox, new Array(10).fill(i % 251));
+  await outbox.flushed();
+  const bytes = writes.flat();
+  assertEquals(bytes.length, 30_000);
+  for (let i = 0; i < 3000; i++) assertEquals(bytes[i * 10 + 9], i % 251, `frame ${i}`);
+  assert(writes.length < 10, `${writes.length} writes`);
+});
+
+Deno.test("outbox: dropQueued() drops reserved frames too, and what is reserved once closed goes nowhere", async () => {
+  const { transport, writes, breakIt } = memoryTransport();
+  const outbox = new Outbox(transport, () => {}, NO_LIMIT);
+  reserve(outbox, [1, 1, 1, 1]);
+  outbox.dropQueued();
+  assertEquals(outbox.bufferedAmount, 0);
+  await outbox.flushed();
+  assertEquals(writes, []);
+  breakIt();
+  outbox.write(new Uint8Array([2]), false);
+  await outbox.flushed();
+  reserve(outbox, [3, 3, 3, 3, 3]);
+  assertEquals([outbox.closed, outbox.bufferedAmount], [true, 0]);
 });

@@ -77,29 +77,30 @@ function headerSize(length: number, masked: boolean): number {
 }
 
 /**
- * Writes a header at the start of `bytes` for a payload of `length` bytes, the masking key
- * included, and returns where the payload starts.
+ * Writes a header at `at` in `bytes` for a payload of `length` bytes, the masking key included,
+ * and returns where the payload starts.
  */
 function writeHeader(
   bytes: Uint8Array,
+  at: number,
   opcode: Opcode,
   length: number,
   options: EncodeFrameOptions,
 ): number {
   const { fin = true, rsv = 0, mask } = options;
-  bytes[0] = (fin ? 0x80 : 0) | (rsv << 4) | opcode;
+  bytes[at] = (fin ? 0x80 : 0) | (rsv << 4) | opcode;
   const maskBit = mask ? 0x80 : 0;
-  let next = 2;
+  let next = at + 2;
   if (length < 126) {
-    bytes[1] = maskBit | length;
+    bytes[at + 1] = maskBit | length;
   } else if (length < 0x10000) {
-    bytes[1] = maskBit | 126;
-    bytes[2] = length >>> 8;
-    bytes[3] = length & 0xff;
+    bytes[at + 1] = maskBit | 126;
+    bytes[at + 2] = length >>> 8;
+    bytes[at + 3] = length & 0xff;
     next += 2;
   } else {
-    bytes[1] = maskBit | 127;
-    const view = new DataView(bytes.buffer, bytes.byteOffset);
+    bytes[at + 1] = maskBit | 127;
+    const view = new DataView(bytes.buffer, bytes.byteOffset + at);
     view.setUint32(2, Math.floor(length / 0x1_0000_0000));
     view.setUint32(6, length >>> 0);
     next += 8;
@@ -126,13 +127,71 @@ export function encodeFrameHeader(
   options: Omit<EncodeFrameOptions, "mask"> = {},
 ): Uint8Array {
   const bytes = new Uint8Array(headerSize(length, false));
-  writeHeader(bytes, opcode, length, options);
+  writeHeader(bytes, 0, opcode, length, options);
   return bytes;
 }
 
 /**
- * Encodes one frame, header and payload in one buffer so it goes out in one write. Uses the
- * shortest length encoding (RFC 6455 §5.2).
+ * Where frames are encoded one after the other: `reserve(length)` makes room for `length` more
+ * bytes in `bytes` and returns where in it they start. An outgoing queue is one, so a frame is
+ * encoded where it waits to be written.
+ *
+ * @example A sink that keeps each frame in a buffer of its own
+ * ```ts
+ * import { type FrameSink, Opcode, writeFrame } from "./frame.ts";
+ * const frames: Uint8Array[] = [];
+ * const sink: FrameSink = {
+ *   bytes: new Uint8Array(0),
+ *   reserve(length) {
+ *     frames.push(this.bytes = new Uint8Array(length));
+ *     return 0;
+ *   },
+ * };
+ * writeFrame(sink, Opcode.Binary, new Uint8Array([1, 2]));
+ * console.log(frames); // [ Uint8Array(4) [ 130, 2, 1, 2 ] ]
+ * ```
+ */
+export interface FrameSink {
+  /** The buffer the bytes last reserved are in. */
+  bytes: Uint8Array;
+  /** Makes room for `length` bytes, to be written at once, and returns their offset in `bytes`. */
+  reserve(length: number): number;
+}
+
+/** The sink of {@linkcode encodeFrame} and {@linkcode encodeTextFrame}: one frame, its own buffer. */
+class OneFrame implements FrameSink {
+  bytes: Uint8Array = EMPTY;
+  reserve(length: number): number {
+    this.bytes = new Uint8Array(length);
+    return 0;
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * Writes one frame, header and payload, into the room `sink` reserves for it, so that frames
+ * go out in few writes. Uses the shortest length encoding (RFC 6455 §5.2).
+ *
+ * @example See {@linkcode FrameSink}.
+ */
+export function writeFrame(
+  sink: FrameSink,
+  opcode: Opcode,
+  payload: Uint8Array,
+  options: EncodeFrameOptions = {},
+): void {
+  const length = payload.length;
+  const at = sink.reserve(headerSize(length, options.mask !== undefined) + length);
+  const bytes = sink.bytes;
+  const start = writeHeader(bytes, at, opcode, length, options);
+  bytes.set(payload, start);
+  if (options.mask) applyMask(bytes.subarray(start, start + length), options.mask);
+}
+
+/**
+ * Encodes one frame, header and payload in one buffer of its own, so it goes out in one write:
+ * see {@linkcode writeFrame}.
  *
  * @example The unmasked "Hello" of RFC 6455 §5.7
  * ```ts
@@ -147,12 +206,9 @@ export function encodeFrame(
   payload: Uint8Array,
   options: EncodeFrameOptions = {},
 ): Uint8Array {
-  const size = headerSize(payload.length, options.mask !== undefined);
-  const bytes = new Uint8Array(size + payload.length);
-  writeHeader(bytes, opcode, payload.length, options);
-  bytes.set(payload, size);
-  if (options.mask) applyMask(bytes.subarray(size), options.mask);
-  return bytes;
+  const sink = new OneFrame();
+  writeFrame(sink, opcode, payload, options);
+  return sink.bytes;
 }
 
 /**
@@ -207,7 +263,7 @@ export function encodeFrameAround(opcode: Opcode, payload: Uint8Array, rsv = 0):
   const size = headerSize(payload.length, false);
   if (payload.byteOffset < size) throw new RangeError("no room for the header before the payload");
   const frame = new Uint8Array(payload.buffer, payload.byteOffset - size, size + payload.length);
-  writeHeader(frame, opcode, payload.length, { rsv });
+  writeHeader(frame, 0, opcode, payload.length, { rsv });
   return frame;
 }
 
@@ -218,8 +274,51 @@ const scratch = new Uint8Array(SCRATCH_MAX_CHARS * 3);
 const encoder = new TextEncoder();
 
 /**
- * Encodes a string as one text frame. Short texts are encoded into a reused scratch buffer
- * first, so the frame is allocated at its exact size.
+ * Texts of this many code units or fewer are checked for ASCII and copied in JS: cheaper than a
+ * call into the native encoder.
+ */
+const ASCII_FAST_PATH_MAX_CHARS = 64;
+
+/**
+ * Writes a string as one text frame into the room `sink` reserves for it (see
+ * {@linkcode writeFrame}). Short ASCII is copied in byte by byte; other short texts are encoded
+ * into a reused scratch buffer first, so the frame takes its exact size.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { type FrameSink, writeTextFrame } from "./frame.ts";
+ * const sink: FrameSink = {
+ *   bytes: new Uint8Array(16),
+ *   reserve: () => 4,
+ * };
+ * writeTextFrame(sink, "Hi");
+ * assertEquals(sink.bytes.subarray(4, 8), new Uint8Array([0x81, 0x02, 0x48, 0x69]));
+ * ```
+ */
+export function writeTextFrame(
+  sink: FrameSink,
+  text: string,
+  options: EncodeFrameOptions = {},
+): void {
+  const length = text.length;
+  if (length <= ASCII_FAST_PATH_MAX_CHARS && isAscii(text)) {
+    const at = sink.reserve(headerSize(length, options.mask !== undefined) + length);
+    const bytes = sink.bytes;
+    const start = writeHeader(bytes, at, Opcode.Text, length, options);
+    for (let i = 0; i < length; i++) bytes[start + i] = text.charCodeAt(i);
+    if (options.mask) applyMask(bytes.subarray(start, start + length), options.mask);
+  } else if (length > SCRATCH_MAX_CHARS) {
+    writeFrame(sink, Opcode.Text, encoder.encode(text), options);
+  } else {
+    // UTF-8 takes at most 3 bytes per UTF-16 code unit, so it always fits.
+    const written = encoder.encodeInto(text, scratch).written;
+    writeFrame(sink, Opcode.Text, scratch.subarray(0, written), options);
+  }
+}
+
+/**
+ * Encodes a string as one text frame in a buffer of its own: see {@linkcode writeTextFrame}.
  *
  * @example
  * ```ts
@@ -229,10 +328,12 @@ const encoder = new TextEncoder();
  * ```
  */
 export function encodeTextFrame(text: string, options: EncodeFrameOptions = {}): Uint8Array {
-  if (text.length > SCRATCH_MAX_CHARS) {
-    return encodeFrame(Opcode.Text, encoder.encode(text), options);
-  }
-  // UTF-8 takes at most 3 bytes per UTF-16 code unit, so it always fits.
-  const length = encoder.encodeInto(text, scratch).written;
-  return encodeFrame(Opcode.Text, scratch.subarray(0, length), options);
+  const sink = new OneFrame();
+  writeTextFrame(sink, text, options);
+  return sink.bytes;
+}
+
+function isAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
+  return true;
 }

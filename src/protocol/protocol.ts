@@ -26,11 +26,12 @@ import {
   encodeFrameAround,
   type EncodeFrameOptions,
   encodeFrameParts,
-  encodeTextFrame,
   type Frame,
   isControlOpcode,
   MAX_UNMASKED_HEADER_BYTES,
   Opcode,
+  writeFrame,
+  writeTextFrame,
 } from "./frame.ts";
 import { type Message, MessageAssembler } from "./message.ts";
 import { FrameParser, type FrameParserOptions } from "./parser.ts";
@@ -75,6 +76,11 @@ export interface ProtocolOptions
  * const written: Uint8Array[] = [];
  * const protocol = new Protocol({ role: "server" }, {
  *   write: (bytes) => void written.push(bytes),
+ *   bytes: new Uint8Array(0),
+ *   reserve(length) {
+ *     written.push(this.bytes = new Uint8Array(length));
+ *     return 0;
+ *   },
  *   dropQueued() {},
  *   end() {},
  * });
@@ -234,7 +240,7 @@ export class Protocol {
     if (this.#closeSent || this.#eofReceived) throw new ConnectionClosedError();
     if (this.#extension && this.#sendEncoded(this.#extension, message)) return false;
     if (typeof message === "string") {
-      this.#write(encodeTextFrame(message, this.#frameOptions()));
+      writeTextFrame(this.#output, message, this.#frameOptions());
       return false;
     }
     if (this.#roomy.has(message)) {
@@ -245,7 +251,7 @@ export class Protocol {
       for (const part of encodeFrameParts(Opcode.Binary, message)) this.#write(part);
       return true;
     }
-    this.#write(this.#encode(Opcode.Binary, message));
+    writeFrame(this.#output, Opcode.Binary, message, this.#frameOptions());
     return false;
   }
 
@@ -300,7 +306,7 @@ export class Protocol {
       ? new Uint8Array(0)
       : encodeClosePayload(closeCode, closeReason);
     this.#closeSent = { code: closeCode, reason: closeReason };
-    this.#write(this.#encode(Opcode.Close, payload));
+    writeFrame(this.#output, Opcode.Close, payload, this.#frameOptions());
     if (this.#closeReceived || failure) this.#endAfterClose();
   }
 
@@ -365,9 +371,9 @@ export class Protocol {
     const encoded = payload.length >= extension.minBytes ? extension.encode(payload) : null;
     const opcode = isText ? Opcode.Text : Opcode.Binary;
     if (encoded) {
-      this.#write(encodeFrame(opcode, encoded, { ...this.#frameOptions(), rsv: extension.rsv }));
+      writeFrame(this.#output, opcode, encoded, { ...this.#frameOptions(), rsv: extension.rsv });
     } else if (isText) {
-      this.#write(this.#encode(opcode, payload));
+      writeFrame(this.#output, opcode, payload, this.#frameOptions());
     } else {
       return false;
     }

@@ -65,7 +65,16 @@ export function runConnection(
   const taken = () => sent.splice(0);
   const protocol = new Protocol(
     { role: "server", maxMessageBytes: FUZZ_MAX_MESSAGE_BYTES, extension },
-    { write: (bytes) => void sent.push(bytes), dropQueued: () => sent = [], end() {} },
+    {
+      write: (bytes) => void sent.push(bytes),
+      bytes: new Uint8Array(0),
+      reserve(length) {
+        sent.push(this.bytes = new Uint8Array(length));
+        return 0;
+      },
+      dropQueued: () => sent = [],
+      end() {},
+    },
   );
   using client = new ClientReader(options.deflate);
   const messages: Message[] = [];

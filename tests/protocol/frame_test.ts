@@ -3,9 +3,12 @@ import {
   encodeFrame,
   encodeFrameParts,
   encodeTextFrame,
+  type FrameSink,
   isControlOpcode,
   Opcode,
   RSV1,
+  writeFrame,
+  writeTextFrame,
 } from "../../src/protocol/frame.ts";
 import { concat, FIXED_MASK, frame } from "../helpers/frames.ts";
 
@@ -60,11 +63,44 @@ Deno.test("frame: close, ping and pong are the control opcodes", () => {
 });
 
 Deno.test("frame: encodes text straight from a string, like the reference builder, at every size", () => {
-  for (const length of [0, 5, 41, 42, 125, 126, 21845, 21846, 65535, 65536, 70000]) {
-    // "é" is two bytes: lengths cross the length-field boundaries in both units.
-    for (const text of ["a".repeat(length), "é".repeat(length >> 1) + "€😀"]) {
+  for (const length of [0, 5, 41, 42, 63, 64, 65, 125, 126, 21845, 21846, 65535, 65536, 70000]) {
+    // "é" is two bytes: lengths cross the length-field boundaries in both units. Short ASCII is
+    // copied in by hand: one character past ASCII at its end takes the other way.
+    for (
+      const text of [
+        "a".repeat(length),
+        "é".repeat(length >> 1) + "€😀",
+        "a".repeat(length) + "\x80",
+      ]
+    ) {
       assertEquals(encodeTextFrame(text), frame(Opcode.Text, text, { mask: null }));
       assertEquals(encodeTextFrame(text, { mask: FIXED_MASK }), frame(Opcode.Text, text));
     }
   }
+});
+
+Deno.test("frame: writes frames one after the other into a sink's buffer, at any offset, like the reference builder", () => {
+  const buffer = new Uint8Array(400_000);
+  let used = 3;
+  const sink: FrameSink = {
+    bytes: buffer,
+    reserve(length) {
+      used += length;
+      return used - length;
+    },
+  };
+  const expected: Uint8Array[] = [new Uint8Array(3)];
+  for (const length of [0, 125, 126, 65535, 65536]) {
+    const payload = new Uint8Array(length).fill(7);
+    writeFrame(sink, Opcode.Binary, payload, { mask: FIXED_MASK });
+    expected.push(frame(Opcode.Binary, payload));
+    writeFrame(sink, Opcode.Binary, payload, { fin: false });
+    expected.push(frame(Opcode.Binary, payload, { fin: false, mask: null }));
+    const text = "é".repeat(length >> 2);
+    writeTextFrame(sink, text);
+    expected.push(frame(Opcode.Text, text, { mask: null }));
+    writeTextFrame(sink, "Hi", { mask: FIXED_MASK });
+    expected.push(frame(Opcode.Text, "Hi"));
+  }
+  assertEquals(buffer.subarray(0, used), concat(...expected));
 });

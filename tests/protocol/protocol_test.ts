@@ -23,10 +23,16 @@ class Recorded {
   #taken = 0;
 
   constructor(options: ProtocolOptions) {
+    const write = (bytes: Uint8Array, control: boolean) => {
+      this.writes.push({ bytes, control });
+      this.events.push(control ? "control" : "write");
+    };
     this.protocol = new Protocol(options, {
-      write: (bytes, control) => {
-        this.writes.push({ bytes, control });
-        this.events.push(control ? "control" : "write");
+      write,
+      bytes: new Uint8Array(0),
+      reserve(length) {
+        write(this.bytes = new Uint8Array(length), false);
+        return 0;
       },
       dropQueued: () => this.events.push("drop"),
       end: (how) => this.events.push(`end ${how}`),
