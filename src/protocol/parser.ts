@@ -15,10 +15,20 @@ import { DEFAULT_MAX_FRAGMENTS, DEFAULT_MAX_MESSAGE_BYTES } from "./limits.ts";
 import { applyMask } from "./mask.ts";
 
 /**
- * The first buffer for a frame that spans chunks. It grows as the payload arrives rather than
- * being allocated at the declared length, so a header alone reserves little.
+ * The smallest buffer for a frame that spans chunks. A buffer is at most four times what has
+ * arrived (or this), never the declared length alone, so a header reserves little; it grows as
+ * the payload arrives, and is the exact length at once when a quarter of it is in.
  */
 const INITIAL_PAYLOAD_BYTES = 64 * 1024;
+
+/**
+ * The size of the buffer for a payload of `length` bytes of which `arrived` are in: four times
+ * what arrived, so that growing copies at most a third of the payload and a peer makes us
+ * reserve at most four times what it sent; the exact length once that is enough.
+ */
+function payloadBufferSize(length: number, arrived: number): number {
+  return Math.min(length, Math.max(INITIAL_PAYLOAD_BYTES, arrived * 4));
+}
 
 /** Options of {@linkcode FrameParser} and {@linkcode FrameParserStream}. */
 export interface FrameParserOptions {
@@ -194,9 +204,7 @@ export class FrameParser {
         // protocol may then write over that header to send the payload back.
         this.#emit(payload, !owned || header !== chunk, onFrame);
       } else {
-        this.#payload = this.#allocate(
-          Math.min(length, Math.max(INITIAL_PAYLOAD_BYTES, end - offset)),
-        );
+        this.#payload = this.#allocate(payloadBufferSize(length, end - offset));
         this.#payloadFilled = 0;
         this.#payloadLength = length;
       }
@@ -304,10 +312,8 @@ export class FrameParser {
     const take = Math.min(chunk.length - offset, this.#payloadLength - this.#payloadFilled);
     let payload = this.#payload!;
     if (this.#payloadFilled + take > payload.length) {
-      // Growing fourfold keeps the copies to a third of the payload, and what a peer can make us
-      // reserve to four times what it sent; the last size is the exact length.
       const grown = this.#allocate(
-        Math.min(this.#payloadLength, Math.max(this.#payloadFilled + take, payload.length * 4)),
+        payloadBufferSize(this.#payloadLength, this.#payloadFilled + take),
       );
       grown.set(payload.subarray(0, this.#payloadFilled));
       payload = this.#payload = grown;

@@ -344,6 +344,19 @@ Deno.test("parser: a declared length alone reserves only the first buffer, which
   assertEquals(frames[0].payload.buffer.byteLength, payload.length);
 });
 
+Deno.test("parser: a frame a quarter of which is in takes a buffer of its exact length at once", () => {
+  const parser = new FrameParser(SERVER);
+  const payload = Uint8Array.from({ length: 300_000 }, (_, i) => i & 0xff);
+  const bytes = frame(Opcode.Binary, payload);
+  parser.push(bytes.slice(0, 75_014), () => {});
+  const buffer = parser.partialFrame?.payloadSoFar.buffer;
+  assertEquals(buffer?.byteLength, payload.length);
+  const frames: Frame[] = [];
+  parser.push(bytes.slice(75_014), (f) => frames.push(owned(f)));
+  assertEquals(frames, [fin(Opcode.Binary, payload)]);
+  assert(frames[0].payload.buffer === buffer, "the payload was not copied again");
+});
+
 Deno.test("parser: a frame inside one chunk borrows its payload from it; one that spans chunks owns its own", () => {
   const bytes = concat(frame(Opcode.Binary, [1, 2, 3]), frame(Opcode.Binary, [4, 5, 6]));
   const cut = bytes.length - 2;
