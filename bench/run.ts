@@ -304,7 +304,9 @@ async function bench(options: Options, baseline?: Baseline): Promise<string> {
     ? `\`ours @${baseline.shortRev}\` is this server at \`${options.baseline}\` ` +
       `(${baseline.shortRev}: ${baseline.subject}).\n`
     : "";
-  const tables = chosen.length > 0 ? cellTables(results, chosen, available, current[0], pairs) : "";
+  // The latency shown is of the first of ours that ran.
+  const latencyOf = current.find((spec) => available.includes(spec)) ?? available[0];
+  const tables = chosen.length > 0 ? cellTables(results, chosen, available, latencyOf, pairs) : "";
   return `# Benchmark results\n\nmsgs/s, median of ${options.reps} repetitions of ${options.seconds} s ` +
     `(after ${options.warmup} s warm-up); cells are payload-connections-depth (messages in flight per ` +
     `connection). Servers on core 0, load generator on core 1${
