@@ -15,6 +15,18 @@
  * Mode `raw` skips the handshake and expects a TCP echo server to return the client frames
  * unchanged: the ceiling a WebSocket server is compared against.
  *
+ * Mode `fanout` measures a topic's fan-out: `--connections` subscribers only read, and one more
+ * connection, the publisher, opened last, sends with `--depth` messages in flight. The server
+ * must send each message to every connection on the path, the publisher too (a room, as
+ * `mod.ts --rooms` serves it): the publisher's own copy is its acknowledgement, and frees its
+ * place in flight. A message's payload starts with its sequence number in 16 hex digits and goes
+ * on as a window into the pattern, so each receiver checks every byte, and that the numbers only
+ * grow: a gap is a message missed, a repeat or a step back a verify error. After the measured
+ * window the publisher stops, every receiver gets up to FANOUT_DRAIN_NS to catch up, and the
+ * messages of the measured window that an open connection never got are reported as missed.
+ * `--port` takes several ports, comma-separated: connection i goes to the i-th modulo their
+ * count, the publisher to the first (subscribers of one topic spread over server processes).
+ *
  * Build: cc -O2 -Wall -Wextra -o bench/.build/loadgen bench/loadgen.c -lz
  * Run:   bench/.build/loadgen --port 8080 --connections 64 --depth 16   (see --help)
  * Test:  bash bench/loadgen_test.sh
@@ -22,9 +34,12 @@
  *
  * What the numbers mean: messages counts echoes that arrived in the measured window; latency
  * runs from when a message became due (its predecessor's echo arrived) to its echo, so it
- * includes time queued behind a full socket. connect_ms runs from the first connect() to the
- * last finished handshake; in raw mode to the last finished TCP connect, which can include 1 s
- * SYN retransmits when thousands of connections overflow the echo server's accept backlog.
+ * includes time queued behind a full socket. In fanout mode messages counts the messages that
+ * subscribers received in the window (the publisher's copies are `published`), and latency runs
+ * from when a message became due at the publisher to its arrival at each subscriber. connect_ms
+ * runs from the first connect() to the last finished handshake; in raw mode to the last finished
+ * TCP connect, which can include 1 s SYN retransmits when thousands of connections overflow the
+ * echo server's accept backlog.
  */
 
 #define _GNU_SOURCE
@@ -76,6 +91,15 @@
  * messages coincide only when their start offsets do. */
 #define PATTERN_PERIOD 65521u
 #define MAX_MESSAGE_BYTES (64u * 1024 * 1024)
+/* Fanout: the sequence number leading each payload, in hex digits (valid UTF-8 for text). */
+#define FANOUT_SEQ_DIGITS 16
+/* Fanout: when each message became due, for the subscribers' latency, in a ring this long; a
+ * run publishes far fewer (about 10,000 a second), and an older slot is not used. */
+#define FANOUT_RING (1u << 20)
+/* Fanout: how long receivers get after the measured window to catch up with the publisher. */
+#define FANOUT_DRAIN_NS 5000000000ull
+/* Server processes one run may spread its connections over (--port a,b,...). */
+#define MAX_PORTS 8
 
 /* RFC 6455 §5.2: at most 2 + 8 length bytes + 4 mask bytes. §5.5: control payloads ≤ 125. */
 #define MAX_FRAME_HEADER 14
@@ -93,7 +117,9 @@ static const char WEBSOCKET_GUID[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
 static struct options {
     const char *host;
-    int port;
+    int port; /* the first of ports */
+    int ports[MAX_PORTS];
+    uint32_t port_count;
     uint32_t connections;
     uint32_t depth;
     uint32_t size;
@@ -103,6 +129,7 @@ static struct options {
     double duration_s;
     double warmup_s;
     bool raw;
+    bool fanout;
     const char *path;
     double hold_s;
     bool hold_echo;
@@ -122,17 +149,21 @@ static void usage(FILE *to)
 {
     fputs("usage: loadgen --port N [options]\n"
           "  --host ADDR          IPv4 address of the server (default 127.0.0.1)\n"
-          "  --port N             TCP port of the server (required)\n"
-          "  --connections N      concurrent connections (default 64)\n"
-          "  --depth N            messages in flight per connection (default 1)\n"
+          "  --port N[,N...]      TCP port of the server (required); several: connection i\n"
+          "                       goes to the i-th modulo their count\n"
+          "  --connections N      concurrent connections; fanout: subscribers (default 64)\n"
+          "  --depth N            messages in flight per connection; fanout: the\n"
+          "                       publisher's (default 1)\n"
           "  --size N             payload bytes per message (default 16)\n"
           "  --type text|binary|json  message type; json: text of JSON-like records (default\n"
           "                       text)\n"
           "  --deflate            offer permessage-deflate and compress what is sent\n"
           "  --duration S         measured seconds (default 5)\n"
           "  --warmup S           seconds of traffic before measuring (default 1)\n"
-          "  --mode ws|raw        ws: a WebSocket echo server; raw: a TCP echo server, no\n"
-          "                       handshake, the same frames must come back (default ws)\n"
+          "  --mode ws|raw|fanout ws: a WebSocket echo server; raw: a TCP echo server, no\n"
+          "                       handshake, the same frames must come back; fanout: a room\n"
+          "                       server, every message to every connection on the path, one\n"
+          "                       publisher, --connections subscribers (default ws)\n"
           "  --path P             path of the upgrade request (default /)\n"
           "  --hold S             open every connection, send nothing for S seconds, then\n"
           "                       report and exit (default 0: off)\n"
@@ -141,8 +172,8 @@ static void usage(FILE *to)
           "                       holds (with --deflate: its compression contexts)\n"
           "  --connect-timeout S  give up on connections not open after S seconds (default 30)\n"
           "Prints one JSON line on stdout. Exit status: 0 when every connection opened and\n"
-          "stayed open, every echo matched and (without --hold) at least one echo was measured;\n"
-          "1 otherwise (details on stderr); 2 on bad usage.\n",
+          "stayed open, every echo matched, (fanout) none was missed and (without --hold) at\n"
+          "least one was measured; 1 otherwise (details on stderr); 2 on bad usage.\n",
           to);
 }
 
@@ -179,6 +210,22 @@ static double parse_seconds(const char *name, const char *text, bool zero_allowe
     return value;
 }
 
+/* --port N[,N...] */
+static void parse_ports(const char *text)
+{
+    char copy[MAX_PORTS * 6 + 1];
+    if (strlen(text) >= sizeof copy) usage_error("--port takes at most %d ports", MAX_PORTS);
+    strcpy(copy, text);
+    opt.port_count = 0;
+    char *save;
+    for (char *item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+        if (opt.port_count == MAX_PORTS) usage_error("--port takes at most %d ports", MAX_PORTS);
+        opt.ports[opt.port_count++] = parse_count("port", item, 1, 65535);
+    }
+    if (!opt.port_count) usage_error("--port wants a port");
+    opt.port = opt.ports[0];
+}
+
 static void parse_options(int argc, char **argv)
 {
     static const struct option long_options[] = {
@@ -196,7 +243,7 @@ static void parse_options(int argc, char **argv)
     while ((option = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
         switch (option) {
         case 'h': opt.host = optarg; break;
-        case 'p': opt.port = parse_count("port", optarg, 1, 65535); break;
+        case 'p': parse_ports(optarg); break;
         case 'c': opt.connections = parse_count("connections", optarg, 1, 1000000); break;
         case 'd': opt.depth = parse_count("depth", optarg, 1, 65536); break;
         case 's': opt.size = parse_count("size", optarg, 0, MAX_MESSAGE_BYTES); break;
@@ -214,9 +261,10 @@ static void parse_options(int argc, char **argv)
         case 'z': opt.deflate = true; break;
         case 'e': opt.hold_echo = true; break;
         case 'm':
-            if (strcmp(optarg, "ws") && strcmp(optarg, "raw"))
-                usage_error("--mode is ws or raw, not '%s'", optarg);
+            if (strcmp(optarg, "ws") && strcmp(optarg, "raw") && strcmp(optarg, "fanout"))
+                usage_error("--mode is ws, raw or fanout, not '%s'", optarg);
             opt.raw = !strcmp(optarg, "raw");
+            opt.fanout = !strcmp(optarg, "fanout");
             break;
         case 'u':
             usage(stdout);
@@ -229,6 +277,11 @@ static void parse_options(int argc, char **argv)
     if (!opt.port) usage_error("--port is required");
     if (opt.deflate && opt.raw) usage_error("--deflate needs --mode ws");
     if (opt.hold_echo && !opt.hold_s) usage_error("--hold-echo needs --hold");
+    if (opt.fanout && (opt.deflate || opt.hold_s))
+        usage_error("--mode fanout takes neither --deflate nor --hold");
+    if (opt.fanout && opt.size < FANOUT_SEQ_DIGITS)
+        usage_error("--mode fanout needs --size %d or more, for the sequence number",
+                    FANOUT_SEQ_DIGITS);
     /* RFC 7230 §3.1.1: the request target is one token without spaces or line breaks. */
     if (opt.path[0] != '/' || strlen(opt.path) > MAX_PATH || strpbrk(opt.path, " \t\r\n"))
         usage_error("--path must start with / and hold no spaces, at most %d bytes", MAX_PATH);
@@ -513,7 +566,8 @@ static double histogram_percentile_us(double fraction, uint64_t total)
 /* ---- Connections -------------------------------------------------------------------------- */
 
 enum conn_state { CONN_UNSTARTED, CONN_CONNECTING, CONN_HANDSHAKE, CONN_OPEN, CONN_CLOSED };
-enum parse_state { PARSE_HEADER, PARSE_ECHO_PAYLOAD, PARSE_CONTROL_PAYLOAD, PARSE_COMPRESSED };
+enum parse_state { PARSE_HEADER, PARSE_ECHO_PAYLOAD, PARSE_CONTROL_PAYLOAD, PARSE_COMPRESSED,
+                   PARSE_FANOUT_SEQ };
 
 /* RFC 7692 §7.2.1: a sync flush ends with these bytes; they are left off the wire. */
 static const uint8_t FLUSH_TAIL[4] = {0x00, 0x00, 0xFF, 0xFF};
@@ -536,6 +590,7 @@ struct in_flight {
 
 struct conn {
     uint32_t index;
+    int port;
     int fd;
     enum conn_state state;
     bool closing; /* the run is over: no new messages; close once the echoes are in */
@@ -570,30 +625,45 @@ struct conn {
     uint8_t control_opcode, control_len;
     uint8_t control_payload[MAX_CONTROL_PAYLOAD];
 
+    /* Fanout: the sequence number of the message arriving, its digits so far, the lowest number
+     * the next message may carry, and how many messages of the measured window arrived. */
+    uint64_t fanout_seq, fanout_next, fanout_in_window;
+    uint8_t seq_digits[FANOUT_SEQ_DIGITS];
+    uint8_t seq_digits_have;
+
     struct deflate_state *z; /* NULL unless permessage-deflate was agreed */
     uint64_t frame_len;      /* header + payload of the data frame being sent */
     int client_window_bits;  /* what the server's response allows this end */
     bool client_no_context_takeover;
 };
 
-enum phase { PHASE_CONNECT, PHASE_HOLD, PHASE_RUN, PHASE_CLOSE, PHASE_DONE };
+enum phase { PHASE_CONNECT, PHASE_HOLD, PHASE_RUN, PHASE_DRAIN, PHASE_CLOSE, PHASE_DONE };
 
 static struct run {
     enum phase phase;
     int epoll_fd;
     struct conn *conns;
+    uint32_t total; /* connections: opt.connections, and in fanout mode the publisher */
     size_t out_capacity;
     uint32_t started, pending, open; /* pending: connecting or handshaking */
     uint64_t first_connect_ns, last_open_ns, connect_deadline_ns;
-    uint64_t warmup_end_ns, measure_end_ns, hold_end_ns, close_deadline_ns;
+    uint64_t warmup_end_ns, measure_end_ns, hold_end_ns, drain_deadline_ns, close_deadline_ns;
     bool measuring;
     double cpu_start_s, cpu_pct;
     uint64_t cpu_start_ns;
     double seconds;
+    /* Fanout: the publisher (the last connection); its messages from window_first to
+     * window_end - 1 are the measured window's, checked for at every receiver; when each
+     * message became due, by sequence number modulo FANOUT_RING; the payload being framed. */
+    struct conn *publisher;
+    uint64_t window_first, window_end;
+    uint64_t *due_ns;
+    uint8_t *fanout_payload;
 } run;
 
 static struct stats {
     uint64_t messages, verify_errors, lost_connections;
+    uint64_t published, missed; /* fanout: the publisher's copies in the window; not received */
     /* Data payload bytes: as carried, and as they went over the wire, each way. */
     uint64_t sent_plain, sent_wire, received_plain, received_wire;
     char first_verify_error[256], first_lost_reason[256];
@@ -641,7 +711,7 @@ static void verify_failed(struct conn *c, const char *what)
     if (!stats.first_verify_error[0])
         snprintf(stats.first_verify_error, sizeof stats.first_verify_error,
                  "connection %u, message %llu: %s", c->index,
-                 (unsigned long long)c->oldest_seq, what);
+                 (unsigned long long)(opt.fanout ? c->fanout_next : c->oldest_seq), what);
     lose_conn(c, "verify error: %s", what);
 }
 
@@ -651,6 +721,7 @@ static void queue_message(struct conn *c, uint64_t now)
 {
     struct in_flight *message = &c->in_flight[c->next_seq % opt.depth];
     message->queued_ns = now;
+    if (opt.fanout) run.due_ns[c->next_seq % FANOUT_RING] = now;
     message->mask = (uint32_t)(xorshift_next(&mask_random) >> 32);
     c->next_seq++;
 }
@@ -689,6 +760,17 @@ static bool compress_message(struct conn *c, const uint8_t *payload)
     return true;
 }
 
+/* The payload of message `seq` of connection `c`: a window into the pattern; in fanout mode led
+ * by the sequence number in hex, built in run.fanout_payload. */
+static const uint8_t *message_payload(const struct conn *c, uint64_t seq)
+{
+    if (!opt.fanout) return payload_of(c->index, seq);
+    memcpy(run.fanout_payload, payload_of(c->index, seq), opt.size);
+    for (int i = FANOUT_SEQ_DIGITS - 1; i >= 0; i--, seq >>= 4)
+        run.fanout_payload[i] = "0123456789abcdef"[seq & 15];
+    return run.fanout_payload;
+}
+
 /* Builds due frames into out until it is full: obligations (a pong, the final close) go in
  * between data frames, never inside one. */
 static void fill_out(struct conn *c)
@@ -717,16 +799,17 @@ static void fill_out(struct conn *c)
             }
         }
         const struct in_flight *message = &c->in_flight[c->out_seq % opt.depth];
-        const uint8_t *payload = payload_of(c->index, c->out_seq);
+        const uint8_t *payload = message_payload(c, c->out_seq);
         uint64_t payload_len = opt.size;
-        if (c->z && opt.size) {
+        bool compressed = c->z && opt.size;
+        if (compressed) {
             if (!c->out_frame_offset && !compress_message(c, payload)) return;
             payload = c->z->out;
             payload_len = c->z->out_len;
         }
         uint8_t header[MAX_FRAME_HEADER];
         size_t header_len = frame_header(header, data_opcode, payload_len, true, message->mask);
-        if (payload != payload_of(c->index, c->out_seq)) header[0] |= RSV1;
+        if (compressed) header[0] |= RSV1;
         uint64_t frame_len = header_len + payload_len;
         uint64_t offset = c->out_frame_offset;
         size_t len = frame_len - offset < room ? frame_len - offset : room;
@@ -773,8 +856,14 @@ static void flush(struct conn *c)
 
 /* ---- Receiving frames --------------------------------------------------------------------- */
 
+static void on_fanout_message(struct conn *c, uint64_t now);
+
 static void on_echo(struct conn *c, uint64_t now)
 {
+    if (opt.fanout) {
+        on_fanout_message(c, now);
+        return;
+    }
     const struct in_flight *message = &c->in_flight[c->oldest_seq % opt.depth];
     if (now >= run.warmup_end_ns && now < run.measure_end_ns) {
         stats.messages++;
@@ -897,6 +986,77 @@ static void on_compressed_echo(struct conn *c, uint64_t now)
     on_echo(c, now);
 }
 
+/* Fanout: every data frame is one unmasked FIN frame of the type and size sent; its payload
+ * starts with the sequence number, gathered in c->seq_digits. */
+static void on_fanout_header(struct conn *c, size_t header_len)
+{
+    if (header_len != echo_header_len || memcmp(c->header, echo_header, echo_header_len)) {
+        verify_failed(c, "a message is not one unmasked FIN frame of the type and length sent");
+        return;
+    }
+    c->seq_digits_have = 0;
+    c->parse = PARSE_FANOUT_SEQ;
+}
+
+/* Fanout: the sequence number is whole in c->seq_digits. It must be of a message sent, and above
+ * every one this connection received; the rest of the payload is then checked as it arrives. */
+static void on_fanout_seq(struct conn *c, uint64_t now)
+{
+    uint64_t seq = 0;
+    for (int i = 0; i < FANOUT_SEQ_DIGITS; i++) {
+        uint8_t digit = c->seq_digits[i];
+        int value = digit >= '0' && digit <= '9' ? digit - '0'
+                    : digit >= 'a' && digit <= 'f' ? digit - 'a' + 10
+                                                   : -1;
+        if (value < 0) {
+            verify_failed(c, "a message does not start with a sequence number");
+            return;
+        }
+        seq = seq << 4 | (uint64_t)value;
+    }
+    if (seq >= run.publisher->out_seq) {
+        verify_failed(c, "a message arrived that was never sent");
+        return;
+    }
+    if (seq < c->fanout_next) {
+        verify_failed(c, "a message arrived twice or out of order");
+        return;
+    }
+    c->fanout_seq = seq;
+    c->expected_payload = payload_of(run.publisher->index, seq);
+    c->payload_offset = FANOUT_SEQ_DIGITS;
+    c->payload_left = opt.size - FANOUT_SEQ_DIGITS;
+    c->parse = PARSE_ECHO_PAYLOAD;
+    if (!c->payload_left) {
+        c->parse = PARSE_HEADER;
+        on_echo(c, now);
+    }
+}
+
+/* Fanout: message c->fanout_seq arrived whole and as sent. At a subscriber it is a delivery; at
+ * the publisher, whose copies come back in order, it frees the message's place in flight, and
+ * those of any before it that never came back. */
+static void on_fanout_message(struct conn *c, uint64_t now)
+{
+    uint64_t seq = c->fanout_seq;
+    bool measured = now >= run.warmup_end_ns && now < run.measure_end_ns;
+    c->fanout_next = seq + 1;
+    if (seq >= run.window_first && seq < run.window_end) c->fanout_in_window++;
+    if (c != run.publisher) {
+        if (!measured) return;
+        stats.messages++;
+        /* An older slot holds a later message's time. */
+        if (run.publisher->next_seq - seq <= FANOUT_RING)
+            histogram_add(now - run.due_ns[seq % FANOUT_RING]);
+        return;
+    }
+    if (measured) stats.published++;
+    while (c->oldest_seq <= seq) {
+        c->oldest_seq++;
+        if (run.phase == PHASE_RUN) queue_message(c, now);
+    }
+}
+
 /* A whole frame header, `header_len` bytes, is in c->header. */
 static void on_header(struct conn *c, size_t header_len, uint64_t now)
 {
@@ -916,6 +1076,10 @@ static void on_header(struct conn *c, size_t header_len, uint64_t now)
             c->parse = PARSE_HEADER;
             on_control(c);
         }
+        return;
+    }
+    if (opt.fanout) {
+        on_fanout_header(c, header_len);
         return;
     }
     /* A frame whose message has not been wholly written yet cannot be its echo. */
@@ -988,6 +1152,16 @@ static void on_frame_bytes(struct conn *c, const uint8_t *data, size_t len, uint
             }
             break;
         }
+        case PARSE_FANOUT_SEQ: {
+            size_t take = FANOUT_SEQ_DIGITS - c->seq_digits_have;
+            if (take > len) take = len;
+            memcpy(c->seq_digits + c->seq_digits_have, data, take);
+            c->seq_digits_have += take;
+            data += take;
+            len -= take;
+            if (c->seq_digits_have == FANOUT_SEQ_DIGITS) on_fanout_seq(c, now);
+            break;
+        }
         case PARSE_COMPRESSED: {
             size_t take = c->payload_left < len ? c->payload_left : len;
             memcpy(c->z->in + c->z->in_len, data, take);
@@ -1039,7 +1213,7 @@ static void send_upgrade_request(struct conn *c)
                           "GET %s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\n"
                           "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
                           "Sec-WebSocket-Version: 13\r\n%s\r\n",
-                          opt.path, opt.host, opt.port, key,
+                          opt.path, opt.host, c->port, key,
                           opt.deflate ? "Sec-WebSocket-Extensions: permessage-deflate; "
                                         "client_max_window_bits\r\n"
                                       : "");
@@ -1186,7 +1360,7 @@ static void on_handshake_bytes(struct conn *c, uint8_t *data, size_t len, uint64
 
 static void start_connect(struct conn *c)
 {
-    struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons(opt.port)};
+    struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons(c->port)};
     inet_pton(AF_INET, opt.host, &address.sin_addr);
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
@@ -1260,7 +1434,7 @@ static void on_event(struct conn *c, uint32_t events)
 
 static void start_more_connections(void)
 {
-    while (run.started < opt.connections && run.pending < MAX_PENDING_CONNECTS)
+    while (run.started < run.total && run.pending < MAX_PENDING_CONNECTS)
         start_connect(&run.conns[run.started++]);
 }
 
@@ -1279,7 +1453,7 @@ static void begin_close(uint64_t now)
 
 static void begin_traffic(uint64_t now)
 {
-    if (!run.open) {
+    if (!run.open || (opt.fanout && run.publisher->state != CONN_OPEN)) {
         run.phase = PHASE_DONE;
         return;
     }
@@ -1288,7 +1462,7 @@ static void begin_traffic(uint64_t now)
     if (opt.hold_s) {
         run.phase = PHASE_HOLD;
         run.hold_end_ns = now + seconds_to_ns(opt.hold_s);
-        for (uint32_t i = 0; opt.hold_echo && i < opt.connections; i++) {
+        for (uint32_t i = 0; opt.hold_echo && i < run.total; i++) {
             struct conn *c = &run.conns[i];
             if (c->state != CONN_OPEN) continue;
             queue_message(c, now);
@@ -1299,12 +1473,41 @@ static void begin_traffic(uint64_t now)
     run.phase = PHASE_RUN;
     run.warmup_end_ns = now + seconds_to_ns(opt.warmup_s);
     run.measure_end_ns = run.warmup_end_ns + seconds_to_ns(opt.duration_s);
-    for (uint32_t i = 0; i < opt.connections; i++) {
+    for (uint32_t i = 0; i < run.total; i++) {
         struct conn *c = &run.conns[i];
-        if (c->state != CONN_OPEN) continue;
+        if (c->state != CONN_OPEN || (opt.fanout && c != run.publisher)) continue;
         for (uint32_t k = 0; k < opt.depth; k++) queue_message(c, now);
         flush(c);
     }
+}
+
+/* Fanout: the publisher stops; the receivers get until drain_deadline_ns to catch up. */
+static void begin_drain(uint64_t now)
+{
+    run.phase = PHASE_DRAIN;
+    run.window_end = run.publisher->next_seq;
+    run.drain_deadline_ns = now + FANOUT_DRAIN_NS;
+}
+
+/* Fanout: whether every open connection has received the last message sent. */
+static bool drained(void)
+{
+    for (uint32_t i = 0; i < run.total; i++) {
+        const struct conn *c = &run.conns[i];
+        if (c->state == CONN_OPEN && c->fanout_next < run.window_end) return false;
+    }
+    return true;
+}
+
+/* Fanout: what the measured window sent and an open connection did not receive was missed. */
+static void end_drain(uint64_t now)
+{
+    uint64_t sent = run.window_end > run.window_first ? run.window_end - run.window_first : 0;
+    for (uint32_t i = 0; i < run.total; i++) {
+        const struct conn *c = &run.conns[i];
+        if (c->state == CONN_OPEN) stats.missed += sent - c->fanout_in_window;
+    }
+    begin_close(now);
 }
 
 /* The reported window is [start_ns, end_ns); our CPU use is measured up to now. */
@@ -1313,7 +1516,8 @@ static void end_measurement(uint64_t start_ns, uint64_t end_ns, uint64_t now)
     run.seconds = end_ns > start_ns ? (end_ns - start_ns) / 1e9 : 0;
     uint64_t wall_ns = now - run.cpu_start_ns;
     run.cpu_pct = wall_ns ? (cpu_seconds() - run.cpu_start_s) * 1e9 / wall_ns * 100 : 0;
-    begin_close(now);
+    if (opt.fanout) begin_drain(now);
+    else begin_close(now);
 }
 
 /* Moves through connect → run (warmup, measured window) or hold → close → done. */
@@ -1322,7 +1526,7 @@ static void advance(uint64_t now)
     switch (run.phase) {
     case PHASE_CONNECT:
         start_more_connections();
-        if (run.started == opt.connections && !run.pending) {
+        if (run.started == run.total && !run.pending) {
             begin_traffic(now);
         } else if (now >= run.connect_deadline_ns) {
             for (uint32_t i = 0; i < run.started; i++) {
@@ -1330,12 +1534,12 @@ static void advance(uint64_t now)
                 if (c->state == CONN_CONNECTING || c->state == CONN_HANDSHAKE)
                     lose_conn(c, "not open after --connect-timeout %g s", opt.connect_timeout_s);
             }
-            if (run.started < opt.connections && !stats.first_lost_reason[0])
+            if (run.started < run.total && !stats.first_lost_reason[0])
                 snprintf(stats.first_lost_reason, sizeof stats.first_lost_reason,
                          "connections not started within --connect-timeout %g s",
                          opt.connect_timeout_s);
-            stats.lost_connections += opt.connections - run.started;
-            run.started = opt.connections;
+            stats.lost_connections += run.total - run.started;
+            run.started = run.total;
             begin_traffic(now);
         }
         break;
@@ -1347,12 +1551,17 @@ static void advance(uint64_t now)
             run.measuring = true;
             run.cpu_start_s = cpu_seconds();
             run.cpu_start_ns = now;
+            if (opt.fanout) run.window_first = run.publisher->next_seq;
         }
-        if (now >= run.measure_end_ns || !run.open) {
+        if (now >= run.measure_end_ns || !run.open ||
+            (opt.fanout && run.publisher->state != CONN_OPEN)) {
             /* Echoes count while their arrival is in [warmup end, measure end). */
             uint64_t end = now < run.measure_end_ns ? now : run.measure_end_ns;
             end_measurement(run.warmup_end_ns, end, now);
         }
+        break;
+    case PHASE_DRAIN:
+        if (now >= run.drain_deadline_ns || drained()) end_drain(now);
         break;
     case PHASE_CLOSE:
         if (!run.open || now >= run.close_deadline_ns) {
@@ -1372,6 +1581,7 @@ static uint64_t phase_deadline(void)
     case PHASE_CONNECT: return run.connect_deadline_ns;
     case PHASE_HOLD: return run.hold_end_ns;
     case PHASE_RUN: return run.measuring ? run.measure_end_ns : run.warmup_end_ns;
+    case PHASE_DRAIN: return run.drain_deadline_ns;
     case PHASE_CLOSE: return run.close_deadline_ns;
     case PHASE_DONE: break;
     }
@@ -1405,7 +1615,7 @@ static void raise_descriptor_limit(void)
     getrlimit(RLIMIT_NOFILE, &limit);
     limit.rlim_cur = limit.rlim_max;
     setrlimit(RLIMIT_NOFILE, &limit);
-    uint64_t needed = (uint64_t)opt.connections + 16;
+    uint64_t needed = (uint64_t)opt.connections + 17;
     if (limit.rlim_cur != RLIM_INFINITY && needed > limit.rlim_cur) {
         fprintf(stderr, "loadgen: %u connections need %llu file descriptors; the hard limit is "
                         "%llu\n",
@@ -1433,15 +1643,25 @@ static void setup(void)
     if (most > MAX_OUT_BUFFER) most = MAX_OUT_BUFFER;
     if (wanted > most) wanted = most;
     run.out_capacity = wanted < MIN_OUT_BUFFER ? MIN_OUT_BUFFER : wanted;
-    run.conns = calloc(opt.connections, sizeof *run.conns);
-    struct in_flight *slots = calloc((size_t)opt.connections * opt.depth, sizeof *slots);
+    run.total = opt.connections + (opt.fanout ? 1 : 0);
+    run.conns = calloc(run.total, sizeof *run.conns);
+    struct in_flight *slots = calloc((size_t)run.total * opt.depth, sizeof *slots);
     run.epoll_fd = epoll_create1(EPOLL_CLOEXEC);
-    if (!run.conns || !slots || run.epoll_fd < 0) {
+    run.window_first = run.window_end = UINT64_MAX;
+    if (opt.fanout) {
+        run.publisher = &run.conns[opt.connections];
+        run.due_ns = calloc(FANOUT_RING, sizeof *run.due_ns);
+        run.fanout_payload = malloc(opt.size);
+    }
+    if (!run.conns || !slots || run.epoll_fd < 0 ||
+        (opt.fanout && (!run.due_ns || !run.fanout_payload))) {
         fprintf(stderr, "loadgen: out of memory or descriptors for %u connections\n",
                 opt.connections);
         exit(1);
     }
-    for (uint32_t i = 0; i < opt.connections; i++) {
+    for (uint32_t i = 0; i < run.total; i++) {
+        /* The publisher, last, goes to the first port. */
+        run.conns[i].port = opt.ports[i < opt.connections ? i % opt.port_count : 0];
         run.conns[i].index = i;
         run.conns[i].fd = -1;
         run.conns[i].in_flight = slots + (size_t)i * opt.depth;
@@ -1461,15 +1681,18 @@ static int report(void)
            "\"messages\":%llu,\"seconds\":%.3f,\"msgs_per_s\":%.1f,\"mb_per_s\":%.2f,"
            "\"p50_us\":%.1f,\"p99_us\":%.1f,\"verify_errors\":%llu,\"lost_connections\":%llu,"
            "\"connect_ms\":%.1f,\"loadgen_cpu_pct\":%.1f,\"sent_wire_ratio\":%.4f,"
-           "\"received_wire_ratio\":%.4f}\n",
-           opt.raw ? "raw" : "ws", opt.connections, opt.depth, opt.size,
+           "\"received_wire_ratio\":%.4f,\"published\":%llu,\"publishes_per_s\":%.1f,"
+           "\"missed\":%llu}\n",
+           opt.raw ? "raw" : opt.fanout ? "fanout" : "ws", opt.connections, opt.depth, opt.size,
            opt.binary ? "binary" : opt.json ? "json" : "text", (unsigned long long)stats.messages, seconds, per_second,
            per_second * opt.size / 1e6, histogram_percentile_us(0.50, stats.messages),
            histogram_percentile_us(0.99, stats.messages),
            (unsigned long long)stats.verify_errors, (unsigned long long)stats.lost_connections,
            connect_ms, run.cpu_pct,
            stats.sent_plain ? (double)stats.sent_wire / stats.sent_plain : 1.0,
-           stats.received_plain ? (double)stats.received_wire / stats.received_plain : 1.0);
+           stats.received_plain ? (double)stats.received_wire / stats.received_plain : 1.0,
+           (unsigned long long)stats.published, seconds > 0 ? stats.published / seconds : 0,
+           (unsigned long long)stats.missed);
     fflush(stdout);
     int status = 0;
     if (stats.verify_errors) {
@@ -1479,6 +1702,11 @@ static int report(void)
     }
     if (!opt.hold_s && !stats.messages) {
         fputs("loadgen: no echo arrived in the measured window\n", stderr);
+        status = 1;
+    }
+    if (stats.missed) {
+        fprintf(stderr, "loadgen: %llu messages of the measured window were not received\n",
+                (unsigned long long)stats.missed);
         status = 1;
     }
     if (stats.lost_connections) {

