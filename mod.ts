@@ -55,7 +55,15 @@ export {
   SlowConsumerError,
   UpgradeFailedError,
 } from "./src/protocol/errors.ts";
-export { encodeFrame, type EncodeFrameOptions, type Frame, Opcode } from "./src/protocol/frame.ts";
+export {
+  encodeFrame,
+  type EncodeFrameOptions,
+  type Frame,
+  type FrameSink,
+  Opcode,
+  writeFrame,
+  writeTextFrame,
+} from "./src/protocol/frame.ts";
 export { FrameParser, type FrameParserOptions, type PartialFrame } from "./src/protocol/parser.ts";
 export { FrameParserStream } from "./src/protocol/parser_stream.ts";
 export { computeAcceptKey } from "./src/protocol/handshake.ts";
