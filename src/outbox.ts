@@ -7,6 +7,7 @@
  */
 
 import { concatBytes } from "./protocol/bytes.ts";
+import { isAdjacent } from "./protocol/frame_arena.ts";
 import type { ProtocolOutput } from "./protocol/protocol_output.ts";
 import { closeQuietly, type Transport, writeAll } from "./transport.ts";
 import type { Traffic } from "./traffic.ts";
@@ -240,14 +241,16 @@ export class Outbox implements ProtocolOutput {
   }
 
   /**
-   * Takes everything queued, control first, as the buffers to write in order: runs of small parts
-   * joined into one, large parts as they are, since copying them would cost more than a write.
+   * Takes everything queued, control first, as the buffers to write in order: parts adjacent in
+   * memory (frames of one arena, see `FrameArena`) as one view, then runs of small parts joined
+   * into one, large parts as they are, since copying them would cost more than a write.
    */
   #takeWrites(): Uint8Array[] {
     this.#seal();
-    const parts = this.#control.length === 0 ? this.#queued : this.#control.concat(this.#queued);
+    const queued = this.#control.length === 0 ? this.#queued : this.#control.concat(this.#queued);
     this.#control = [];
     this.#queued = [];
+    const parts = queued.length === 1 ? queued : viewsOfAdjacent(queued);
     if (parts.length === 1) return parts;
     const writes: Uint8Array[] = [];
     let start = 0;
@@ -315,4 +318,23 @@ export class Outbox implements ProtocolOutput {
     this.#belowLimit?.resolve();
     this.#belowLimit = null;
   }
+}
+
+/** `parts`, each run of them adjacent in memory made one view of it. */
+function viewsOfAdjacent(parts: Uint8Array[]): Uint8Array[] {
+  const views: Uint8Array[] = [];
+  let run = parts[0];
+  let joined = false;
+  for (let i = 1; i < parts.length; i++) {
+    const part = parts[i];
+    if (isAdjacent(run, part)) {
+      run = new Uint8Array(run.buffer, run.byteOffset, run.byteLength + part.byteLength);
+      joined = true;
+    } else {
+      views.push(run);
+      run = part;
+    }
+  }
+  views.push(run);
+  return joined ? views : parts;
 }

@@ -1,6 +1,9 @@
 import { assert, assertEquals } from "@std/assert";
 import { Outbox, type OutboxOptions } from "../src/outbox.ts";
+import { Opcode } from "../src/protocol/frame.ts";
+import { FrameArena } from "../src/protocol/frame_arena.ts";
 import type { Transport } from "../src/transport.ts";
+import { concat } from "./helpers/frames.ts";
 
 /**
  * A transport in memory: records each write (taking at most `maxWrite` bytes per call), and
@@ -231,6 +234,32 @@ Deno.test("outbox: reserved frames are laid in one buffer and go out in one writ
   await outbox.flushed();
   assertEquals(writes.map((write) => [write.length, write[0]]), [[4, 9], [20_000, 4], [3, 5]]);
   assertEquals([writes[0], writes[2]], [[9, 1, 2, 3], [5, 6, 7]]);
+});
+
+Deno.test("outbox: parts side by side in memory go out as one view of them, uncopied, between others", async () => {
+  const written: Uint8Array[] = [];
+  const transport: Transport = {
+    remoteAddr: { hostname: "127.0.0.1", port: 1 },
+    read: () => Promise.resolve(null),
+    write: (bytes) => (written.push(bytes), Promise.resolve(bytes.length)),
+    closeWrite: () => Promise.resolve(),
+    close() {},
+  };
+  const outbox = new Outbox(transport, () => {}, NO_LIMIT);
+  const arena = new FrameArena();
+  const frames = Array.from(
+    { length: 100 },
+    (_, i) => arena.encode(Opcode.Binary, new Uint8Array(200).fill(i)),
+  );
+  for (const frame of frames) outbox.write(frame, false);
+  outbox.write(new Uint8Array(20_000).fill(7), false);
+  outbox.write(frames[0], false);
+  outbox.write(frames[1], false);
+  await outbox.flushed();
+  assertEquals(written.map((bytes) => bytes.length), [20_400, 20_000, 408]);
+  assertEquals(written[0].buffer, frames[0].buffer, "the frames were not copied");
+  assertEquals(written[0], concat(...frames));
+  assertEquals(written[2], concat(frames[0], frames[1]));
 });
 
 Deno.test("outbox: many reserved frames in one turn fill growing buffers and all arrive, once each", async () => {

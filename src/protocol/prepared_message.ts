@@ -6,9 +6,16 @@
  */
 
 import type { Extension } from "./extension.ts";
-import { encodeFrame, Opcode } from "./frame.ts";
+import { Opcode } from "./frame.ts";
+import { FrameArena } from "./frame_arena.ts";
 
 const encoder = new TextEncoder();
+
+/**
+ * Where prepared frames are made: those of messages published one after the other lie side by
+ * side, so a subscriber's queue writes them as one.
+ */
+const arena = new FrameArena();
 
 /**
  * One message, as the server frames it for any connection: the plain frame is made once, and
@@ -63,11 +70,11 @@ export class PreparedMessage {
   }
 
   #plainFrame(): Uint8Array {
-    return this.#plain ??= encodeFrame(this.opcode, this.payload);
+    return this.#plain ??= arena.encode(this.opcode, this.payload);
   }
 
   #encode(extension: Extension): Uint8Array | null {
     const encoded = extension.encode(this.payload);
-    return encoded && encodeFrame(this.opcode, encoded, { rsv: extension.rsv });
+    return encoded && arena.encode(this.opcode, encoded, { rsv: extension.rsv });
   }
 }
