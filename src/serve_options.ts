@@ -27,6 +27,7 @@ import {
   type ConnectionSettings,
   errorReporter,
   type Handler,
+  type StreamHandler,
   type WebSocketConnection,
 } from "./websocket.ts";
 
@@ -176,9 +177,11 @@ export interface ServerSettings<Data = unknown> extends ConnectionSettings {
 }
 
 /**
- * Resolves `options` to a server's settings, with `handler` for every message.
+ * Resolves `options` to a server's settings, with `handler` for every message (none: each
+ * connection is read in `onOpen`, with `receive()`, `for await` or `readable`).
  *
- * @throws {TypeError} for `cert` without `key`, or the other way round.
+ * @throws {TypeError} for `cert` without `key`, or the other way round; for a handler that is a
+ * pair of streams itself, which serves one connection only.
  * @throws {RangeError} for an option out of its range.
  *
  * @example
@@ -191,11 +194,17 @@ export interface ServerSettings<Data = unknown> extends ConnectionSettings {
  */
 export function serverSettings<Data>(
   options: ServeOptions<Data>,
-  handler: Handler<Data>,
+  handler?: Handler<Data> | StreamHandler<Data>,
 ): ServerSettings<Data> {
   const { cert, key } = options;
   if ((cert === undefined) !== (key === undefined)) {
     throw new TypeError("TLS needs both cert and key");
+  }
+  if (typeof handler === "object" && "readable" in handler && "writable" in handler) {
+    throw new TypeError(
+      "a TransformStream serves one connection: give serve() { stream: () => new " +
+        "TransformStream(…) }, which makes one for each connection",
+    );
   }
   const tls = cert !== undefined && key !== undefined ? { cert, key } : undefined;
   const deflate = deflateOptionSettings(options.deflate, "server");
@@ -219,7 +228,7 @@ export function serverSettings<Data>(
     onClose: options.onClose,
     deflateAcceptor: deflate && new DeflateAcceptor(deflate),
     // Every connection of this server carries Data; the settings they share need not know it.
-    handler: handler as Handler,
+    handler: handler as Handler | StreamHandler | undefined,
     onError,
     traffic: newTraffic(),
     topics: new Topics(options.pubsub, (event) => onError(event)),

@@ -9,7 +9,7 @@
 import { Deadline } from "./deadline.ts";
 import { answerRequest, type Slots } from "./http_connection.ts";
 import { CloseCode } from "./protocol/close_code.ts";
-import { HandshakeError } from "./protocol/errors.ts";
+import { ConnectionClosedError, HandshakeError } from "./protocol/errors.ts";
 import { runtime } from "./runtime/mod.ts";
 import { localPubSub } from "./pubsub/local.ts";
 import { type ServeOptions, type ServerSettings, serverSettings } from "./serve_options.ts";
@@ -17,7 +17,7 @@ import type { Message } from "./protocol/message.ts";
 import type { PublishOptions, TopicStats } from "./topics.ts";
 import type { Traffic } from "./traffic.ts";
 import { closeQuietly, type Listener, type NetAddress, type Transport } from "./transport.ts";
-import type { Handler, WebSocketConnection } from "./websocket.ts";
+import type { Handler, StreamHandler, WebSocketConnection } from "./websocket.ts";
 import { followPrimary, workerCount, Workers, workerSetup } from "./workers.ts";
 
 export type { ServeOptions };
@@ -86,9 +86,12 @@ export interface Server {
 }
 
 /**
- * Serves WebSockets: every message goes to `handler`, and what it returns is sent back.
+ * Serves WebSockets: every message goes to `handler` (a function whose return is sent back, or a
+ * {@linkcode StreamHandler}; without one, each connection is read in `onOpen`).
  *
  * @throws {ListenError} when the address cannot be listened on (the port is taken, say).
+ * @throws {TypeError} for a `TransformStream` as `handler` (give
+ * `{ stream: () => new TransformStream(…) }`, which makes one for each connection).
  *
  * @example An echo server on a free port
  * ```ts
@@ -103,10 +106,40 @@ export interface Server {
  * await server.shutdown();
  * console.log(reply); // "hi"
  * ```
+ *
+ * @example A streams pipeline: each connection's messages through a TransformStream
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { WebSocketStream } from "./websocket_stream.ts";
+ * import { serve } from "./server.ts";
+ *
+ * // The server: a TransformStream per connection (its messages in, what comes out sent).
+ * const server = serve({ port: 0, hostname: "127.0.0.1" }, {
+ *   stream: () =>
+ *     new TransformStream({
+ *       transform(message, out) {
+ *         if (typeof message === "string") out.enqueue(message.toUpperCase());
+ *       },
+ *     }),
+ * });
+ *
+ * // The client: a pipeline too, from an array of messages to an array of replies.
+ * const wss = new WebSocketStream(`ws://127.0.0.1:${server.addr.port}/`);
+ * const { readable, writable } = await wss.opened;
+ * await ReadableStream.from(["one", "two"]).pipeTo(writable, { preventClose: true });
+ * const replies = [];
+ * for await (const reply of readable) {
+ *   replies.push(reply);
+ *   if (replies.length === 2) break; // leaving the loop cancels readable: the connection closes
+ * }
+ * assertEquals(replies, ["ONE", "TWO"]);
+ * await wss.closed;
+ * await server.shutdown();
+ * ```
  */
 export function serve<Data = undefined>(
   options: ServeOptions<Data>,
-  handler: Handler<Data>,
+  handler?: Handler<Data> | StreamHandler<Data>,
 ): Server {
   // A worker a primary started serves beside it on its port: see workers.ts.
   const setup = workerSetup();
@@ -253,6 +286,8 @@ function opened<Data>(
     return;
   }
   const fail = (error: unknown) => {
+    // A loop of onOpen's that ends as the connection closes under it has not failed.
+    if (error instanceof ConnectionClosedError) return;
     settings.onError(error, connection as WebSocketConnection);
     if (connection.state === "open") connection.close(CloseCode.InternalError);
   };
