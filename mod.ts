@@ -40,6 +40,7 @@ export {
   WebSocketStream,
   type WebSocketStreamOptions,
 } from "./src/websocket_stream.ts";
+export type { FetchHandler, FetchInfo } from "./src/fetch_handler.ts";
 export type { DeflateOption } from "./src/compression.ts";
 export type { DeflateOptions } from "./src/protocol/permessage_deflate.ts";
 export type { SlowConsumerPolicy, WebSocketOptions } from "./src/options.ts";

@@ -6,8 +6,7 @@
  * @module
  */
 
-import { Deadline } from "./deadline.ts";
-import { answerRequest, type Slots } from "./http_connection.ts";
+import { HttpConnection, type Slots } from "./http_connection.ts";
 import { CloseCode } from "./protocol/close_code.ts";
 import { ConnectionClosedError, HandshakeError } from "./protocol/errors.ts";
 import { runtime } from "./runtime/mod.ts";
@@ -86,12 +85,13 @@ export interface Server {
 }
 
 /**
- * Serves WebSockets: every message goes to `handler` (a function whose return is sent back, or a
- * {@linkcode StreamHandler}; without one, each connection is read in `onOpen`).
+ * Serves WebSockets, and plain HTTP on the same port: every message goes to `handler` (a function
+ * whose return is sent back, or a {@linkcode StreamHandler}; without one, each connection is read
+ * in `onOpen`), and every request that is not an upgrade to `options.fetch`.
  *
  * @throws {ListenError} when the address cannot be listened on (the port is taken, say).
- * @throws {TypeError} for a `TransformStream` as `handler` (give
- * `{ stream: () => new TransformStream(…) }`, which makes one for each connection).
+ * @throws {TypeError} for options that cannot go together, or a `TransformStream` as `handler`
+ * (give `{ stream: () => new TransformStream(…) }`, which makes one for each connection).
  *
  * @example An echo server on a free port
  * ```ts
@@ -105,6 +105,37 @@ export interface Server {
  * socket.close();
  * await server.shutdown();
  * console.log(reply); // "hi"
+ * ```
+ *
+ * @example A Hono app with a WebSocket route, on one port
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { Hono } from "hono";
+ * import { connect } from "./client.ts";
+ * import type { FetchInfo } from "./fetch_handler.ts";
+ * import { serve } from "./server.ts";
+ *
+ * // The second argument of fetch, which Hono hands its routes as c.env, can upgrade.
+ * const app = new Hono<{ Bindings: FetchInfo<{ room: string }> }>();
+ * app.get("/", (c) => c.text("hello from Hono"));
+ * app.post("/echo", async (c) => c.json(await c.req.json()));
+ * app.get("/rooms/:room", (c) => c.env.upgrade(c.req.raw, { data: { room: c.req.param("room") } }));
+ *
+ * const server = serve(
+ *   { port: 0, hostname: "127.0.0.1", fetch: app.fetch, fetchUpgrades: true },
+ *   (message, connection) => `${connection.data.room}: ${message}`,
+ * );
+ * const base = `127.0.0.1:${server.addr.port}`;
+ *
+ * assertEquals(await (await fetch(`http://${base}/`)).text(), "hello from Hono");
+ * const posted = await fetch(`http://${base}/echo`, { method: "POST", body: '{"a":1}' });
+ * assertEquals(await posted.json(), { a: 1 });
+ *
+ * const connection = await connect(`ws://${base}/rooms/lobby`);
+ * await connection.send("hi");
+ * assertEquals(await connection.receive(), "lobby: hi");
+ * await connection.close();
+ * await server.shutdown();
  * ```
  *
  * @example A streams pipeline: each connection's messages through a TransformStream
@@ -167,7 +198,7 @@ export function serve<Data = undefined>(
     }
   }
   let workersStopped: Promise<void> | undefined;
-  const handshaking = new Set<Deadline>();
+  const http = new Set<HttpConnection<Data>>();
   const open = new Set<WebSocketConnection>();
   let stopping = false;
   // Transports not yet ended, and a promise made once shutdown waits for them.
@@ -200,22 +231,15 @@ export function serve<Data = undefined>(
       .catch((error) => settings.onError(error, connection));
   };
 
-  // Only the handshake is awaited here; an upgraded connection runs on by itself and reports its
+  // Only the HTTP side is awaited here; an upgraded connection runs on by itself and reports its
   // end through onEnd, so an idle connection holds no waiting function of the server's.
   const onTransport = async (transport: Transport) => {
     active++;
-    const { handshakeTimeoutMs } = settings;
-    // A client that opens TCP and then dribbles or stops, or an onUpgrade that never settles,
-    // gets handshakeTimeoutMs, no more: then, or at shutdown, the transport is closed.
-    const deadline = new Deadline(
-      handshakeTimeoutMs,
-      () =>
-        new Error(`onUpgrade did not settle within handshakeTimeoutMs (${handshakeTimeoutMs} ms)`),
-    );
-    deadline.expired.catch(() => closeQuietly(transport));
-    handshaking.add(deadline);
+    // Its requests, within their deadlines (see HttpConnection), until it ends or upgrades.
+    const incoming = new HttpConnection(transport, settings, slots);
+    http.add(incoming);
     try {
-      const upgraded = await answerRequest(transport, settings, deadline, slots);
+      const upgraded = await incoming.serve();
       if (upgraded === null) return ended();
       const { connection, rest, buffer } = upgraded;
       open.add(connection);
@@ -226,7 +250,7 @@ export function serve<Data = undefined>(
       settings.onError(error);
       ended();
     } finally {
-      handshaking.delete(deadline);
+      http.delete(incoming);
     }
   };
 
@@ -256,10 +280,8 @@ export function serve<Data = undefined>(
         stopping = true;
         listener.close();
         // Requests still arriving, or waiting for onUpgrade, get no answer: the server is going
-        // away.
-        for (const deadline of handshaking) {
-          deadline.cut(new HandshakeError(503, "server shutting down"));
-        }
+        // away. Those the application is answering finish, with Connection: close.
+        for (const connection of http) connection.stop();
         for (const connection of open) {
           connection.close(CloseCode.GoingAway, "server shutting down");
         }
