@@ -8,6 +8,7 @@
  * @module
  */
 
+import { type Clock, SYSTEM_CLOCK } from "./clock.ts";
 import { Deadline } from "./deadline.ts";
 import { exchange } from "./http_exchange.ts";
 import { hangUp, readHead } from "./http_io.ts";
@@ -19,6 +20,7 @@ import { ReadBuffer } from "./read_loop.ts";
 import { writeResponse } from "./response_writer.ts";
 import type { ServerSettings } from "./serve_options.ts";
 import { closeQuietly, type Transport, writeAll } from "./transport.ts";
+import type { Watchdog } from "./watchdog.ts";
 import { type Slots, upgrade, type Upgraded } from "./websocket_upgrade.ts";
 
 export type { Slots };
@@ -36,12 +38,14 @@ const NOTHING: Uint8Array = new Uint8Array(0);
  * within `handshakeTimeoutMs` of the connection (and `onUpgrade` decide within it); a kept-alive
  * connection may then be quiet for `keepAliveTimeoutMs` before its next request begins, which
  * must then be complete within `handshakeTimeoutMs`. Past a deadline the connection is ended
- * without an answer. The application's answer has no deadline, but at shutdown.
+ * without an answer. The application's answer has no deadline, but at shutdown. The deadlines
+ * are times, which the server's one watchdog sweeps over all its HTTP connections
+ * ({@linkcode HttpConnection.check}): a timer per request would cost more than the request.
  *
  * @example
  * ```ts ignore
  * import { HttpConnection } from "./http_connection.ts";
- * const upgraded = await new HttpConnection(transport, settings, slots).serve();
+ * const upgraded = await new HttpConnection(transport, settings, slots, watchdog).serve();
  * if (upgraded) upgraded.connection.run(upgraded.rest, upgraded.buffer);
  * ```
  */
@@ -51,18 +55,34 @@ export class HttpConnection<Data> {
   readonly #slots: Slots;
   /** One read buffer serves the request heads and bodies, then the WebSocket. */
   readonly #buffer = new ReadBuffer();
-  /** The deadline of the head (or upgrade decision) waited for now, if any. */
+  readonly #watchdog: Watchdog<HttpConnection<Data>> | null;
+  readonly #clock: Clock;
+  /** When what is waited for now (a head, an upgrade's decision) is due, by the clock; or 0. */
+  #dueAt = 0;
+  #dueReason: () => Error = () => new Error("timed out");
+  /** The deadline an upgrade's decision races, made only for an upgrade; cut when it is due. */
   #deadline: Deadline | null = null;
   #stopping = false;
   #exchanging = false;
-  /** Aborted once an exchange under way at shutdown has outlived `closeTimeoutMs`. */
-  readonly #abandoned = new AbortController();
+  /** The exchange under way's, aborted once it has outlived `closeTimeoutMs` at shutdown. */
+  #abandoned: PromiseWithResolvers<never> | null = null;
 
-  /** Serves `transport` for the server of `settings`; upgrades take `slots`. */
-  constructor(transport: Transport, settings: ServerSettings<Data>, slots: Slots) {
+  /**
+   * Serves `transport` for the server of `settings`; upgrades take `slots`; `watchdog` sweeps
+   * its deadlines (none when null: every deadline is off).
+   */
+  constructor(
+    transport: Transport,
+    settings: ServerSettings<Data>,
+    slots: Slots,
+    watchdog: Watchdog<HttpConnection<Data>> | null,
+    clock: Clock = SYSTEM_CLOCK,
+  ) {
     this.#transport = transport;
     this.#settings = settings;
     this.#slots = slots;
+    this.#watchdog = watchdog;
+    this.#clock = clock;
   }
 
   /**
@@ -70,13 +90,21 @@ export class HttpConnection<Data> {
    * which comes back to be run.
    */
   async serve(): Promise<UpgradedConnection<Data> | null> {
+    this.#watchdog?.add(this);
     try {
       return await this.#serve();
     } catch (error) {
       // Nothing of the protocol throws here: this is a fault of the server's, reported.
       this.#settings.onError(error);
       return this.#end();
+    } finally {
+      this.#watchdog?.delete(this);
     }
+  }
+
+  /** The watchdog's sweep: ends the connection if what it waits for is overdue at `now`. */
+  check(now: number): void {
+    if (this.#dueAt !== 0 && now >= this.#dueAt) this.#expire(this.#dueReason());
   }
 
   async #serve(): Promise<UpgradedConnection<Data> | null> {
@@ -105,13 +133,9 @@ export class HttpConnection<Data> {
   stop(): void {
     if (this.#stopping) return;
     this.#stopping = true;
-    if (!this.#exchanging) {
-      this.#deadline?.cut(new HandshakeError(503, "server shutting down"));
-      return;
-    }
+    if (!this.#exchanging) return this.#expire(new HandshakeError(503, "server shutting down"));
     const { closeTimeoutMs } = this.#settings;
     this.#arm(closeTimeoutMs, () => new Error(`no response within closeTimeoutMs at shutdown`));
-    this.#deadline!.expired.catch(() => this.#abandoned.abort());
   }
 
   /** Reads the next request head: the first, or one after a response on a kept-alive connection. */
@@ -129,7 +153,7 @@ export class HttpConnection<Data> {
     if (idle) {
       this.#arm(keepAliveTimeoutMs, () => new Error("keep-alive timeout"));
     } else headDeadline();
-    if (this.#stopping) this.#deadline!.cut(new HandshakeError(503, "server shutting down"));
+    if (this.#stopping) this.#expire(new HandshakeError(503, "server shutting down"));
     const parser = new RequestHeadParser(this.#settings);
     const parsed = leftover.length > 0 ? parser.push(leftover) : null;
     return parsed ?? await readHead(this.#transport, this.#buffer.bytes, parser, () => {
@@ -152,13 +176,10 @@ export class HttpConnection<Data> {
         if (framing.kind === "chunked" || (framing.kind === "length" && framing.length > 0)) {
           throw new HandshakeError(400, "an upgrade request has no body");
         }
-        const answer = await upgrade(
-          this.#transport,
-          parsed,
-          settings,
-          this.#deadline!,
-          this.#slots,
-        );
+        // What the decision races: cut by the sweep once the head's deadline comes.
+        const deadline = this.#deadline = new Deadline(0, this.#dueReason);
+        deadline.expired.catch(() => closeQuietly(this.#transport));
+        const answer = await upgrade(this.#transport, parsed, settings, deadline, this.#slots);
         this.#clear();
         if ("connection" in answer) return answer;
         return await this.#refuse(answer, head);
@@ -170,6 +191,9 @@ export class HttpConnection<Data> {
     }
     this.#clear();
     this.#exchanging = true;
+    // One per exchange: a promise that outlived its exchanges would gather their reactions.
+    const abandoned = this.#abandoned = Promise.withResolvers<never>();
+    abandoned.promise.catch(() => {});
     try {
       const outcome = await exchange(
         this.#transport,
@@ -178,7 +202,7 @@ export class HttpConnection<Data> {
         framing,
         { ...settings, scheme: settings.scheme === "wss" ? "https" : "http" },
         () => !this.#stopping,
-        this.#abandoned.signal,
+        abandoned.promise,
       );
       if (outcome.keepAlive && !this.#stopping) return outcome.rest;
       await hangUp(
@@ -189,6 +213,7 @@ export class HttpConnection<Data> {
       return null;
     } finally {
       this.#exchanging = false;
+      this.#abandoned = null;
       this.#clear();
     }
   }
@@ -214,17 +239,27 @@ export class HttpConnection<Data> {
     return null;
   }
 
-  /** Starts a deadline that ends the connection, in place of the one before. */
+  /** Sets the deadline that ends the connection, in place of the one before; 0 for none. */
   #arm(timeoutMs: number, reason: () => Error): void {
-    this.#deadline?.clear();
-    const deadline = new Deadline(timeoutMs, reason);
-    deadline.expired.catch(() => closeQuietly(this.#transport));
-    this.#deadline = deadline;
+    this.#dueAt = timeoutMs > 0 ? this.#clock.now() + timeoutMs : 0;
+    this.#dueReason = reason;
   }
 
   #clear(): void {
-    this.#deadline?.clear();
+    this.#dueAt = 0;
     this.#deadline = null;
+  }
+
+  /**
+   * Ends what the connection waits for, for `reason`: an upgrade's decision fails with it (the
+   * deadline's end closes the transport), an exchange given up at shutdown is abandoned, and
+   * anything else ends with the transport.
+   */
+  #expire(reason: Error): void {
+    this.#dueAt = 0;
+    this.#abandoned?.reject(reason);
+    if (this.#deadline) this.#deadline.cut(reason);
+    else closeQuietly(this.#transport);
   }
 
   #end(): null {

@@ -44,7 +44,7 @@ export type ExchangeOutcome =
  * Answers the plain request `parsed`, whose body is framed as `framing`, with what
  * `settings.fetch` returns. `keepAlive` says, as the response head is about to go, whether the
  * server would keep the connection (false once it is shutting down); the connection is kept only
- * if the whole request body has also been read by then. Once `abandoned` aborts (the server
+ * if the whole request body has also been read by then. Once `abandoned` rejects (the server
  * stopped waiting and closed the connection), a `fetch` still at work is no longer waited for,
  * and a response body still streaming is cancelled.
  *
@@ -67,7 +67,7 @@ export async function exchange(
   framing: BodyFraming,
   settings: ExchangeSettings,
   keepAlive: () => boolean,
-  abandoned: AbortSignal,
+  abandoned: Promise<never>,
 ): Promise<ExchangeOutcome> {
   const { head } = parsed;
   let body: RequestBody;
@@ -92,19 +92,20 @@ export async function exchange(
     if (body.error === null || error !== body.error) settings.onError(error);
   };
   let response: Response;
-  const gone = new Promise<never>((_, reject) => {
-    abandoned.addEventListener("abort", () => reject(abandoned.reason), { once: true });
-  });
+  let givenUp = false;
   try {
     response = await Promise.race([
       settings.fetch(request, new RequestInfo(transport.remoteAddr)),
-      gone,
+      abandoned.catch((reason) => {
+        givenUp = true;
+        throw reason;
+      }),
     ]);
     if (!(response instanceof Response)) {
       throw new TypeError(`fetch returned ${typeof response}, not a Response`);
     }
   } catch (error) {
-    if (abandoned.aborted) return { keepAlive: false, reading: body.stop() };
+    if (givenUp) return { keepAlive: false, reading: body.stop() };
     if (body.error === null) onError(error);
     response = new Response("internal server error\n", {
       status: 500,
@@ -119,7 +120,7 @@ export async function exchange(
       return keepAlive() && body.done;
     },
     onError,
-    signal: abandoned,
+    abandoned,
   });
   if (keptOn && body.done) return { keepAlive: true, rest: body.rest };
   return { keepAlive: false, reading: body.stop() };

@@ -27,8 +27,8 @@ export interface ResponseContext {
   beforeHead(): Promise<boolean>;
   /** Hears of a response that cannot be sent as it is: a bad header, a body that fails. */
   onError(error: unknown): void;
-  /** Aborts the writing: the body is cancelled, and nothing more of it waited for. */
-  signal?: AbortSignal;
+  /** Rejects once the writing is given up: the body is cancelled, nothing more of it waited for. */
+  abandoned?: Promise<never>;
 }
 
 /**
@@ -88,13 +88,8 @@ export async function writeResponse(
 ): Promise<boolean> {
   const reader = response.body?.getReader() ?? null;
   // Cancelling ends a read that waits: the body is written no further.
-  const cancel = () => void reader?.cancel(context.signal!.reason).catch(() => {});
-  context.signal?.addEventListener("abort", cancel, { once: true });
-  try {
-    return await write(transport, response, reader, context);
-  } finally {
-    context.signal?.removeEventListener("abort", cancel);
-  }
+  context.abandoned?.catch((reason) => reader?.cancel(reason).catch(() => {}));
+  return await write(transport, response, reader, context);
 }
 
 async function write(

@@ -17,6 +17,7 @@ import type { PublishOptions, TopicStats } from "./topics.ts";
 import type { Traffic } from "./traffic.ts";
 import { closeQuietly, type Listener, type NetAddress, type Transport } from "./transport.ts";
 import type { Handler, StreamHandler, WebSocketConnection } from "./websocket.ts";
+import { Watchdog, watchdogPeriod } from "./watchdog.ts";
 import { followPrimary, workerCount, Workers, workerSetup } from "./workers.ts";
 
 export type { ServeOptions };
@@ -199,6 +200,15 @@ export function serve<Data = undefined>(
   }
   let workersStopped: Promise<void> | undefined;
   const http = new Set<HttpConnection<Data>>();
+  // One sweep over the HTTP connections' deadlines, as over the WebSockets' (see watchdog.ts).
+  const httpPeriod = watchdogPeriod([
+    settings.handshakeTimeoutMs,
+    settings.keepAliveTimeoutMs,
+    settings.closeTimeoutMs,
+  ]);
+  const httpWatchdog = httpPeriod === null
+    ? null
+    : new Watchdog<HttpConnection<Data>>(httpPeriod, (connection, now) => connection.check(now));
   const open = new Set<WebSocketConnection>();
   let stopping = false;
   // Transports not yet ended, and a promise made once shutdown waits for them.
@@ -236,7 +246,7 @@ export function serve<Data = undefined>(
   const onTransport = async (transport: Transport) => {
     active++;
     // Its requests, within their deadlines (see HttpConnection), until it ends or upgrades.
-    const incoming = new HttpConnection(transport, settings, slots);
+    const incoming = new HttpConnection(transport, settings, slots, httpWatchdog);
     http.add(incoming);
     try {
       const upgraded = await incoming.serve();
