@@ -141,6 +141,19 @@ async function refuse(
   return { keepAlive: false, reading: null };
 }
 
+/**
+ * `headers` as a record, each name once with its values joined: what a `Request` takes fastest on
+ * Deno (half the time a `Headers` takes), and about as fast on Bun and Node.
+ */
+function fieldRecord(headers: Headers): Record<string, string> {
+  // No prototype: a field named `constructor` or `__proto__` is a field like any other.
+  const record: Record<string, string> = Object.create(null);
+  headers.forEach((value, name) => {
+    record[name] = name in record ? `${record[name]}, ${value}` : value;
+  });
+  return record;
+}
+
 /** Methods the fetch standard writes in upper case whatever their case (its "normalize"). */
 const NORMALIZED = new Set(["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"]);
 
@@ -162,7 +175,7 @@ function fetchRequest(
   try {
     request = new Request(url, {
       method: head.method,
-      headers: head.headers,
+      headers: fieldRecord(head.headers),
       body,
       // Streamed in one direction: the fetch standard asks for it with a stream body.
       duplex: "half",

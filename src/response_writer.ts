@@ -266,13 +266,23 @@ async function writeParts(transport: Transport, parts: Uint8Array[]): Promise<vo
 let dateSecond = -1;
 let dateText = "";
 
-/** `headers`, with a `Date` field (RFC 9110 §6.6.1, IMF-fixdate) unless they have one. */
-function withDate(headers: Headers): Iterable<[string, string]> {
-  if (headers.has("date")) return headers;
+/**
+ * The fields of `headers`, with a `Date` (RFC 9110 §6.6.1, IMF-fixdate) unless they have one.
+ * Read with `forEach`, which costs Deno a fifth of what its iterator does.
+ */
+function withDate(headers: Headers): [string, string][] {
+  const fields: [string, string][] = [];
+  let dated = false;
+  headers.forEach((value, name) => {
+    fields.push([name, value]);
+    if (name === "date") dated = true;
+  });
+  if (dated) return fields;
   const second = Math.floor(Date.now() / 1000);
   if (second !== dateSecond) {
     dateSecond = second;
     dateText = new Date(second * 1000).toUTCString();
   }
-  return [...headers, ["date", dateText]];
+  fields.push(["date", dateText]);
+  return fields;
 }

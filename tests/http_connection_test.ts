@@ -502,3 +502,20 @@ Deno.test("http: at shutdown, a fetch that never answers, or a body that never e
   assert(performance.now() - started >= 150, "the exchanges were given their closeTimeoutMs");
   assert(await never.ended());
 });
+
+Deno.test("http: the request's fields reach fetch as sent, repeated ones joined, whatever their names", async () => {
+  let seen: Headers | undefined;
+  await using app = recording((request) => {
+    seen = request.headers;
+    return new Response("ok");
+  });
+  await using client = await HttpClient.connect(app.server.port);
+  await client.write(
+    requestBytes("GET / HTTP/1.1", "Host: a", "X-A: 1", "x-a: 2", "Constructor: c", "__proto__: p"),
+  );
+  await client.response();
+  assertEquals([...seen!], [["__proto__", "p"], ["constructor", "c"], ["host", "a"], [
+    "x-a",
+    "1, 2",
+  ]]);
+});
