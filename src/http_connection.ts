@@ -8,7 +8,7 @@
  * @module
  */
 
-import { type Clock, SYSTEM_CLOCK } from "./clock.ts";
+import { SYSTEM_CLOCK } from "./clock.ts";
 import { Deadline } from "./deadline.ts";
 import { exchange } from "./http_exchange.ts";
 import { hangUp, readHead } from "./http_io.ts";
@@ -56,7 +56,6 @@ export class HttpConnection<Data> {
   /** One read buffer serves the request heads and bodies, then the WebSocket. */
   readonly #buffer = new ReadBuffer();
   readonly #watchdog: Watchdog<HttpConnection<Data>> | null;
-  readonly #clock: Clock;
   /** When what is waited for now (a head, an upgrade's decision) is due, by the clock; or 0. */
   #dueAt = 0;
   #dueReason: () => Error = () => new Error("timed out");
@@ -76,13 +75,11 @@ export class HttpConnection<Data> {
     settings: ServerSettings<Data>,
     slots: Slots,
     watchdog: Watchdog<HttpConnection<Data>> | null,
-    clock: Clock = SYSTEM_CLOCK,
   ) {
     this.#transport = transport;
     this.#settings = settings;
     this.#slots = slots;
     this.#watchdog = watchdog;
-    this.#clock = clock;
   }
 
   /**
@@ -241,7 +238,7 @@ export class HttpConnection<Data> {
 
   /** Sets the deadline that ends the connection, in place of the one before; 0 for none. */
   #arm(timeoutMs: number, reason: () => Error): void {
-    this.#dueAt = timeoutMs > 0 ? this.#clock.now() + timeoutMs : 0;
+    this.#dueAt = timeoutMs > 0 ? SYSTEM_CLOCK.now() + timeoutMs : 0;
     this.#dueReason = reason;
   }
 
