@@ -34,11 +34,18 @@ export type { PublishOptions, TopicStats } from "./src/topics.ts";
 export { type WorkerSetup, workerSetup } from "./src/workers.ts";
 export * from "./src/pubsub/mod.ts";
 export { connect, type ConnectOptions } from "./src/client.ts";
+export {
+  type WebSocketCloseInfo,
+  type WebSocketOpenInfo,
+  WebSocketStream,
+  type WebSocketStreamOptions,
+} from "./src/websocket_stream.ts";
+export type { FetchHandler, FetchInfo } from "./src/fetch_handler.ts";
 export type { DeflateOption } from "./src/compression.ts";
 export type { DeflateOptions } from "./src/protocol/permessage_deflate.ts";
 export type { SlowConsumerPolicy, WebSocketOptions } from "./src/options.ts";
 export { WebSocketConnection } from "./src/websocket.ts";
-export type { Handler, Reply, UpgradeRequest } from "./src/websocket.ts";
+export type { Handler, Reply, StreamHandler, UpgradeRequest } from "./src/websocket.ts";
 export type { PendingUpgrade, UpgradeAcceptance, UpgradeHook } from "./src/upgrade.ts";
 export { allowOrigins, type AllowOriginsOptions } from "./src/origin.ts";
 export { ListenError, type ListenFailure } from "./src/transport.ts";
@@ -54,6 +61,8 @@ export {
   ProtocolError,
   SlowConsumerError,
   UpgradeFailedError,
+  WebSocketError,
+  type WebSocketErrorInit,
 } from "./src/protocol/errors.ts";
 export {
   encodeFrame,

@@ -29,7 +29,13 @@ import { runtime } from "./runtime/mod.ts";
 import { Deadline } from "./deadline.ts";
 import { readHead } from "./http_io.ts";
 import { closeQuietly, type NetAddress, type Transport, writeAll } from "./transport.ts";
-import { errorReporter, type Handler, WebSocketConnection } from "./websocket.ts";
+import {
+  errorReporter,
+  type Handler,
+  type StreamHandler,
+  WebSocketConnection,
+} from "./websocket.ts";
+import type { Message } from "./protocol/message.ts";
 
 /**
  * Options of {@linkcode connect}. Every limit's default is documented here; those every WebSocket
@@ -48,11 +54,18 @@ export interface ConnectOptions extends WebSocketOptions {
    */
   headers?: HeadersInit;
   /**
-   * Receives each message and returns the replies, as `serve()`'s handler does. Without one,
-   * messages are read with the connection's `receive()` or `for await`.
+   * Receives each message and returns the replies, as `serve()`'s handler does; or the streams
+   * the messages go through (a `TransformStream<Message, Message>`, or a
+   * {@linkcode StreamHandler}), whose output is sent. Without one, messages are read with the
+   * connection's `receive()`, `for await` or `readable`.
    * @default none
    */
-  handler?: Handler;
+  handler?: Handler | StreamHandler | ReadableWritablePair<Message, Message>;
+  /**
+   * Aborts the opening: until the connection is open, `connect()` then rejects with the signal's
+   * reason and ends TCP; once it is open, the signal has no effect. @default none
+   */
+  signal?: AbortSignal;
   /**
    * Hears of the handler's errors; the connection is then closed with 1011.
    * @default {console.error}
@@ -131,11 +144,15 @@ export async function connect(
   // Checked before anything is sent: a bad option fails the call, not the connection later.
   const settings = webSocketSettings(options);
   const timeoutMs = options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
+  const { signal } = options;
+  signal?.throwIfAborted();
 
   const deadline = new Deadline(
     timeoutMs,
     () => new UpgradeFailedError(null, `no handshake within ${timeoutMs} ms`),
   );
+  const abort = () => deadline.cut(signal!.reason);
+  signal?.addEventListener("abort", abort, { once: true });
   const tls = target.protocol === "wss:" ? { caCerts: options.caCerts } : undefined;
   const connecting = runtime.connect(tcpAddress(target), tls);
   // One read buffer serves the response head, then the WebSocket.
@@ -164,6 +181,7 @@ export async function connect(
     throw error;
   } finally {
     deadline.clear();
+    signal?.removeEventListener("abort", abort);
   }
 
   const onError = errorReporter(options.onError);
@@ -181,7 +199,7 @@ export async function connect(
       maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
       closeTimeoutMs: options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS,
       ...settings,
-      handler: options.handler,
+      handler: clientHandler(options.handler),
       onError,
     },
     opened.codec,
@@ -189,6 +207,14 @@ export async function connect(
   // It runs on by itself until closed; run() reports its own errors and never rejects.
   connection.run(opened.rest, buffer);
   return connection;
+}
+
+/** The handler of a client's one connection: a pair of streams is that connection's. */
+function clientHandler(handler: ConnectOptions["handler"]): Handler | StreamHandler | undefined {
+  if (handler === undefined || typeof handler === "function" || "stream" in handler) {
+    return handler;
+  }
+  return { stream: () => handler };
 }
 
 /**

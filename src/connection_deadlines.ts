@@ -37,6 +37,30 @@ export interface DeadlineState {
 }
 
 /**
+ * The lengths of the deadlines that can come due, for the watchdog to sweep often enough: a
+ * pong's only when pings are sent.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { deadlineLengths } from "./connection_deadlines.ts";
+ * const settings = { pingIntervalMs: 0, pingTimeoutMs: 20_000, idleTimeoutMs: 0, slowConsumerGraceMs: 10_000, closeTimeoutMs: 5_000 };
+ * assertEquals(deadlineLengths(settings), [0, 0, 0, 10_000, 5_000]);
+ * ```
+ */
+export function deadlineLengths(settings: DeadlineSettings): number[] {
+  const { pingIntervalMs, pingTimeoutMs, idleTimeoutMs, slowConsumerGraceMs } = settings;
+  const pongTimeoutMs = pingIntervalMs > 0 ? pingTimeoutMs : 0;
+  return [
+    pingIntervalMs,
+    pongTimeoutMs,
+    idleTimeoutMs,
+    slowConsumerGraceMs,
+    settings.closeTimeoutMs,
+  ];
+}
+
+/**
  * What is due at a check, if anything: a keepalive `"ping"`; failing the connection for a
  * `"keepalive timeout"` or a `"slow consumer"`; closing it as `"idle"`; or, once closing has
  * taken too long, ending TCP (`"close timeout"`).

@@ -1,193 +1,267 @@
 /**
- * The HTTP side of one accepted TCP connection: it reads the request, and either accepts a
- * WebSocket upgrade (the connection is handed back to run) or answers with the test page or an
- * HTTP error and ends the connection.
+ * The HTTP/1.1 side of one accepted TCP connection: it reads requests one after another (RFC 9112
+ * §9.3, persistent connections; pipelined ones are answered in order, as each is read only once
+ * the one before is answered), hands each plain request to the application (`http_exchange.ts`)
+ * and an upgrade to the WebSocket side (`websocket_upgrade.ts`), until the connection ends or
+ * becomes a WebSocket.
  *
  * @module
  */
 
-import { offeredExtensions } from "./compression.ts";
-import type { Deadline } from "./deadline.ts";
+import { SYSTEM_CLOCK } from "./clock.ts";
+import { Deadline } from "./deadline.ts";
+import { exchange } from "./http_exchange.ts";
 import { hangUp, readHead } from "./http_io.ts";
+import { type BodyFraming, requestBodyFraming } from "./protocol/body_framing.ts";
 import { HandshakeError } from "./protocol/errors.ts";
-import {
-  computeAcceptKey,
-  handshakeErrorResponse,
-  httpResponse,
-  isUpgradeRequest,
-  offeredSubprotocols,
-  validateUpgradeRequest,
-} from "./protocol/handshake.ts";
+import { handshakeErrorResponse, isUpgradeRequest } from "./protocol/handshake.ts";
 import { type ParsedHead, type RequestHead, RequestHeadParser } from "./protocol/http1.ts";
-import { requestUrl, StoredRequest } from "./protocol/request.ts";
-import { MIN_READ_BYTES } from "./read_loop.ts";
+import { ReadBuffer } from "./read_loop.ts";
+import { writeResponse } from "./response_writer.ts";
 import type { ServerSettings } from "./serve_options.ts";
 import { closeQuietly, type Transport, writeAll } from "./transport.ts";
-import { answerUpgrade, type PendingUpgrade } from "./upgrade.ts";
-import { type UpgradeRequest, WebSocketConnection } from "./websocket.ts";
+import type { Watchdog } from "./watchdog.ts";
+import { type Slots, upgrade, type Upgraded } from "./websocket_upgrade.ts";
 
-/**
- * A server's count of WebSockets, open or being decided, against `maxConnections`.
- *
- * @example
- * ```ts
- * import type { Slots } from "./http_connection.ts";
- * let taken = 0;
- * const slots: Slots = { take: () => void taken++, release: () => void taken-- };
- * ```
- */
-export interface Slots {
-  /** Takes a slot for an upgrade request. @throws {HandshakeError} 503 when none is left. */
-  take(): void;
-  /** Gives a slot back: the request was refused, or its connection has ended. */
-  release(): void;
-}
+export type { Slots };
 
-/** A request that became a WebSocket, ready to run. */
-export interface Upgraded<Data> {
-  /** The connection, handshake done. */
-  connection: WebSocketConnection<Data>;
-  /** The bytes that followed the request head: the first frames. */
-  rest: Uint8Array;
+/** A request that became a WebSocket, and the read buffer it hands on. */
+export interface UpgradedConnection<Data> extends Upgraded<Data> {
   /** The read buffer, handed on to the connection. */
   buffer: Uint8Array;
 }
 
+const NOTHING: Uint8Array = new Uint8Array(0);
+
 /**
- * Answers one TCP connection's request. A valid WebSocket upgrade that `onUpgrade` accepts
- * takes a slot and comes back as a connection to run; anything else is answered (the test page,
- * 404, a handshake error) and the transport ended, and null comes back. `deadline` bounds the
- * request head and `onUpgrade`; it is cleared once the request is answered.
+ * Serves the requests of one TCP connection. Its deadlines: the first request head must come
+ * within `handshakeTimeoutMs` of the connection (and `onUpgrade` decide within it); a kept-alive
+ * connection may then be quiet for `keepAliveTimeoutMs` before its next request begins, which
+ * must then be complete within `handshakeTimeoutMs`. Past a deadline the connection is ended
+ * without an answer. The application's answer has no deadline, but at shutdown. The deadlines
+ * are times, which the server's one watchdog sweeps over all its HTTP connections
+ * ({@linkcode HttpConnection.check}): a timer per request would cost more than the request.
  *
  * @example
  * ```ts ignore
- * import { answerRequest } from "./http_connection.ts";
- * const upgraded = await answerRequest(transport, settings, deadline, slots);
+ * import { HttpConnection } from "./http_connection.ts";
+ * const upgraded = await new HttpConnection(transport, settings, slots, watchdog).serve();
  * if (upgraded) upgraded.connection.run(upgraded.rest, upgraded.buffer);
  * ```
  */
-export async function answerRequest<Data>(
-  transport: Transport,
-  settings: ServerSettings<Data>,
-  deadline: Deadline,
-  slots: Slots,
-): Promise<Upgraded<Data> | null> {
-  // One read buffer serves the request head, then the WebSocket.
-  const buffer = new Uint8Array(MIN_READ_BYTES);
-  let response: Uint8Array;
-  try {
-    const request = await readHead(transport, buffer, new RequestHeadParser(settings));
-    if (request === null) {
-      closeQuietly(transport);
-      return null;
-    }
-    if (!isUpgradeRequest(request.head)) {
-      response = plainResponse(request.head, settings.page);
-    } else {
-      const answer = await upgrade(transport, request, settings, deadline, slots);
-      if (!(answer instanceof Uint8Array)) return { ...answer, buffer };
-      response = answer;
-    }
-  } catch (error) {
-    // A transport that failed mid-handshake (reset, timed out) has no one left to answer.
-    if (!(error instanceof HandshakeError)) {
-      closeQuietly(transport);
-      return null;
-    }
-    response = handshakeErrorResponse(error);
-  } finally {
-    deadline.clear();
+export class HttpConnection<Data> {
+  readonly #transport: Transport;
+  readonly #settings: ServerSettings<Data>;
+  readonly #slots: Slots;
+  /** One read buffer serves the request heads and bodies, then the WebSocket. */
+  readonly #buffer = new ReadBuffer();
+  readonly #watchdog: Watchdog<HttpConnection<Data>> | null;
+  /** When what is waited for now (a head, an upgrade's decision) is due, by the clock; or 0. */
+  #dueAt = 0;
+  #dueReason: () => Error = () => new Error("timed out");
+  /** The deadline an upgrade's decision races, made only for an upgrade; cut when it is due. */
+  #deadline: Deadline | null = null;
+  #stopping = false;
+  #exchanging = false;
+  /** The exchange under way's, aborted once it has outlived `closeTimeoutMs` at shutdown. */
+  #abandoned: PromiseWithResolvers<never> | null = null;
+
+  /**
+   * Serves `transport` for the server of `settings`; upgrades take `slots`; `watchdog` sweeps
+   * its deadlines (none when null: every deadline is off).
+   */
+  constructor(
+    transport: Transport,
+    settings: ServerSettings<Data>,
+    slots: Slots,
+    watchdog: Watchdog<HttpConnection<Data>> | null,
+  ) {
+    this.#transport = transport;
+    this.#settings = settings;
+    this.#slots = slots;
+    this.#watchdog = watchdog;
   }
-  try {
-    await writeAll(transport, response);
-  } catch {
-    closeQuietly(transport);
+
+  /**
+   * Serves requests until the connection ends (null: it is closed), or one becomes a WebSocket,
+   * which comes back to be run.
+   */
+  async serve(): Promise<UpgradedConnection<Data> | null> {
+    this.#watchdog?.add(this);
+    try {
+      return await this.#serve();
+    } catch (error) {
+      // Nothing of the protocol throws here: this is a fault of the server's, reported.
+      this.#settings.onError(error);
+      return this.#end();
+    } finally {
+      this.#watchdog?.delete(this);
+    }
+  }
+
+  /** The watchdog's sweep: ends the connection if what it waits for is overdue at `now`. */
+  check(now: number): void {
+    if (this.#dueAt !== 0 && now >= this.#dueAt) this.#expire(this.#dueReason());
+  }
+
+  async #serve(): Promise<UpgradedConnection<Data> | null> {
+    let leftover = NOTHING;
+    for (let first = true;; first = false) {
+      let parsed: ParsedHead<RequestHead> | null;
+      try {
+        parsed = await this.#nextHead(leftover, first);
+      } catch (error) {
+        // A transport that failed mid-head (reset, timed out) has no one left to answer.
+        if (!(error instanceof HandshakeError)) return this.#end();
+        return await this.#refuse(handshakeErrorResponse(error));
+      }
+      if (parsed === null) return this.#end();
+      const answered = await this.#answer(parsed);
+      if (answered === null) return null;
+      if (answered instanceof Uint8Array) leftover = answered;
+      else return { ...answered, buffer: this.#buffer.bytes };
+    }
+  }
+
+  /**
+   * The server is shutting down: a request still arriving, or an upgrade being decided, ends now;
+   * an exchange under way is answered with `Connection: close`, within `closeTimeoutMs`.
+   */
+  stop(): void {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    if (!this.#exchanging) return this.#expire(new HandshakeError(503, "server shutting down"));
+    const { closeTimeoutMs } = this.#settings;
+    this.#arm(closeTimeoutMs, () => new Error(`no response within closeTimeoutMs at shutdown`));
+  }
+
+  /** Reads the next request head: the first, or one after a response on a kept-alive connection. */
+  async #nextHead(leftover: Uint8Array, first: boolean): Promise<ParsedHead<RequestHead> | null> {
+    const { handshakeTimeoutMs, keepAliveTimeoutMs } = this.#settings;
+    const idle = !first && leftover.length === 0;
+    const headDeadline = () =>
+      this.#arm(
+        handshakeTimeoutMs,
+        () =>
+          new Error(
+            `onUpgrade did not settle within handshakeTimeoutMs (${handshakeTimeoutMs} ms)`,
+          ),
+      );
+    if (idle) {
+      this.#arm(keepAliveTimeoutMs, () => new Error("keep-alive timeout"));
+    } else headDeadline();
+    if (this.#stopping) this.#expire(new HandshakeError(503, "server shutting down"));
+    const parser = new RequestHeadParser(this.#settings);
+    const parsed = leftover.length > 0 ? parser.push(leftover) : null;
+    return parsed ?? await readHead(this.#transport, this.#buffer.bytes, parser, () => {
+      if (idle) headDeadline();
+    });
+  }
+
+  /**
+   * Answers one request: the bytes after it when the connection goes on, the upgraded connection,
+   * or null once the connection is ended.
+   */
+  async #answer(parsed: ParsedHead<RequestHead>): Promise<Uint8Array | Upgraded<Data> | null> {
+    const { head } = parsed;
+    const settings = this.#settings;
+    let framing: BodyFraming;
+    try {
+      // Framing first: a request whose end is in doubt is refused whatever it asks for.
+      framing = requestBodyFraming(head, settings);
+      if (isUpgradeRequest(head)) {
+        if (framing.kind === "chunked" || (framing.kind === "length" && framing.length > 0)) {
+          throw new HandshakeError(400, "an upgrade request has no body");
+        }
+        // What the decision races: cut by the sweep once the head's deadline comes.
+        const deadline = this.#deadline = new Deadline(0, this.#dueReason);
+        deadline.expired.catch(() => closeQuietly(this.#transport));
+        const answer = await upgrade(this.#transport, parsed, settings, deadline, this.#slots);
+        this.#clear();
+        if ("connection" in answer) return answer;
+        return await this.#refuse(answer, head);
+      }
+    } catch (error) {
+      this.#clear();
+      if (!(error instanceof HandshakeError)) return this.#end();
+      return await this.#refuse(handshakeErrorResponse(error));
+    }
+    this.#clear();
+    this.#exchanging = true;
+    // One per exchange: a promise that outlived its exchanges would gather their reactions.
+    const abandoned = this.#abandoned = Promise.withResolvers<never>();
+    abandoned.promise.catch(() => {});
+    try {
+      const outcome = await exchange(
+        this.#transport,
+        this.#buffer,
+        parsed,
+        framing,
+        { ...settings, scheme: settings.scheme === "wss" ? "https" : "http" },
+        () => !this.#stopping,
+        abandoned.promise,
+      );
+      if (outcome.keepAlive && !this.#stopping) return outcome.rest;
+      await hangUp(
+        this.#transport,
+        settings.closeTimeoutMs,
+        outcome.keepAlive ? null : outcome.reading,
+      );
+      return null;
+    } finally {
+      this.#exchanging = false;
+      this.#abandoned = null;
+      this.#clear();
+    }
+  }
+
+  /**
+   * Writes a refusal (the bytes of a whole response, or the `Response` with which `fetch` refused
+   * the upgrade `head`), then ends the connection politely.
+   */
+  async #refuse(refusal: Uint8Array | Response, head?: RequestHead): Promise<null> {
+    try {
+      if (refusal instanceof Uint8Array) await writeAll(this.#transport, refusal);
+      else {
+        await writeResponse(this.#transport, refusal, {
+          request: head!,
+          beforeHead: () => Promise.resolve(false),
+          onError: this.#settings.onError,
+        });
+      }
+    } catch {
+      return this.#end();
+    }
+    await hangUp(this.#transport, this.#settings.closeTimeoutMs);
     return null;
   }
-  await hangUp(transport, settings.closeTimeoutMs);
-  return null;
-}
 
-/**
- * Decides an upgrade request: the connection, with the bytes after the head, once the 101 is
- * written; or the response refusing it.
- *
- * @throws {HandshakeError} for a request that breaks the handshake's rules (RFC 6455 §4.2.1), or
- * 503 when every slot is taken.
- */
-async function upgrade<Data>(
-  transport: Transport,
-  { head, rest, bytes }: ParsedHead<RequestHead>,
-  settings: ServerSettings<Data>,
-  deadline: Deadline,
-  slots: Slots,
-): Promise<Omit<Upgraded<Data>, "buffer"> | Uint8Array> {
-  const key = validateUpgradeRequest(head);
-  // A server that compresses reads the offers (400 for a malformed field); others ignore them.
-  const offers = settings.deflateAcceptor ? offeredExtensions(head.headers) : [];
-  const pending: PendingUpgrade = {
-    url: requestUrl(head, settings.scheme), // 400 for a Host that makes no URL
-    headers: head.headers,
-    remoteAddr: transport.remoteAddr,
-    protocols: offeredSubprotocols(head.headers),
-  };
-  // The connection keeps the head as bytes, not parsed; the read buffer they are in is reused.
-  const headBytes = bytes.slice();
-  slots.take();
-  let deflate = null;
-  let upgraded = false;
-  try {
-    deflate = settings.deflateAcceptor?.accept(offers) ?? null;
-    const extensions = deflate?.response ?? "";
-    const { response, accepted } = await answerUpgrade(
-      pending,
-      await computeAcceptKey(key),
-      settings.onUpgrade,
-      deadline.expired,
-      settings.onError,
-      extensions,
-    );
-    if (accepted === null) return response;
-    deadline.clear();
-    await writeAll(transport, response);
-    const request = new AcceptedRequest(headBytes, settings.scheme, accepted.protocol, extensions);
-    const connection = new WebSocketConnection<Data>(transport, request, settings, deflate?.codec);
-    // What onUpgrade attached, typed Data by serve()'s signature; undefined if nothing.
-    connection.data = accepted.data as Data;
-    upgraded = true;
-    return { connection, rest };
-  } finally {
-    // An upgraded connection gives its slot back once it has ended, and its codec closes with it.
-    if (!upgraded) {
-      slots.release();
-      deflate?.codec.close();
-    }
+  /** Sets the deadline that ends the connection, in place of the one before; 0 for none. */
+  #arm(timeoutMs: number, reason: () => Error): void {
+    this.#dueAt = timeoutMs > 0 ? SYSTEM_CLOCK.now() + timeoutMs : 0;
+    this.#dueReason = reason;
   }
-}
 
-/**
- * The request of an accepted upgrade, kept as bytes, and the subprotocol and extensions chosen
- * for it.
- */
-class AcceptedRequest extends StoredRequest implements UpgradeRequest {
-  readonly protocol: string;
-  readonly extensions: string;
+  #clear(): void {
+    this.#dueAt = 0;
+    this.#deadline = null;
+  }
 
-  constructor(bytes: Uint8Array, scheme: "ws" | "wss", protocol: string, extensions: string) {
-    super(bytes, scheme);
-    this.protocol = protocol;
-    this.extensions = extensions;
+  /**
+   * Ends what the connection waits for, for `reason`: an upgrade's decision fails with it (the
+   * deadline's end closes the transport), an exchange given up at shutdown is abandoned, and
+   * anything else ends with the transport.
+   */
+  #expire(reason: Error): void {
+    this.#dueAt = 0;
+    this.#abandoned?.reject(reason);
+    if (this.#deadline) this.#deadline.cut(reason);
+    else closeQuietly(this.#transport);
   }
-}
 
-/** The answer to a request that does not ask for a WebSocket. */
-function plainResponse(head: RequestHead, page: string | false): Uint8Array {
-  if (head.method !== "GET" && head.method !== "HEAD") {
-    return httpResponse(405, "method not allowed\n", { headers: { Allow: "GET, HEAD" } });
+  #end(): null {
+    this.#clear();
+    closeQuietly(this.#transport);
+    return null;
   }
-  const omitBody = head.method === "HEAD";
-  if (requestUrl(head, "http").pathname !== "/" || page === false) {
-    return httpResponse(404, "not found\n", { omitBody });
-  }
-  return httpResponse(200, page, { contentType: "text/html; charset=utf-8", omitBody });
 }

@@ -7,16 +7,20 @@
 
 import { DeflateAcceptor, type DeflateOption, deflateOptionSettings } from "./compression.ts";
 import { type WebSocketOptions, webSocketSettings } from "./options.ts";
+import type { FetchHandler } from "./fetch_handler.ts";
 import type { CloseInfo } from "./protocol/close.ts";
 import {
   DEFAULT_CLOSE_TIMEOUT_MS,
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
+  DEFAULT_KEEP_ALIVE_TIMEOUT_MS,
+  DEFAULT_MAX_BODY_BYTES,
   DEFAULT_MAX_CONNECTIONS,
   DEFAULT_MAX_HEADER_BYTES,
   DEFAULT_MAX_HEADER_COUNT,
   DEFAULT_MAX_MESSAGE_BYTES,
 } from "./protocol/limits.ts";
 import { TEST_PAGE } from "./page.ts";
+import { pageFetch } from "./page_fetch.ts";
 import { newTraffic } from "./traffic.ts";
 import type { TlsCertificate } from "./transport.ts";
 import type { PubSub } from "./pubsub/pubsub.ts";
@@ -27,6 +31,7 @@ import {
   type ConnectionSettings,
   errorReporter,
   type Handler,
+  type StreamHandler,
   type WebSocketConnection,
 } from "./websocket.ts";
 
@@ -81,13 +86,42 @@ export interface ServeOptions<Data = undefined> extends WebSocketOptions {
    */
   closeTimeoutMs?: number;
   /**
-   * The HTML served for a plain `GET /`; `false` answers it with 404 like every other path.
-   * @default the built-in test page
+   * The HTML served for a plain `GET /` when there is no `fetch`; `false` answers it with 404
+   * like every other path. @default the built-in test page
    */
   page?: string | false;
   /**
-   * How long a client has to send its request head, in milliseconds; then TCP is ended. 0 for no
-   * limit. @default {10000}
+   * Answers every plain HTTP request, every one that is not a WebSocket upgrade, on the same port
+   * as the WebSockets: a Web-standard `(request, info) => Response`, such as a framework's
+   * `app.fetch`. Request bodies are streamed to `request.body` as it is read; responses are
+   * streamed from `Response.body`. If it throws, the client gets 500 and the error goes to
+   * `onError`. See {@linkcode FetchHandler}. @default the test page at `/` (see `page`), 404
+   * elsewhere
+   */
+  fetch?: FetchHandler<Data>;
+  /**
+   * Whether WebSocket upgrade requests go to `fetch` too, which accepts one by returning
+   * `info.upgrade(request, { protocol, headers, data })` (as Bun's `server.upgrade`), and refuses
+   * it by returning any other response: routing in one place. They reach it checked (RFC 6455
+   * §4.2.1) and holding a `maxConnections` slot, and it must answer within `handshakeTimeoutMs`.
+   * It takes the place of `onUpgrade`, so not both may be given. @default {false}: upgrades go to
+   * `onUpgrade`, and `fetch` never sees them
+   */
+  fetchUpgrades?: boolean;
+  /**
+   * The largest request body, in bytes: a larger `Content-Length` gets 413 before `fetch` runs,
+   * and a chunked body that grows past it fails as it is read, and gets 413. @default {64 MiB}
+   */
+  maxBodyBytes?: number;
+  /**
+   * How long a kept-alive HTTP connection may wait for its next request to begin, in
+   * milliseconds; then it is closed. 0 for no limit. @default {5000}
+   */
+  keepAliveTimeoutMs?: number;
+  /**
+   * How long a client has to send a request head, in milliseconds, from the start of the
+   * connection (or of the request, on a kept-alive one); then TCP is ended. It also bounds
+   * `onUpgrade`. 0 for no limit. @default {10000}
    */
   handshakeTimeoutMs?: number;
   /**
@@ -161,8 +195,14 @@ export interface ServerSettings<Data = unknown> extends ConnectionSettings {
   maxHeaderCount: number;
   /** How long a client has for its request head, and `onUpgrade` for its answer. */
   handshakeTimeoutMs: number;
-  /** The page for `GET /`, or false for none. */
-  page: string | false;
+  /** Answers every plain request. */
+  fetch: FetchHandler<unknown>;
+  /** Whether upgrade requests go to `fetch`. */
+  fetchUpgrades: boolean;
+  /** The largest request body, in bytes. */
+  maxBodyBytes: number;
+  /** How long a kept-alive connection may be quiet before its next request. */
+  keepAliveTimeoutMs: number;
   /** Decides each valid upgrade request. */
   onUpgrade?: UpgradeHook<Data>;
   /** Called once each WebSocket is open. */
@@ -176,9 +216,11 @@ export interface ServerSettings<Data = unknown> extends ConnectionSettings {
 }
 
 /**
- * Resolves `options` to a server's settings, with `handler` for every message.
+ * Resolves `options` to a server's settings, with `handler` for every message (none: each
+ * connection is read in `onOpen`, with `receive()`, `for await` or `readable`).
  *
- * @throws {TypeError} for `cert` without `key`, or the other way round.
+ * @throws {TypeError} for `cert` without `key`, or the other way round; for `fetchUpgrades` with
+ * `onUpgrade`; for a handler that is a pair of streams itself, which serves one connection only.
  * @throws {RangeError} for an option out of its range.
  *
  * @example
@@ -191,11 +233,27 @@ export interface ServerSettings<Data = unknown> extends ConnectionSettings {
  */
 export function serverSettings<Data>(
   options: ServeOptions<Data>,
-  handler: Handler<Data>,
+  handler?: Handler<Data> | StreamHandler<Data>,
 ): ServerSettings<Data> {
   const { cert, key } = options;
   if ((cert === undefined) !== (key === undefined)) {
     throw new TypeError("TLS needs both cert and key");
+  }
+  if (typeof handler === "object" && "readable" in handler && "writable" in handler) {
+    throw new TypeError(
+      "a TransformStream serves one connection: give serve() { stream: () => new " +
+        "TransformStream(…) }, which makes one for each connection",
+    );
+  }
+  const fetchUpgrades = options.fetchUpgrades ?? false;
+  if (fetchUpgrades && options.onUpgrade) {
+    throw new TypeError("with fetchUpgrades, fetch decides upgrades: onUpgrade cannot be given");
+  }
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const keepAliveTimeoutMs = options.keepAliveTimeoutMs ?? DEFAULT_KEEP_ALIVE_TIMEOUT_MS;
+  if (!(maxBodyBytes >= 0)) throw new RangeError("maxBodyBytes must be ≥ 0");
+  if (!(keepAliveTimeoutMs >= 0)) {
+    throw new RangeError("keepAliveTimeoutMs must be ≥ 0 (0 turns it off)");
   }
   const tls = cert !== undefined && key !== undefined ? { cert, key } : undefined;
   const deflate = deflateOptionSettings(options.deflate, "server");
@@ -213,13 +271,17 @@ export function serverSettings<Data>(
     handshakeTimeoutMs: options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
     closeTimeoutMs: options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS,
     ...webSocketSettings(options),
-    page: options.page ?? TEST_PAGE,
+    fetch: (options.fetch as FetchHandler<unknown> | undefined) ??
+      pageFetch(options.page ?? TEST_PAGE),
+    fetchUpgrades,
+    maxBodyBytes,
+    keepAliveTimeoutMs,
     onUpgrade: options.onUpgrade,
     onOpen: options.onOpen,
     onClose: options.onClose,
     deflateAcceptor: deflate && new DeflateAcceptor(deflate),
     // Every connection of this server carries Data; the settings they share need not know it.
-    handler: handler as Handler,
+    handler: handler as Handler | StreamHandler | undefined,
     onError,
     traffic: newTraffic(),
     topics: new Topics(options.pubsub, (event) => onError(event)),

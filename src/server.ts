@@ -6,10 +6,9 @@
  * @module
  */
 
-import { Deadline } from "./deadline.ts";
-import { answerRequest, type Slots } from "./http_connection.ts";
+import { HttpConnection, type Slots } from "./http_connection.ts";
 import { CloseCode } from "./protocol/close_code.ts";
-import { HandshakeError } from "./protocol/errors.ts";
+import { ConnectionClosedError, HandshakeError } from "./protocol/errors.ts";
 import { runtime } from "./runtime/mod.ts";
 import { localPubSub } from "./pubsub/local.ts";
 import { type ServeOptions, type ServerSettings, serverSettings } from "./serve_options.ts";
@@ -17,7 +16,8 @@ import type { Message } from "./protocol/message.ts";
 import type { PublishOptions, TopicStats } from "./topics.ts";
 import type { Traffic } from "./traffic.ts";
 import { closeQuietly, type Listener, type NetAddress, type Transport } from "./transport.ts";
-import type { Handler, WebSocketConnection } from "./websocket.ts";
+import type { Handler, StreamHandler, WebSocketConnection } from "./websocket.ts";
+import { Watchdog, watchdogPeriod } from "./watchdog.ts";
 import { followPrimary, workerCount, Workers, workerSetup } from "./workers.ts";
 
 export type { ServeOptions };
@@ -86,9 +86,13 @@ export interface Server {
 }
 
 /**
- * Serves WebSockets: every message goes to `handler`, and what it returns is sent back.
+ * Serves WebSockets, and plain HTTP on the same port: every message goes to `handler` (a function
+ * whose return is sent back, or a {@linkcode StreamHandler}; without one, each connection is read
+ * in `onOpen`), and every request that is not an upgrade to `options.fetch`.
  *
  * @throws {ListenError} when the address cannot be listened on (the port is taken, say).
+ * @throws {TypeError} for options that cannot go together, or a `TransformStream` as `handler`
+ * (give `{ stream: () => new TransformStream(…) }`, which makes one for each connection).
  *
  * @example An echo server on a free port
  * ```ts
@@ -103,10 +107,71 @@ export interface Server {
  * await server.shutdown();
  * console.log(reply); // "hi"
  * ```
+ *
+ * @example A Hono app with a WebSocket route, on one port
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { Hono } from "hono";
+ * import { connect } from "./client.ts";
+ * import type { FetchInfo } from "./fetch_handler.ts";
+ * import { serve } from "./server.ts";
+ *
+ * // The second argument of fetch, which Hono hands its routes as c.env, can upgrade.
+ * const app = new Hono<{ Bindings: FetchInfo<{ room: string }> }>();
+ * app.get("/", (c) => c.text("hello from Hono"));
+ * app.post("/echo", async (c) => c.json(await c.req.json()));
+ * app.get("/rooms/:room", (c) => c.env.upgrade(c.req.raw, { data: { room: c.req.param("room") } }));
+ *
+ * const server = serve(
+ *   { port: 0, hostname: "127.0.0.1", fetch: app.fetch, fetchUpgrades: true },
+ *   (message, connection) => `${connection.data.room}: ${message}`,
+ * );
+ * const base = `127.0.0.1:${server.addr.port}`;
+ *
+ * assertEquals(await (await fetch(`http://${base}/`)).text(), "hello from Hono");
+ * const posted = await fetch(`http://${base}/echo`, { method: "POST", body: '{"a":1}' });
+ * assertEquals(await posted.json(), { a: 1 });
+ *
+ * const connection = await connect(`ws://${base}/rooms/lobby`);
+ * await connection.send("hi");
+ * assertEquals(await connection.receive(), "lobby: hi");
+ * await connection.close();
+ * await server.shutdown();
+ * ```
+ *
+ * @example A streams pipeline: each connection's messages through a TransformStream
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { WebSocketStream } from "./websocket_stream.ts";
+ * import { serve } from "./server.ts";
+ *
+ * // The server: a TransformStream per connection (its messages in, what comes out sent).
+ * const server = serve({ port: 0, hostname: "127.0.0.1" }, {
+ *   stream: () =>
+ *     new TransformStream({
+ *       transform(message, out) {
+ *         if (typeof message === "string") out.enqueue(message.toUpperCase());
+ *       },
+ *     }),
+ * });
+ *
+ * // The client: a pipeline too, from an array of messages to an array of replies.
+ * const wss = new WebSocketStream(`ws://127.0.0.1:${server.addr.port}/`);
+ * const { readable, writable } = await wss.opened;
+ * await ReadableStream.from(["one", "two"]).pipeTo(writable, { preventClose: true });
+ * const replies = [];
+ * for await (const reply of readable) {
+ *   replies.push(reply);
+ *   if (replies.length === 2) break; // leaving the loop cancels readable: the connection closes
+ * }
+ * assertEquals(replies, ["ONE", "TWO"]);
+ * await wss.closed;
+ * await server.shutdown();
+ * ```
  */
 export function serve<Data = undefined>(
   options: ServeOptions<Data>,
-  handler: Handler<Data>,
+  handler?: Handler<Data> | StreamHandler<Data>,
 ): Server {
   // A worker a primary started serves beside it on its port: see workers.ts.
   const setup = workerSetup();
@@ -134,7 +199,16 @@ export function serve<Data = undefined>(
     }
   }
   let workersStopped: Promise<void> | undefined;
-  const handshaking = new Set<Deadline>();
+  const http = new Set<HttpConnection<Data>>();
+  // One sweep over the HTTP connections' deadlines, as over the WebSockets' (see watchdog.ts).
+  const httpPeriod = watchdogPeriod([
+    settings.handshakeTimeoutMs,
+    settings.keepAliveTimeoutMs,
+    settings.closeTimeoutMs,
+  ]);
+  const httpWatchdog = httpPeriod === null
+    ? null
+    : new Watchdog<HttpConnection<Data>>(httpPeriod, (connection, now) => connection.check(now));
   const open = new Set<WebSocketConnection>();
   let stopping = false;
   // Transports not yet ended, and a promise made once shutdown waits for them.
@@ -167,22 +241,15 @@ export function serve<Data = undefined>(
       .catch((error) => settings.onError(error, connection));
   };
 
-  // Only the handshake is awaited here; an upgraded connection runs on by itself and reports its
+  // Only the HTTP side is awaited here; an upgraded connection runs on by itself and reports its
   // end through onEnd, so an idle connection holds no waiting function of the server's.
   const onTransport = async (transport: Transport) => {
     active++;
-    const { handshakeTimeoutMs } = settings;
-    // A client that opens TCP and then dribbles or stops, or an onUpgrade that never settles,
-    // gets handshakeTimeoutMs, no more: then, or at shutdown, the transport is closed.
-    const deadline = new Deadline(
-      handshakeTimeoutMs,
-      () =>
-        new Error(`onUpgrade did not settle within handshakeTimeoutMs (${handshakeTimeoutMs} ms)`),
-    );
-    deadline.expired.catch(() => closeQuietly(transport));
-    handshaking.add(deadline);
+    // Its requests, within their deadlines (see HttpConnection), until it ends or upgrades.
+    const incoming = new HttpConnection(transport, settings, slots, httpWatchdog);
+    http.add(incoming);
     try {
-      const upgraded = await answerRequest(transport, settings, deadline, slots);
+      const upgraded = await incoming.serve();
       if (upgraded === null) return ended();
       const { connection, rest, buffer } = upgraded;
       open.add(connection);
@@ -193,7 +260,7 @@ export function serve<Data = undefined>(
       settings.onError(error);
       ended();
     } finally {
-      handshaking.delete(deadline);
+      http.delete(incoming);
     }
   };
 
@@ -223,10 +290,8 @@ export function serve<Data = undefined>(
         stopping = true;
         listener.close();
         // Requests still arriving, or waiting for onUpgrade, get no answer: the server is going
-        // away.
-        for (const deadline of handshaking) {
-          deadline.cut(new HandshakeError(503, "server shutting down"));
-        }
+        // away. Those the application is answering finish, with Connection: close.
+        for (const connection of http) connection.stop();
         for (const connection of open) {
           connection.close(CloseCode.GoingAway, "server shutting down");
         }
@@ -253,6 +318,8 @@ function opened<Data>(
     return;
   }
   const fail = (error: unknown) => {
+    // A loop of onOpen's that ends as the connection closes under it has not failed.
+    if (error instanceof ConnectionClosedError) return;
     settings.onError(error, connection as WebSocketConnection);
     if (connection.state === "open") connection.close(CloseCode.InternalError);
   };

@@ -10,7 +10,7 @@
  */
 
 import { type Clock, SYSTEM_CLOCK } from "./clock.ts";
-import { ConnectionDeadlines } from "./connection_deadlines.ts";
+import { ConnectionDeadlines, deadlineLengths } from "./connection_deadlines.ts";
 import { Inbox } from "./inbox.ts";
 import type { WebSocketSettings } from "./options.ts";
 import { Outbox } from "./outbox.ts";
@@ -27,8 +27,9 @@ import type { PreparedMessage } from "./protocol/prepared_message.ts";
 import type { CloseInfo, ConnectionState } from "./protocol/close.ts";
 import { Protocol } from "./protocol/protocol.ts";
 import { ReadBuffer, type ReadTarget, readUntilEnd } from "./read_loop.ts";
-import { type Reply, ReplyPump, type ReplyTarget } from "./reply_pump.ts";
+import { type HandlerOf, type Pump, startPump } from "./pump.ts";
 import { admitOverLimit } from "./slow_consumer.ts";
+import type { StreamTarget } from "./stream_pump.ts";
 import type { Subscriber, Topics } from "./topics.ts";
 import type { Traffic } from "./traffic.ts";
 import { closeQuietly, type Transport } from "./transport.ts";
@@ -49,8 +50,11 @@ export interface SessionSettings<C> extends WebSocketSettings {
   maxMessageBytes: number;
   /** How long the closing may take, from its start to the end of TCP, in milliseconds; 0 for ever. */
   closeTimeoutMs: number;
-  /** The message handler; without one, messages wait for `receive()` or `for await`. */
-  handler?: (message: Message, connection: C) => Reply | Promise<Reply>;
+  /**
+   * The message handler, or a handler that makes a pair of streams for the messages to go
+   * through; without one, messages wait for `receive()`, `for await` or `readable`.
+   */
+  handler?: HandlerOf<C>;
   /** Hears of a connection's handler errors, and (without a connection) of the server's own. */
   onError: (error: unknown, connection?: C) => void;
   /** Called once a connection has ended, its transport closed. */
@@ -75,15 +79,15 @@ export interface SessionSettings<C> extends WebSocketSettings {
  * await session.send("hello");
  * ```
  */
-export class Session<C> implements ReadTarget, ReplyTarget, Subscriber {
+export class Session<C> implements ReadTarget, StreamTarget, Subscriber {
   readonly #connection: C;
   readonly #transport: Transport;
   readonly #settings: SessionSettings<C>;
   readonly #protocol: Protocol;
   readonly #outbox: Outbox;
   readonly #inbox: Inbox;
-  /** Hands messages to the handler; null on a connection without one. */
-  readonly #pump: ReplyPump | null;
+  /** Hands messages to the handler, once running; null on a connection without one. */
+  #pump: Pump | null = null;
   readonly #deadlines: ConnectionDeadlines;
   /** Sweeps this session's deadlines with the others of its settings; null when all are off. */
   readonly #watchdog: Watchdog<Session<C>> | null;
@@ -105,16 +109,9 @@ export class Session<C> implements ReadTarget, ReplyTarget, Subscriber {
     this.#connection = connection;
     this.#transport = transport;
     this.#settings = settings;
-    const { pingIntervalMs, pingTimeoutMs, idleTimeoutMs, slowConsumerGraceMs } = settings;
     this.#watchdog = sharedWatchdog<Session<C>>(
       settings,
-      [
-        pingIntervalMs,
-        pingIntervalMs > 0 ? pingTimeoutMs : 0,
-        idleTimeoutMs,
-        slowConsumerGraceMs,
-        settings.closeTimeoutMs,
-      ],
+      deadlineLengths(settings),
       (session, now) => session.#checkDeadlines(now),
       settings.clock ?? SYSTEM_CLOCK,
     );
@@ -125,10 +122,6 @@ export class Session<C> implements ReadTarget, ReplyTarget, Subscriber {
     });
     this.#protocol = new Protocol({ ...settings, extension }, this.#outbox);
     this.#inbox = new Inbox(settings.maxQueuedMessages);
-    const { handler } = settings;
-    this.#pump = handler
-      ? new ReplyPump(this.#inbox, (message) => handler(message, connection), this)
-      : null;
     this.#deadlines = new ConnectionDeadlines(settings, this.#now);
   }
 
@@ -153,7 +146,7 @@ export class Session<C> implements ReadTarget, ReplyTarget, Subscriber {
 
   /** Whether messages go to a handler rather than to {@linkcode receive}. */
   get hasHandler(): boolean {
-    return this.#pump !== null;
+    return this.#settings.handler !== undefined;
   }
 
   /** Sends a message, under the slow-consumer policy; resolves once it is written. */
@@ -280,10 +273,18 @@ export class Session<C> implements ReadTarget, ReplyTarget, Subscriber {
     this.#deadlines.active(this.#now);
   }
 
+  /** See {@linkcode StreamTarget.pipelineEnded}; the peer's close, if it came, is answered. */
+  pipelineEnded(): void {
+    if (!this.#protocol.closeOwed) this.close(CloseCode.Normal, "");
+  }
+
   async #runOnce(rest: Uint8Array, buffer: ReadBuffer): Promise<void> {
     this.#watchdog?.add(this);
     this.#deadlines.resumed(this.#now);
     try {
+      // Made once running, so that a stream handler sees the connection's data.
+      const { handler } = this.#settings;
+      if (handler) this.#pump = startPump(handler, this.#inbox, this.#connection, this);
       // What followed the handshake is a copy of the head parser's.
       if (rest.length > 0) this.received(rest, true);
       await readUntilEnd(this.#transport, buffer, this);

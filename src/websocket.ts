@@ -6,6 +6,7 @@
  * @module
  */
 
+import { messageReadable, messageWritable } from "./message_streams.ts";
 import { CloseCode } from "./protocol/close_code.ts";
 import type { Extension } from "./protocol/extension.ts";
 import type { Message } from "./protocol/message.ts";
@@ -31,6 +32,35 @@ export type Handler<Data = unknown> = (
   message: Message,
   connection: WebSocketConnection<Data>,
 ) => Reply | Promise<Reply>;
+
+/**
+ * A handler that makes a pair of streams for each connection, such as a
+ * `TransformStream<Message, Message>`: the connection's messages are written to its `writable`
+ * side in order, and every chunk its `readable` side gives is sent, in order. Its flow control is
+ * the connection's: while the pair pushes back, messages wait in the connection, and past
+ * `maxQueuedMessages` the peer is no longer read; while more than `maxBufferedBytes` wait for the
+ * peer, the pair's output is not read. The peer's close is answered once the pipeline has ended
+ * (its output is closed after the messages before the close), within `closeTimeoutMs`; if the
+ * pair errors (a transform throws), the connection is closed with 1011 and `onError` hears of
+ * it; if its output ends by itself, the connection is closed with 1000. A `TransformStream`
+ * itself serves one connection, so `serve()` takes a handler that makes one for each.
+ *
+ * @example An upper-casing echo, a TransformStream per connection
+ * ```ts
+ * import type { StreamHandler } from "./websocket.ts";
+ * const upper: StreamHandler = {
+ *   stream: () =>
+ *     new TransformStream({
+ *       transform: (message, out) =>
+ *         out.enqueue(typeof message === "string" ? message.toUpperCase() : message),
+ *     }),
+ * };
+ * ```
+ */
+export interface StreamHandler<Data = unknown> {
+  /** Makes the streams one connection's messages go through; it may read `connection.data`. */
+  stream(connection: WebSocketConnection<Data>): ReadableWritablePair<Message, Message>;
+}
 
 /**
  * What a {@linkcode WebSocketConnection} needs from the server or client that runs it: see
@@ -97,6 +127,26 @@ export interface UpgradeRequest {
  * const connection = await connect("ws://127.0.0.1:8000/");
  * for await (const message of connection) console.log(message);
  * ```
+ *
+ * @example A server that is a pipeline: readable through a transform into writable
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { connect } from "./client.ts";
+ * import { serve } from "./server.ts";
+ * const server = serve({
+ *   port: 0,
+ *   hostname: "127.0.0.1",
+ *   onOpen: (connection) =>
+ *     connection.readable
+ *       .pipeThrough(new TransformStream({ transform: (message, out) => out.enqueue(message) }))
+ *       .pipeTo(connection.writable),
+ * });
+ * const client = await connect(`ws://127.0.0.1:${server.addr.port}/`);
+ * await client.send("round trip");
+ * assertEquals(await client.receive(), "round trip");
+ * await client.close();
+ * await server.shutdown();
+ * ```
  */
 export class WebSocketConnection<Data = unknown> implements AsyncIterable<Message> {
   /** The peer's address. */
@@ -116,6 +166,8 @@ export class WebSocketConnection<Data = unknown> implements AsyncIterable<Messag
 
   readonly #request: UpgradeRequest;
   readonly #session: Session<WebSocketConnection>;
+  #readable: ReadableStream<Message> | undefined;
+  #writable: WritableStream<Message> | undefined;
 
   /**
    * Wraps a transport whose handshake is done, with the extension the handshake agreed on, if
@@ -208,6 +260,37 @@ export class WebSocketConnection<Data = unknown> implements AsyncIterable<Messag
   }
 
   /**
+   * The messages as a stream, on a connection made without a handler: one chunk per message, a
+   * string for text and a `Uint8Array` for binary, and the end once the connection has ended.
+   * It holds no message of its own: until a chunk is read its message waits in the connection,
+   * so not reading it stops reading the peer past `maxQueuedMessages`, as with `receive()`, which
+   * takes from the same messages. Cancelling it closes the connection, with the `closeCode` and
+   * `reason` of a `WebSocketError` given as the reason, else 1000.
+   *
+   * @throws {TypeError} when the connection has a handler, which takes every message.
+   */
+  get readable(): ReadableStream<Message> {
+    if (this.#session.hasHandler) throw hasHandler();
+    return this.#readable ??= messageReadable(this.#session, (reason) => this.#closeFor(reason));
+  }
+
+  /**
+   * A stream that sends each chunk written to it as one message: a string as text, bytes as
+   * binary. Its `ready` (and `desiredSize`) follow `maxBufferedBytes`: a write resolves once its
+   * message is queued, unless more than that then wait for the peer, when it resolves once they
+   * no longer do; a writer that awaits `ready` or its writes never queues much more. Nothing
+   * written is dropped for a slow peer (`slowConsumer` is for `send()`). Closing it closes the
+   * connection (1000); aborting it closes the connection as cancelling `readable` does; a write
+   * once this end's close frame is out fails with {@linkcode ConnectionClosedError}.
+   */
+  get writable(): WritableStream<Message> {
+    return this.#writable ??= messageWritable(this.#session, {
+      close: () => void this.close(),
+      abort: (reason) => this.#closeFor(reason),
+    });
+  }
+
+  /**
    * Starts the close handshake (RFC 6455 §7.1.2) after the messages already queued, and
    * resolves with how the connection ended. The peer has `closeTimeoutMs` to answer before TCP
    * is ended anyway. Calling it again just waits.
@@ -255,6 +338,22 @@ export class WebSocketConnection<Data = unknown> implements AsyncIterable<Messag
    */
   publish(topic: string, message: Message, options?: PublishOptions): number {
     return this.#session.topics.publish(topic, message, this.#session, options);
+  }
+
+  /**
+   * Closes the connection for a stream cancelled or aborted with `reason`: with its `closeCode`
+   * and `reason` when it carries a code that may be sent (a `WebSocketError`), else with 1000.
+   */
+  #closeFor(reason: unknown): void {
+    const { closeCode, reason: text } = (reason ?? {}) as { closeCode?: unknown; reason?: unknown };
+    try {
+      if (typeof closeCode === "number") {
+        return void this.close(closeCode, typeof text === "string" ? text : "");
+      }
+    } catch {
+      // A code that may not be sent: the default close, below.
+    }
+    this.close();
   }
 
   /**

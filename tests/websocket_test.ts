@@ -5,7 +5,6 @@
  */
 
 import { assert, assertEquals, assertInstanceOf, assertRejects } from "@std/assert";
-import { type WebSocketOptions, webSocketSettings } from "../src/options.ts";
 import { CloseCode } from "../src/protocol/close_code.ts";
 import {
   ConnectionClosedError,
@@ -14,60 +13,12 @@ import {
 } from "../src/protocol/errors.ts";
 import { type Frame, Opcode } from "../src/protocol/frame.ts";
 import type { Message } from "../src/protocol/message.ts";
-import { type ConnectionSettings, type Handler, WebSocketConnection } from "../src/websocket.ts";
-import { FakeClock, settle } from "./helpers/fake_clock.ts";
+import type { WebSocketConnection } from "../src/websocket.ts";
+import { settle } from "./helpers/fake_clock.ts";
 import { closePayload, frame } from "./helpers/frames.ts";
-import { MemoryPeer, MemoryTransport } from "./helpers/memory_transport.ts";
+import { open } from "./helpers/memory_connection.ts";
 
 const decoder = new TextDecoder();
-
-interface Setup extends WebSocketOptions {
-  role?: "server" | "client";
-  handler?: Handler | null;
-  closeTimeoutMs?: number;
-  /** Bytes the peer's end may have unread before the connection's writes wait. */
-  capacity?: number;
-  /** Whether the peer reads what it is sent. @default {true} */
-  peerReads?: boolean;
-}
-
-/** A connection on a fake clock, the raw peer at the other end, and what `onError` heard. */
-function open(setup: Setup = {}) {
-  const clock = new FakeClock();
-  const {
-    role = "server",
-    handler,
-    closeTimeoutMs = 10_000,
-    capacity,
-    peerReads = true,
-    ...options
-  } = setup;
-  const [own, other] = MemoryTransport.pair(capacity);
-  const errors: unknown[] = [];
-  const settings: ConnectionSettings = {
-    role,
-    maxMessageBytes: 1 << 20,
-    closeTimeoutMs,
-    ...webSocketSettings(options),
-    handler: handler === null ? undefined : handler ?? ((message) => message),
-    onError: (error) => errors.push(error),
-    clock,
-  };
-  const connection = new WebSocketConnection(
-    own,
-    { url: new URL("ws://127.0.0.1/"), headers: new Headers() },
-    settings,
-  );
-  const ran = connection.run(new Uint8Array(0));
-  // The peer of a server is a client: it reads unmasked frames and sends masked ones.
-  const peer = new MemoryPeer(other, role === "server" ? "client" : "server", {
-    reading: peerReads,
-  });
-  const mask = role === "server" ? undefined : null;
-  const send = (opcode: number, payload: string | Uint8Array | number[] = "") =>
-    peer.write(frame(opcode, payload, { mask }));
-  return { clock, connection, peer, errors, ran, own, send };
-}
 
 function pingNumber(ping: Frame): number {
   assertEquals([ping.opcode, ping.payload.length], [Opcode.Ping, 4], "a keepalive ping");

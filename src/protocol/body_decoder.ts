@@ -8,49 +8,7 @@
 
 import type { BodyFraming } from "./body_framing.ts";
 import { ChunkedDecoder, type ChunkedDecoderOptions } from "./chunked.ts";
-
-/**
- * What {@linkcode BodyDecoder.push} found in one chunk. Every array in it is a view into that
- * chunk, valid as long as the chunk's bytes are: take or copy them before the read buffer is used
- * again.
- *
- * @example
- * ```ts
- * import type { DecodedBody } from "./body_decoder.ts";
- * const last: DecodedBody = { data: [new Uint8Array([1])], done: true, rest: new Uint8Array() };
- * ```
- */
-export interface DecodedBody {
-  /** The body's bytes in the chunk, in order; no array in it is empty. */
-  readonly data: Uint8Array[];
-  /** Whether the body has ended, in this chunk or before it. */
-  readonly done: boolean;
-  /** The bytes after the body's end: empty until `done`, then the start of what comes next. */
-  readonly rest: Uint8Array;
-}
-
-/**
- * Reads one request's body; made by {@linkcode createBodyDecoder}.
- *
- * @example
- * ```ts
- * import type { BodyDecoder } from "./body_decoder.ts";
- * const drain = (decoder: BodyDecoder, chunk: Uint8Array) => decoder.push(chunk).rest;
- * ```
- */
-export interface BodyDecoder {
-  /**
-   * Takes the next bytes of the connection. After the body has ended, every chunk is `rest` as
-   * it is.
-   *
-   * @throws {HandshakeError} for a malformed body (400) or one over a limit (413, 431).
-   */
-  push(chunk: Uint8Array): DecodedBody;
-  /** Whether the body has ended: a connection that ends before it has lost part of it. */
-  readonly done: boolean;
-  /** The body's bytes so far. */
-  readonly received: number;
-}
+import type { BodyDecoder, DecodedBody } from "./decoded_body.ts";
 
 /** What a push finds once the body has ended: nothing of it, and the chunk as what follows. */
 function after(chunk: Uint8Array): DecodedBody {

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { BodyDecoder, DecodedBody } from "./body_decoder.ts";
+import type { BodyDecoder, DecodedBody } from "./decoded_body.ts";
 import { HandshakeError } from "./errors.ts";
 import { isFieldValue, isToken } from "./http1.ts";
 import {

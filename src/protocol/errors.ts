@@ -182,3 +182,37 @@ export class SlowConsumerError extends Error {
  * ```
  */
 export type ConnectionFailure = ProtocolError | KeepaliveTimeoutError | SlowConsumerError;
+
+/** What a {@linkcode WebSocketError} carries: a close code and reason. */
+export interface WebSocketErrorInit {
+  /** The close code. */
+  closeCode?: number;
+  /** The close reason. @default {""} */
+  reason?: string;
+}
+
+/**
+ * The error of the WHATWG `WebSocketStream` proposal: a `WebSocketStream`'s `closed` rejects
+ * with one when the connection did not close cleanly, and one given as the reason for cancelling
+ * a connection's `readable` or aborting its `writable` closes it with its code and reason.
+ *
+ * @example
+ * ```ts
+ * import { WebSocketError } from "./errors.ts";
+ * const error = new WebSocketError("bye", { closeCode: 4000, reason: "moved" });
+ * console.log(error.name, error.closeCode, error.reason); // "WebSocketError" 4000 "moved"
+ * ```
+ */
+export class WebSocketError extends DOMException {
+  /** The close code, or null for none. */
+  readonly closeCode: number | null;
+  /** The close reason. */
+  readonly reason: string;
+
+  /** Creates the error. */
+  constructor(message = "", init: WebSocketErrorInit = {}) {
+    super(message, "WebSocketError");
+    this.closeCode = init.closeCode ?? null;
+    this.reason = init.reason ?? "";
+  }
+}

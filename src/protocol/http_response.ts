@@ -111,8 +111,14 @@ function sortFields(headers: Iterable<readonly [string, string]>): SortedFields 
   return sorted;
 }
 
+const encoder = new TextEncoder();
+// deno-lint-ignore no-control-regex -- everything past ASCII is what it looks for
+const NON_ASCII = /[^\x00-\x7f]/;
+
 /** Latin-1 bytes of a head: header fields are octets (RFC 9110 §5.5), one per code point. */
 function latin1Bytes(text: string): Uint8Array {
+  // ASCII, as heads nearly always are, is the same in UTF-8, which the runtime encodes natively.
+  if (!NON_ASCII.test(text)) return encoder.encode(text);
   const bytes = new Uint8Array(text.length);
   for (let i = 0; i < text.length; i++) {
     const code = text.charCodeAt(i);

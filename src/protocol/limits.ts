@@ -166,3 +166,14 @@ export const DEFAULT_MAX_CHUNK_EXTENSION_BYTES = 16 * 1024;
  * padding at best. RFC 9112 §7.1 asks a recipient to guard against overflow in large sizes.
  */
 export const MAX_CHUNK_SIZE_DIGITS = 16;
+
+/**
+ * How long a kept-alive HTTP connection may wait for its next request to begin before the server
+ * closes it (RFC 9112 §9.5 lets a server close an idle connection at any time). 5 s is Node's
+ * `server.keepAliveTimeout`: long enough for a browser loading a page to reuse its connections
+ * (it sends the next request within milliseconds), short enough that idle sockets do not pile
+ * up. Bun's `idleTimeout` is 10 s, nginx's `keepalive_timeout` 75 s. A proxy in front that keeps
+ * idle connections longer than this may send a request on one the server is just closing; give
+ * such a proxy a shorter timeout than the server's.
+ */
+export const DEFAULT_KEEP_ALIVE_TIMEOUT_MS = 5_000;

@@ -362,15 +362,15 @@ testCli("conformance: delivery and handshake (D.x, H.x)", async ({ port }, t) =>
     },
     {
       id: "H.2.9",
-      name: "a plain GET /",
-      request: httpRequest("GET / HTTP/1.1", { Host: "127.0.0.1" }),
+      name: "a plain GET / with Connection: close",
+      request: httpRequest("GET / HTTP/1.1", { Host: "127.0.0.1", Connection: "close" }),
       status: 200,
       field: ["Content-Type", /^text\/html\b/],
     },
     {
       id: "H.2.10",
-      name: "a plain GET /other",
-      request: httpRequest("GET /other HTTP/1.1", { Host: "127.0.0.1" }),
+      name: "a plain GET /other with Connection: close",
+      request: httpRequest("GET /other HTTP/1.1", { Host: "127.0.0.1", Connection: "close" }),
       status: 404,
     },
     {

@@ -228,12 +228,16 @@ export interface RawResponse {
 }
 
 /**
- * Sends a valid upgrade request with `extraHeaders` (whole lines) and reads the answer: the
- * whole response for a refusal, the head alone for a 101.
+ * Sends a valid upgrade request for `path` with `extraHeaders` (whole lines) and reads the
+ * answer: the whole response for a refusal, the head alone for a 101.
  */
-export async function requestUpgrade(port: number, extraHeaders = ""): Promise<RawResponse> {
+export async function requestUpgrade(
+  port: number,
+  extraHeaders = "",
+  path = "/",
+): Promise<RawResponse> {
   await using client = await RawClient.connect(port);
-  await client.write(upgradeRequest("/", extraHeaders));
+  await client.write(upgradeRequest(path, extraHeaders));
   const head = await withTimeout(client.readResponseHead(), "the response head");
   const body = head.startsWith("HTTP/1.1 101 ") ? "" : await withTimeout(client.readAll(), "body");
   return { ...parseResponseHead(head), body };

@@ -1,7 +1,7 @@
 /** Feeding body decoders as a connection does, shared by the body decoder tests. */
 
 import { assert, assertEquals } from "@std/assert";
-import type { BodyDecoder } from "../../src/protocol/body_decoder.ts";
+import type { BodyDecoder } from "../../src/protocol/decoded_body.ts";
 import { concat } from "../helpers/frames.ts";
 
 /** What a decoder made of a connection's bytes. */

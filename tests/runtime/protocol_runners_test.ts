@@ -24,6 +24,10 @@ const CONNECTION_LAYER = [
   "tests/queue_test.ts",
   "tests/deadline_test.ts",
   "tests/runtime/push_reader_test.ts",
+  "tests/request_body_test.ts",
+  "tests/response_writer_test.ts",
+  "tests/message_streams_test.ts",
+  "tests/stream_pump_test.ts",
 ];
 
 Deno.test("[bun] protocol: every unit test of the protocol core and the connection layer passes under bun test", async () => {
