@@ -16,7 +16,8 @@
  * them, --redis on|off (on where redis-server is installed: the fan-out cells across processes),
  * --workers-cells a,b (16B-c64-d16,1KiB-c64-d16,64KiB-c64-d1; none to skip: echo cells with
  * `--workers 2`, bench/workers.ts), --topics-idle N (10000 connections for the memory test of
- * subscriptions, bench/topics_memory.ts; 0 to skip), --baseline REV (none; this server at the
+ * subscriptions, bench/topics_memory.ts; 0 to skip), --http on|off (the plain HTTP cells of
+ * bench/http.ts, where `wrk` is installed; on), --baseline REV (none; this server at the
  * git revision REV as well, "ours @<short rev> (Deno)", "(Bun)" and "(Node)", in the echo,
  * memory, compression and fan-out parts), --out FILE (bench/results.md).
  */
@@ -24,6 +25,7 @@
 import { type Baseline, checkoutBaseline } from "./baseline.ts";
 import { benchCompression } from "./compression.ts";
 import { benchFanout, FANOUT_SIZES } from "./fanout.ts";
+import { benchHttp } from "./http.ts";
 import { cellTables } from "./report.ts";
 import {
   BENCH,
@@ -133,6 +135,8 @@ interface Options {
   workersCells: string[];
   /** Connections for the memory test of subscriptions; 0 skips it. */
   topicsIdle: number;
+  /** Whether the plain HTTP cells of bench/http.ts run. */
+  http: boolean;
   /** The git revision whose server runs beside this one; none when absent. */
   baseline?: string;
   out: string;
@@ -153,6 +157,7 @@ function parseOptions(args: string[]): Options {
     redis: true,
     workersCells: WORKERS_CELLS,
     topicsIdle: 10000,
+    http: true,
     out: `${BENCH}results.md`,
   };
   const list = (value: string) => value === "none" ? [] : value.split(",");
@@ -175,6 +180,7 @@ function parseOptions(args: string[]): Options {
     else if (name === "--redis") options.redis = value !== "off";
     else if (name === "--workers-cells") options.workersCells = list(value);
     else if (name === "--topics-idle") options.topicsIdle = Number(value);
+    else if (name === "--http") options.http = value !== "off";
     else throw new Error(`unknown option ${name}`);
   }
   const sizes = Object.keys(FANOUT_SIZES);
@@ -300,6 +306,9 @@ async function bench(options: Options, baseline?: Baseline): Promise<string> {
   const topics = options.topicsIdle > 0
     ? await benchTopicsMemory(options.topicsIdle, { reps: options.reps, wanted })
     : "";
+  const http = options.http
+    ? await benchHttp([DENO_BUILT_IN, BUN_BUILT_IN], { ...options, wanted })
+    : "";
   const revision = baseline
     ? `\`ours @${baseline.shortRev}\` is this server at \`${options.baseline}\` ` +
       `(${baseline.shortRev}: ${baseline.subject}).\n`
@@ -314,7 +323,7 @@ async function bench(options: Options, baseline?: Baseline): Promise<string> {
     }. The second table divides these medians; a raw TCP echo is the most a server on its ` +
     `runtime could reach.\n\n${await machine()}\n` +
     `Command: \`deno task bench ${Deno.args.join(" ")}\`.\n${revision}\n` +
-    `${tables}${memory}${compression}${fanout}${workers}${topics}`;
+    `${tables}${memory}${compression}${fanout}${workers}${topics}${http}`;
 }
 
 async function main() {

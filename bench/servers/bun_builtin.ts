@@ -3,7 +3,8 @@
 // serves rooms as `mod.ts --rooms` does: a connection on path P subscribes to topic P
 // (`ws.subscribe`), and each message it sends goes to every subscriber of P, itself too
 // (`server.publish`). `bun_builtin.ts <port> topics <n>` echoes, and subscribes each connection
-// to n topics of 1,000 as `ours_heap.ts` does (the memory test).
+// to n topics of 1,000 as `ours_heap.ts` does (the memory test). A request that is not an
+// upgrade gets a small body (the HTTP cell of bench/http.ts).
 // deno-lint-ignore-file no-explicit-any
 const Bun = (globalThis as any).Bun;
 const mode = Bun.argv[3] ?? "echo";
@@ -16,7 +17,7 @@ const server = Bun.serve({
   fetch(request: Request, server: any) {
     const topic = new URL(request.url).pathname;
     if (server.upgrade(request, { data: { topic } })) return;
-    return new Response("WebSocket only\n", { status: 400 });
+    return new Response("Hello, world\n");
   },
   websocket: {
     maxPayloadLength: 64 * 1024 * 1024,
