@@ -138,7 +138,7 @@ export class Relay {
     this.#lostWhileDown = 0;
     this.emit(
       "reconnected",
-      `${this.name}: reconnected; ${lost} publishes lost meanwhile`,
+      `${this.name}: reconnected; ${lost} ${lost === 1 ? "publish" : "publishes"} lost meanwhile`,
       { lost },
     );
   }

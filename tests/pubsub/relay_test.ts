@@ -90,6 +90,16 @@ Deno.test("relay: disconnected is told once; losses meanwhile are told with reco
   });
 });
 
+Deno.test("relay: one publish lost meanwhile is told in the singular", async () => {
+  const { relay, events } = started("r");
+  relay.connected();
+  relay.disconnected(new Error("ECONNRESET"));
+  relay.lose(1, "not connected");
+  await turn();
+  relay.connected();
+  assertEquals(events.at(-1)?.message, "r: reconnected; 1 publish lost meanwhile");
+});
+
 Deno.test("relay: an onMessage that throws is told as an error; the next message still comes", () => {
   const relay = new Relay("r");
   const events: PubSubEvent[] = [];
