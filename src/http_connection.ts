@@ -27,8 +27,8 @@ export type { Slots };
 
 /** A request that became a WebSocket, and the read buffer it hands on. */
 export interface UpgradedConnection<Data> extends Upgraded<Data> {
-  /** The read buffer, handed on to the connection. */
-  buffer: Uint8Array;
+  /** The read buffer, handed on to the connection; none for a transport with `readChunk`. */
+  buffer?: Uint8Array;
 }
 
 const NOTHING: Uint8Array = new Uint8Array(0);
@@ -118,8 +118,13 @@ export class HttpConnection<Data> {
       if (parsed === null) return this.#end();
       const answered = await this.#answer(parsed);
       if (answered === null) return null;
-      if (answered instanceof Uint8Array) leftover = answered;
-      else return { ...answered, buffer: this.#buffer.bytes };
+      if (answered instanceof Uint8Array) {
+        leftover = answered;
+        continue;
+      }
+      // A transport that hands over its chunks (readChunk) reads into no buffer: not kept.
+      const chunked = this.#transport.readChunk !== undefined;
+      return { ...answered, buffer: chunked ? undefined : this.#buffer.bytes };
     }
   }
 

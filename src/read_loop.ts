@@ -38,22 +38,25 @@ const SMALL_READS_BEFORE_SHRINKING = 16;
  * ```
  */
 export class ReadBuffer {
-  #bytes: Uint8Array;
+  #bytes: Uint8Array | null;
   #smallReads = 0;
 
-  /** Starts with `bytes`, or a buffer of {@linkcode MIN_READ_BYTES}. */
-  constructor(bytes: Uint8Array = new Uint8Array(MIN_READ_BYTES)) {
+  /**
+   * Starts with `bytes`, or with a buffer of {@linkcode MIN_READ_BYTES} made on first use: a
+   * connection whose transport hands over its chunks (`readChunk`) never makes one.
+   */
+  constructor(bytes: Uint8Array | null = null) {
     this.#bytes = bytes;
   }
 
   /** Where the next read goes. */
   get bytes(): Uint8Array {
-    return this.#bytes;
+    return this.#bytes ??= new Uint8Array(MIN_READ_BYTES);
   }
 
   /** Records that a read filled `count` bytes, and sizes the buffer for the next. */
   used(count: number): void {
-    const size = this.#bytes.length;
+    const size = this.bytes.length;
     if (count === size && size < MAX_READ_BYTES) {
       this.#bytes = new Uint8Array(Math.min(MAX_READ_BYTES, size * 4));
       this.#smallReads = 0;
