@@ -19,11 +19,10 @@ import {
   type LoadCell,
   type LoadResult,
   markdownTable,
-  NODE,
+  oursScript,
   pin,
   type Repetitions,
   type Results,
-  ROOT,
   run,
   runCells,
   type ServerSpec,
@@ -75,30 +74,7 @@ const BUN_ROOMS: ServerSpec = {
   runtime: "bun",
   mode: "fanout",
 };
-const SEND_LOOP = `${BENCH}servers/ours_send_loop.ts`;
-const SEND_LOOPS: ServerSpec[] = [
-  {
-    name: "ours send loop (Deno)",
-    // The project's own configuration, not bench/package.json's, which sits nearer the script.
-    command: ["deno", "run", "--allow-net", `--config=${ROOT}deno.json`].concat(
-      [`--import-map=${ROOT}tests/import_map.json`, SEND_LOOP],
-    ),
-    runtime: "deno",
-    mode: "fanout",
-  },
-  {
-    name: "ours send loop (Bun)",
-    command: ["bun", `--preload=${ROOT}tests/bun_offline.ts`, SEND_LOOP],
-    runtime: "bun",
-    mode: "fanout",
-  },
-  {
-    name: "ours send loop (Node)",
-    command: [NODE, `--import=${ROOT}tests/node_offline.ts`, SEND_LOOP],
-    runtime: "node",
-    mode: "fanout",
-  },
-];
+const SEND_LOOPS = oursScript("ours_send_loop.ts", "ours send loop", "fanout");
 
 /**
  * The servers across processes, for the Deno and Bun specs of `current`: 1 process and 2, with

@@ -9,44 +9,19 @@
 
 import { cellTables } from "./report.ts";
 import {
-  BENCH,
   has,
   type LoadCell,
   type LoadResult,
-  NODE,
+  oursScript,
   Results,
-  ROOT,
   run,
   type ServerSpec,
   startServer,
   wrap,
 } from "./support.ts";
 
-const OURS_HTTP = `${BENCH}servers/ours_http.ts`;
-
-/** This server's `fetch` handler on each runtime; `runtime` is as `ours()` names them. */
-const OURS: ServerSpec[] = [
-  {
-    name: "ours (Deno)",
-    command: ["deno", "run", "--allow-net", `--config=${ROOT}deno.json`].concat(
-      [`--import-map=${ROOT}tests/import_map.json`, OURS_HTTP],
-    ),
-    runtime: "deno",
-    mode: "raw",
-  },
-  {
-    name: "ours (Bun)",
-    command: ["bun", `--preload=${ROOT}tests/bun_offline.ts`, OURS_HTTP],
-    runtime: "bun",
-    mode: "raw",
-  },
-  {
-    name: "ours (Node)",
-    command: [NODE, `--import=${ROOT}tests/node_offline.ts`, OURS_HTTP],
-    runtime: "node",
-    mode: "raw",
-  },
-];
+/** This server's `fetch` handler on each runtime; named as `ours()` names them. */
+const OURS = oursScript("ours_http.ts", "ours", "raw");
 
 /** Keep-alive connections of each cell. */
 const CONNECTIONS = [1, 64];

@@ -98,6 +98,38 @@ export function ours(root: string = ROOT, label = "ours"): ServerSpec[] {
   ];
 }
 
+/**
+ * A server script of `bench/servers/` that imports this server, run on Deno, Bun and Node with
+ * this checkout's configuration and offline imports, as `ours()` runs `mod.ts`; named
+ * "`label` (Deno)", "(Bun)" and "(Node)".
+ */
+export function oursScript(script: string, label: string, mode: ServerSpec["mode"]): ServerSpec[] {
+  const path = `${BENCH}servers/${script}`;
+  return [
+    {
+      name: `${label} (Deno)`,
+      // The project's own configuration, not bench/package.json's, which sits nearer the script.
+      command: ["deno", "run", "--allow-net", `--config=${ROOT}deno.json`].concat(
+        [`--import-map=${ROOT}tests/import_map.json`, path],
+      ),
+      runtime: "deno",
+      mode,
+    },
+    {
+      name: `${label} (Bun)`,
+      command: ["bun", `--preload=${ROOT}tests/bun_offline.ts`, path],
+      runtime: "bun",
+      mode,
+    },
+    {
+      name: `${label} (Node)`,
+      command: [NODE, `--import=${ROOT}tests/node_offline.ts`, path],
+      runtime: "node",
+      mode,
+    },
+  ];
+}
+
 /** The command of `spec` with `flags` after `deno run` on Deno (permissions), as it is elsewhere. */
 export function withDenoFlags(spec: ServerSpec, flags: string[]): string[] {
   const [program, subcommand, ...rest] = spec.command;
