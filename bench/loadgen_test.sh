@@ -105,28 +105,24 @@ start_server() {
   printf -v "$var" '%s' "$(head -1 "$work/$var.port")"
 }
 
-# This server's CLI with permessage-deflate, for --deflate.
+# This server's CLI as `start_cli NAME [options]`, on a free port, which NAME then holds.
 root=$(cd "$bench/.." && pwd)
-deno run --allow-net --import-map="$root/tests/import_map.json" "$root/mod.ts" --hostname 127.0.0.1 \
-  --port 0 --deflate >"$work/deflate.out" 2>"$work/deflate.log" &
-server_pids+=($!)
-for _ in $(seq 100); do
-  grep -q Listening "$work/deflate.out" 2>/dev/null && break
-  sleep 0.1
-done
-deflate=$(sed -nE 's|.*http://127.0.0.1:([0-9]+)/.*|\1|p' "$work/deflate.out" | head -1)
-# This server's rooms (--rooms), twice: two servers that share nothing.
-for name in rooms rooms2; do
+start_cli() {
+  local name=$1
+  shift
   deno run --allow-net --import-map="$root/tests/import_map.json" "$root/mod.ts" --hostname \
-    127.0.0.1 --port 0 --rooms >"$work/$name.out" 2>"$work/$name.log" &
+    127.0.0.1 --port 0 "$@" >"$work/$name.out" 2>"$work/$name.log" &
   server_pids+=($!)
   for _ in $(seq 100); do
     grep -q Listening "$work/$name.out" 2>/dev/null && break
     sleep 0.1
   done
-  port=$(sed -nE 's|.*http://127.0.0.1:([0-9]+)/.*|\1|p' "$work/$name.out" | head -1)
-  printf -v "$name" '%s' "$port"
-done
+  printf -v "$name" '%s' "$(sed -nE 's|.*http://127.0.0.1:([0-9]+)/.*|\1|p' "$work/$name.out" | head -1)"
+}
+# With permessage-deflate, for --deflate; and rooms (--rooms), twice: two servers sharing nothing.
+start_cli deflate --deflate
+start_cli rooms --rooms
+start_cli rooms2 --rooms
 
 start_server raw raw_echo.ts
 start_server raw_flip raw_echo.ts 100000
