@@ -29,6 +29,27 @@ import type { RuntimeAdapter } from "./adapter.ts";
 import { nodeProcess } from "./process.ts";
 import { PushReader } from "./push_reader.ts";
 
+/** Where a socket's events go: one set of listeners serves every socket, each finds its reader. */
+const READER = Symbol("reader");
+
+/** A socket whose events go to its {@linkcode PushReader}. */
+type ReadingSocket = net.Socket & { [READER]: PushReader };
+
+/** A chunk Node read from the kernel. */
+function onData(this: ReadingSocket, chunk: Uint8Array): void {
+  this[READER].push(chunk);
+}
+
+/** The peer's FIN (with allowHalfOpen, Node leaves this side open until closeWrite()) or a close. */
+function onEnd(this: ReadingSocket): void {
+  this[READER].end("eof");
+}
+
+/** Reads reject with the error (a reset, say); only the first end counts. */
+function onError(this: ReadingSocket, error: Error): void {
+  this[READER].end(error);
+}
+
 /** One Node socket, TCP or TLS, as a pull-style transport. */
 class SocketTransport implements Transport {
   readonly remoteAddr: NetAddress;
@@ -41,12 +62,9 @@ class SocketTransport implements Transport {
     this.#reader = new PushReader(socket);
     // Unknown only when the peer reset the connection as it was accepted: its read will say so.
     this.remoteAddr = { hostname: socket.remoteAddress ?? "", port: socket.remotePort ?? 0 };
-    socket.on("data", (chunk: Uint8Array) => this.#reader.push(chunk));
-    // The peer's FIN: with allowHalfOpen, Node leaves this side open until closeWrite().
-    socket.on("end", () => this.#reader.end("eof"));
-    // Reads reject with the error (a reset, say); only the first end counts.
-    socket.on("error", (error) => this.#reader.end(error));
-    socket.on("close", () => this.#reader.end("eof"));
+    // Listeners shared by every socket: an idle connection holds no closures of its own.
+    (socket as ReadingSocket)[READER] = this.#reader;
+    socket.on("data", onData).on("end", onEnd).on("error", onError).on("close", onEnd);
   }
 
   read(buffer: Uint8Array): Promise<number | null> {
