@@ -29,9 +29,10 @@ import { Queue } from "./queue.ts";
  * ```
  */
 export class Inbox {
-  readonly #messages = new Queue<Message>();
+  /** Made with the first message, as the queue below with the first reader: idle, neither is. */
+  #messages: Queue<Message> | null = null;
   /** `receive()` calls waiting for a message, oldest first. */
-  readonly #readers = new Queue<PromiseWithResolvers<Message>>();
+  #readers: Queue<PromiseWithResolvers<Message>> | null = null;
   readonly #highWater: number;
   readonly #lowWater: number;
   /** Whether reading is no longer held back, whatever waits: the connection is closing. */
@@ -50,25 +51,25 @@ export class Inbox {
 
   /** How many messages wait. */
   get size(): number {
-    return this.#messages.length;
+    return this.#messages?.length ?? 0;
   }
 
   /** Whether reading from the peer is to stop: more than `highWater` messages wait. */
   get full(): boolean {
-    return !this.#released && this.#messages.length > this.#highWater;
+    return !this.#released && this.size > this.#highWater;
   }
 
   /** Adds a message: straight to a waiting `receive()`, if there is one. */
   push(message: Message): void {
-    const reader = this.#readers.shift();
+    const reader = this.#readers?.shift();
     if (reader) reader.resolve(message);
-    else this.#messages.push(message);
+    else (this.#messages ??= new Queue()).push(message);
   }
 
   /** Takes the next message, or undefined when none waits: what the reply pump calls. */
   take(): Message | undefined {
-    const message = this.#messages.shift();
-    if (this.#messages.length <= this.#lowWater) this.#wakeReading();
+    const message = this.#messages?.shift();
+    if (this.size <= this.#lowWater) this.#wakeReading();
     return message;
   }
 
@@ -77,10 +78,10 @@ export class Inbox {
    * rejects with {@linkcode ConnectionClosedError}.
    */
   receive(): Promise<Message> {
-    if (this.#messages.length > 0) return Promise.resolve(this.take()!);
+    if (this.size > 0) return Promise.resolve(this.take()!);
     if (this.#ended) return Promise.reject(new ConnectionClosedError());
     const reader = Promise.withResolvers<Message>();
-    this.#readers.push(reader);
+    (this.#readers ??= new Queue()).push(reader);
     return reader.promise;
   }
 
@@ -100,7 +101,7 @@ export class Inbox {
 
   /** Resolves once no more than `lowWater` messages wait, or reading is released. */
   belowLowWater(): Promise<void> {
-    if (this.#released || this.#messages.length <= this.#lowWater) return Promise.resolve();
+    if (this.#released || this.size <= this.#lowWater) return Promise.resolve();
     this.#belowLowWater ??= Promise.withResolvers();
     return this.#belowLowWater.promise;
   }
@@ -117,7 +118,7 @@ export class Inbox {
   /** Says no message will come any more: waiting and later `receive()` calls are rejected. */
   end(): void {
     this.#ended = true;
-    for (const reader of this.#readers.drain()) reader.reject(new ConnectionClosedError());
+    for (const reader of this.#readers?.drain() ?? []) reader.reject(new ConnectionClosedError());
     this.releaseReading();
   }
 

@@ -123,7 +123,8 @@ export class FrameParser {
   #rsv = 0;
   #opcode: Opcode = Opcode.Continuation;
   #masked = false;
-  readonly #mask = new Uint8Array(4);
+  /** The key of the masked frame in progress; made at the first, as an idle connection has none. */
+  #mask: Uint8Array | null = null;
   /**
    * The payload so far of a frame that straddles chunks, or null between frames. It grows as
    * bytes arrive, so a declared length alone reserves no more than the first piece.
@@ -198,7 +199,7 @@ export class FrameParser {
       const length = this.#readLengthAndMask(header, at);
       if (end - offset >= length) {
         const payload = chunk.subarray(offset, offset + length);
-        if (this.#masked) applyMask(payload, this.#mask);
+        if (this.#masked) applyMask(payload, this.#mask!);
         offset += length;
         // Kept only when the whole frame, header included, lies in the chunk given to keep: the
         // protocol may then write over that header to send the payload back.
@@ -271,10 +272,11 @@ export class FrameParser {
       next += 8;
     }
     if (this.#masked) {
-      this.#mask[0] = header[next];
-      this.#mask[1] = header[next + 1];
-      this.#mask[2] = header[next + 2];
-      this.#mask[3] = header[next + 3];
+      const mask = this.#mask ??= new Uint8Array(4);
+      mask[0] = header[next];
+      mask[1] = header[next + 1];
+      mask[2] = header[next + 2];
+      mask[3] = header[next + 3];
     }
     if (!isControlOpcode(this.#opcode)) this.#checkDataFrame(length);
     return length;
@@ -320,7 +322,7 @@ export class FrameParser {
     }
     const piece = payload.subarray(this.#payloadFilled, this.#payloadFilled + take);
     piece.set(chunk.subarray(offset, offset + take));
-    if (this.#masked) applyMask(piece, this.#mask, this.#payloadFilled);
+    if (this.#masked) applyMask(piece, this.#mask!, this.#payloadFilled);
     this.#payloadFilled += take;
     if (this.#payloadFilled === this.#payloadLength) {
       this.#payload = null;

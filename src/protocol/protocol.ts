@@ -103,9 +103,10 @@ export class Protocol {
    * header: those it made (a copy out of a read, a frame that spanned reads, fragments joined),
    * with room left for it, and views into a chunk it was given to keep, in front of which lies the
    * received frame's own header, longer than the one to send (it had a mask). Sent back, such a
-   * message is framed in place, uncopied. Nothing else is in here.
+   * message is framed in place, uncopied. Nothing else is in here. Made with its first member:
+   * an idle connection has none.
    */
-  readonly #roomy = new WeakSet<Uint8Array>();
+  #roomy: WeakSet<Uint8Array> | undefined;
   #closeSent: CloseFrame | null = null;
   #closeReceived: CloseFrame | null = null;
   #failure: ConnectionFailure | null = null;
@@ -243,7 +244,7 @@ export class Protocol {
       writeTextFrame(this.#output, message, this.#frameOptions());
       return false;
     }
-    if (this.#roomy.has(message)) {
+    if (this.#roomy?.has(message)) {
       this.#write(encodeFrameAround(Opcode.Binary, message));
       return true;
     }
@@ -347,7 +348,7 @@ export class Protocol {
         const message = this.#assembler.push(frame);
         if (message === undefined) return;
         // A view into a chunk this end keeps: the frame's own header lies free in front of it.
-        if (message === frame.payload && !frame.borrowed && !this.#masked) this.#roomy.add(message);
+        if (message === frame.payload && !frame.borrowed && !this.#masked) this.#addRoomy(message);
         messages.push(message);
       }
     }
@@ -384,8 +385,12 @@ export class Protocol {
   #allocate(length: number): Uint8Array {
     const buffer = new ArrayBuffer(MAX_UNMASKED_HEADER_BYTES + length);
     const bytes = new Uint8Array(buffer, MAX_UNMASKED_HEADER_BYTES, length);
-    this.#roomy.add(bytes);
+    this.#addRoomy(bytes);
     return bytes;
+  }
+
+  #addRoomy(message: Uint8Array): void {
+    (this.#roomy ??= new WeakSet()).add(message);
   }
 
   #isPongToLastPing(payload: Uint8Array): boolean {

@@ -56,8 +56,8 @@ interface PendingRead {
 export class PushReader {
   readonly #source: PausableSource;
   readonly #maxUnreadBytes: number;
-  /** Chunks that arrived with no read waiting, oldest first. */
-  readonly #unread = new Queue<Uint8Array>();
+  /** Chunks that arrived with no read waiting, oldest first; made with the first. */
+  #unread: Queue<Uint8Array> | null = null;
   #unreadBytes = 0;
   #paused = false;
   #pendingRead: PendingRead | null = null;
@@ -92,9 +92,10 @@ export class PushReader {
     if (this.#unreadBytes === 0) return this.#wait(null) as Promise<Uint8Array | null>;
     // Several small chunks waiting are joined into one: a copy of a few bytes costs less than
     // handing each over on its own. A large one goes as it is.
-    const front = this.#unread.peek()!;
-    if (this.#unread.length === 1 || front.length >= JOIN_MAX_BYTES) {
-      this.#unread.shift();
+    const unread = this.#unread!;
+    const front = unread.peek()!;
+    if (unread.length === 1 || front.length >= JOIN_MAX_BYTES) {
+      unread.shift();
       this.#unreadBytes -= front.length;
       this.#caughtUp();
       return Promise.resolve(front);
@@ -141,13 +142,13 @@ export class PushReader {
 
   /** Ends the stream and drops what is unread: the socket is closed and nobody will read it. */
   discard(): void {
-    this.#unread.drain();
+    this.#unread = null;
     this.#unreadBytes = 0;
     this.end();
   }
 
   #keepUnread(chunk: Uint8Array): void {
-    this.#unread.push(chunk);
+    (this.#unread ??= new Queue()).push(chunk);
     this.#unreadBytes += chunk.length;
     if (!this.#paused && this.#unreadBytes >= this.#maxUnreadBytes) {
       this.#paused = true;
@@ -157,14 +158,15 @@ export class PushReader {
 
   /** Fills `buffer` from the unread chunks; resumes the source once the reader has caught up. */
   #takeUnread(buffer: Uint8Array): number {
+    const unread = this.#unread!;
     let count = 0;
-    while (count < buffer.length && this.#unread.length > 0) {
-      const chunk = this.#unread.peek()!;
+    while (count < buffer.length && unread.length > 0) {
+      const chunk = unread.peek()!;
       const taken = Math.min(chunk.length, buffer.length - count);
       buffer.set(taken === chunk.length ? chunk : chunk.subarray(0, taken), count);
       count += taken;
-      if (taken === chunk.length) this.#unread.shift();
-      else this.#unread.replaceFront(chunk.subarray(taken));
+      if (taken === chunk.length) unread.shift();
+      else unread.replaceFront(chunk.subarray(taken));
     }
     this.#unreadBytes -= count;
     this.#caughtUp();
