@@ -15,14 +15,27 @@ import type { Traffic } from "./traffic.ts";
 /** Parts of this size are written on their own rather than copied into a joint write. */
 const WRITE_AS_IS_MIN_BYTES = 16 * 1024;
 
-/** Options of {@linkcode Outbox}. */
-export interface OutboxOptions {
-  /** Bytes queued above which the peer is behind: see {@linkcode Outbox.overLimitSince}. */
-  maxBufferedBytes: number;
+/**
+ * The connection an {@linkcode Outbox} writes for: its clock, and who hears that the transport is
+ * closed. (An object, the connection itself, rather than closures: an idle connection holds as
+ * few objects as it can.)
+ */
+export interface OutboxOwner {
   /** The time, in milliseconds, that {@linkcode Outbox.overLimitSince} is stamped with. */
   now(): number;
+  /**
+   * The outbox has closed the transport: a write failed (after which everything is dropped), or
+   * the stream was to end with `"close"`.
+   */
+  outboxClosed(): void;
+}
+
+/** Options of {@linkcode Outbox}: those of a server, which its connections share. */
+export interface OutboxOptions {
+  /** Bytes queued above which the peer is behind: see {@linkcode Outbox.overLimitSince}. */
+  readonly maxBufferedBytes: number;
   /** Where the bytes written are counted, if anywhere. */
-  traffic?: Traffic;
+  readonly traffic?: Traffic;
 }
 
 /** No writes taken: shared, never changed. */
@@ -38,7 +51,8 @@ const NO_BYTES = new Uint8Array(0);
  * ```ts ignore
  * import { Outbox } from "./outbox.ts";
  * const transport = await Deno.connect({ port: 8000 });
- * const outbox = new Outbox(transport, () => {}, { maxBufferedBytes: 1 << 20, now: () => 0 });
+ * const owner = { now: () => 0, outboxClosed() {} };
+ * const outbox = new Outbox(transport, owner, { maxBufferedBytes: 1 << 20 });
  * outbox.write(new Uint8Array([0x81, 0x02, 0x48, 0x69]), false);
  * outbox.end("fin");
  * await outbox.flushed();
@@ -46,7 +60,7 @@ const NO_BYTES = new Uint8Array(0);
  */
 export class Outbox implements ProtocolOutput {
   readonly #transport: Transport;
-  readonly #onClosed: () => void;
+  readonly #owner: OutboxOwner;
   readonly #options: OutboxOptions;
   #control: Uint8Array[] = [];
   #queued: Uint8Array[] = [];
@@ -70,14 +84,10 @@ export class Outbox implements ProtocolOutput {
   #queuedWritten: PromiseWithResolvers<boolean> | null = null;
   #takenWritten: PromiseWithResolvers<boolean> | null = null;
 
-  /**
-   * Creates the queue of `transport`. `onClosed` is called once the outbox has closed the
-   * transport: a write failed (after which everything is dropped), or the stream was to end with
-   * `"close"`.
-   */
-  constructor(transport: Transport, onClosed: () => void, options: OutboxOptions) {
+  /** Creates the queue of `transport`, for `owner`. */
+  constructor(transport: Transport, owner: OutboxOwner, options: OutboxOptions) {
     this.#transport = transport;
-    this.#onClosed = onClosed;
+    this.#owner = owner;
     this.#options = options;
   }
 
@@ -156,7 +166,7 @@ export class Outbox implements ProtocolOutput {
   #added(count: number): void {
     const wasOverLimit = this.overLimit;
     this.#bufferedAmount += count;
-    if (!wasOverLimit && this.overLimit) this.#overLimitSince = this.#options.now();
+    if (!wasOverLimit && this.overLimit) this.#overLimitSince = this.#owner.now();
     this.#flushing ??= this.#flush();
   }
 
@@ -304,7 +314,7 @@ export class Outbox implements ProtocolOutput {
     if (this.#closed) return;
     this.#closed = true;
     closeQuietly(this.#transport);
-    this.#onClosed();
+    this.#owner.outboxClosed();
   }
 
   /** Counts `count` bytes as gone from the queue, written or dropped. */

@@ -7,8 +7,7 @@
  */
 
 import type { Inbox } from "./inbox.ts";
-import type { Message } from "./protocol/message.ts";
-import { type Reply, ReplyPump } from "./reply_pump.ts";
+import { type ReplyHandler, ReplyPump } from "./reply_pump.ts";
 import { type StreamHandlerOf, StreamPump, type StreamTarget } from "./stream_pump.ts";
 
 /**
@@ -21,9 +20,7 @@ import { type StreamHandlerOf, StreamPump, type StreamTarget } from "./stream_pu
  * const piped: HandlerOf<unknown> = { stream: () => new TransformStream() };
  * ```
  */
-export type HandlerOf<C> =
-  | ((message: Message, connection: C) => Reply | Promise<Reply>)
-  | StreamHandlerOf<C>;
+export type HandlerOf<C> = ReplyHandler<C> | StreamHandlerOf<C>;
 
 /** What a connection's session asks of whatever hands its messages to the application. */
 export interface Pump {
@@ -57,7 +54,7 @@ export function startPump<C>(
   target: StreamTarget,
 ): Pump | null {
   if (typeof handler === "function") {
-    return new ReplyPump(inbox, (message) => handler(message, connection), target);
+    return new ReplyPump(inbox, handler, connection, target);
   }
   try {
     return new StreamPump(inbox, handler.stream(connection), target);

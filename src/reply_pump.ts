@@ -21,6 +21,17 @@ export type Reply =
   | undefined
   | void;
 
+/**
+ * A handler that returns its replies: called with each message and the connection it came on.
+ *
+ * @example
+ * ```ts
+ * import type { ReplyHandler } from "./reply_pump.ts";
+ * const echo: ReplyHandler<unknown> = (message) => message;
+ * ```
+ */
+export type ReplyHandler<C> = (message: Message, connection: C) => Reply | Promise<Reply>;
+
 /** What the pump needs of its connection: where replies go, and its flow control. */
 export interface ReplyTarget {
   /**
@@ -54,7 +65,7 @@ export interface ReplyTarget {
  * import { ReplyPump } from "./reply_pump.ts";
  * const replies: unknown[] = [];
  * const inbox = new Inbox(16);
- * const pump = new ReplyPump(inbox, (message) => `echo ${message}`, {
+ * const pump = new ReplyPump(inbox, (message) => `echo ${message}`, undefined, {
  *   queueReply: (message) => (replies.push(message), false),
  *   overLimit: false,
  *   belowLimit: () => Promise.resolve(),
@@ -69,9 +80,10 @@ export interface ReplyTarget {
  * assertEquals(replies, ["echo a", "echo b"]);
  * ```
  */
-export class ReplyPump {
+export class ReplyPump<C> {
   readonly #inbox: Inbox;
-  readonly #handle: (message: Message) => Reply | Promise<Reply>;
+  readonly #handler: ReplyHandler<C>;
+  readonly #connection: C;
   readonly #target: ReplyTarget;
   #busy = false;
   #closing = false;
@@ -80,14 +92,11 @@ export class ReplyPump {
   /** Wakes a wait for the pump to be idle or closing to begin, made only while one waits. */
   #idleOrClosing: PromiseWithResolvers<void> | null = null;
 
-  /** Creates the pump; `handle` calls the handler with the connection. */
-  constructor(
-    inbox: Inbox,
-    handle: (message: Message) => Reply | Promise<Reply>,
-    target: ReplyTarget,
-  ) {
+  /** Creates the pump of `handler`, which is called with each message and `connection`. */
+  constructor(inbox: Inbox, handler: ReplyHandler<C>, connection: C, target: ReplyTarget) {
     this.#inbox = inbox;
-    this.#handle = handle;
+    this.#handler = handler;
+    this.#connection = connection;
     this.#target = target;
   }
 
@@ -129,7 +138,7 @@ export class ReplyPump {
     const target = this.#target;
     try {
       for (let message = this.#inbox.take(); message !== undefined; message = this.#inbox.take()) {
-        const reply = this.#handle(message);
+        const reply = this.#handler(message, this.#connection);
         const pending = reply instanceof Promise
           ? reply.then((value) => this.#send(value, message!))
           : this.#send(reply, message);

@@ -9,11 +9,10 @@
  * @module
  */
 
-import { type Clock, SYSTEM_CLOCK } from "./clock.ts";
+import { SYSTEM_CLOCK } from "./clock.ts";
 import { ConnectionDeadlines, deadlineLengths } from "./connection_deadlines.ts";
 import { Inbox } from "./inbox.ts";
-import type { WebSocketSettings } from "./options.ts";
-import { Outbox } from "./outbox.ts";
+import { Outbox, type OutboxOwner } from "./outbox.ts";
 import { CloseCode } from "./protocol/close_code.ts";
 import {
   ConnectionClosedError,
@@ -27,45 +26,13 @@ import type { PreparedMessage } from "./protocol/prepared_message.ts";
 import type { CloseInfo, ConnectionState } from "./protocol/close.ts";
 import { Protocol } from "./protocol/protocol.ts";
 import { ReadBuffer, type ReadTarget, readUntilEnd } from "./read_loop.ts";
-import { type HandlerOf, type Pump, startPump } from "./pump.ts";
+import { type Pump, startPump } from "./pump.ts";
+import type { SessionSettings } from "./session_settings.ts";
 import { admitOverLimit } from "./slow_consumer.ts";
 import type { StreamTarget } from "./stream_pump.ts";
 import type { Subscriber, Topics } from "./topics.ts";
-import type { Traffic } from "./traffic.ts";
 import { closeQuietly, type Transport } from "./transport.ts";
 import { sharedWatchdog, type Watchdog } from "./watchdog.ts";
-
-/**
- * What a session needs from the server or client that runs it; `C` is the connection the
- * application sees, which the hooks are given. The sessions that share one settings object (a
- * server's, a `connect()`'s) share the one timer that checks their deadlines.
- */
-export interface SessionSettings<C> extends WebSocketSettings {
-  /**
-   * Which end this is. A client masks what it sends, expects unmasked frames, and leaves ending
-   * TCP to the server (RFC 6455 §5.1, §7.1.1).
-   */
-  role: "server" | "client";
-  /** The largest message accepted, in bytes. */
-  maxMessageBytes: number;
-  /** How long the closing may take, from its start to the end of TCP, in milliseconds; 0 for ever. */
-  closeTimeoutMs: number;
-  /**
-   * The message handler, or a handler that makes a pair of streams for the messages to go
-   * through; without one, messages wait for `receive()`, `for await` or `readable`.
-   */
-  handler?: HandlerOf<C>;
-  /** Hears of a connection's handler errors, and (without a connection) of the server's own. */
-  onError: (error: unknown, connection?: C) => void;
-  /** Called once a connection has ended, its transport closed. */
-  onEnd?: (connection: C) => void;
-  /** Where the connection counts its messages and bytes; shared by a server's connections. */
-  traffic?: Traffic;
-  /** The clock its deadlines run on. @default {SYSTEM_CLOCK} */
-  clock?: Clock;
-  /** The server's topics; a client's connections have none. */
-  topics?: Topics<Session<C>>;
-}
 
 /**
  * Runs one WebSocket whose handshake is done, for `connection`: the read loop's target, the
@@ -79,7 +46,7 @@ export interface SessionSettings<C> extends WebSocketSettings {
  * await session.send("hello");
  * ```
  */
-export class Session<C> implements ReadTarget, StreamTarget, Subscriber {
+export class Session<C> implements ReadTarget, StreamTarget, Subscriber, OutboxOwner {
   readonly #connection: C;
   readonly #transport: Transport;
   readonly #settings: SessionSettings<C>;
@@ -115,14 +82,10 @@ export class Session<C> implements ReadTarget, StreamTarget, Subscriber {
       (session, now) => session.#checkDeadlines(now),
       settings.clock ?? SYSTEM_CLOCK,
     );
-    this.#outbox = new Outbox(transport, () => this.#pump?.closingBegan(), {
-      maxBufferedBytes: settings.maxBufferedBytes,
-      now: () => this.#now,
-      traffic: settings.traffic,
-    });
+    this.#outbox = new Outbox(transport, this, settings);
     this.#protocol = new Protocol({ ...settings, extension }, this.#outbox);
     this.#inbox = new Inbox(settings.maxQueuedMessages);
-    this.#deadlines = new ConnectionDeadlines(settings, this.#now);
+    this.#deadlines = new ConnectionDeadlines(settings, this.now());
   }
 
   /** Resolves with how the connection ended, once its transport is closed. */
@@ -171,7 +134,7 @@ export class Session<C> implements ReadTarget, StreamTarget, Subscriber {
   }
 
   /** This connection's server's topics. @throws {TypeError} on a client's connection. */
-  get topics(): Topics<Session<C>> {
+  get topics(): Topics<Subscriber> {
     const { topics } = this.#settings;
     if (topics === undefined) throw new TypeError("topics are a server's: this is a client");
     return topics;
@@ -216,13 +179,13 @@ export class Session<C> implements ReadTarget, StreamTarget, Subscriber {
   /** See {@linkcode ReadTarget.resumed}. */
   resumed(): void {
     this.#readingHeld = false;
-    this.#deadlines.resumed(this.#now);
+    this.#deadlines.resumed(this.now());
   }
 
   /** Feeds bytes to the protocol, and its messages to the inbox. */
   received(bytes: Uint8Array, owned: boolean): void {
     const protocol = this.#protocol;
-    const now = this.#now;
+    const now = this.now();
     this.#deadlines.heard(now);
     const dataBefore = protocol.dataReceived;
     const messages = protocol.receiveData(bytes, owned);
@@ -235,6 +198,18 @@ export class Session<C> implements ReadTarget, StreamTarget, Subscriber {
     for (const message of messages) this.#inbox.push(message);
     if (messages.length > 0) this.#pump?.wake();
     if (protocol.closeOwed) this.#answer ??= this.#answerClose();
+  }
+
+  // The outbox's owner.
+
+  /** The time, as the watchdog last read it: events are stamped with it. */
+  now(): number {
+    return this.#watchdog?.now ?? 0;
+  }
+
+  /** See {@linkcode OutboxOwner.outboxClosed}: the handler hears the connection is closing. */
+  outboxClosed(): void {
+    this.#pump?.closingBegan();
   }
 
   // The reply pump's target.
@@ -270,7 +245,7 @@ export class Session<C> implements ReadTarget, StreamTarget, Subscriber {
 
   /** See {@linkcode ReplyTarget.idle}. */
   idle(): void {
-    this.#deadlines.active(this.#now);
+    this.#deadlines.active(this.now());
   }
 
   /** See {@linkcode StreamTarget.pipelineEnded}; the peer's close, if it came, is answered. */
@@ -280,7 +255,7 @@ export class Session<C> implements ReadTarget, StreamTarget, Subscriber {
 
   async #runOnce(rest: Uint8Array, buffer: ReadBuffer): Promise<void> {
     this.#watchdog?.add(this);
-    this.#deadlines.resumed(this.#now);
+    this.#deadlines.resumed(this.now());
     try {
       // Made once running, so that a stream handler sees the connection's data.
       const { handler } = this.#settings;
@@ -308,11 +283,6 @@ export class Session<C> implements ReadTarget, StreamTarget, Subscriber {
     }
   }
 
-  /** The time, as the watchdog last read it: events are stamped with it. */
-  get #now(): number {
-    return this.#watchdog?.now ?? 0;
-  }
-
   /**
    * Applies the slow-consumer policy to a message about to be queued: null when it may be, or
    * the error for why not, once the policy has done its part (failed the connection, under
@@ -338,7 +308,7 @@ export class Session<C> implements ReadTarget, StreamTarget, Subscriber {
 
   /** A message went out: it counts as activity, and in the traffic. */
   #sent(): void {
-    this.#deadlines.active(this.#now);
+    this.#deadlines.active(this.now());
     if (this.#settings.traffic) this.#settings.traffic.messagesOut++;
   }
 
@@ -368,7 +338,7 @@ export class Session<C> implements ReadTarget, StreamTarget, Subscriber {
 
   /** Closing began, from either end: the close timeout runs, and the peer is read to its end. */
   #closingBegan(): void {
-    this.#deadlines.closing(this.#now);
+    this.#deadlines.closing(this.now());
     this.#inbox.releaseReading();
   }
 

@@ -12,7 +12,8 @@ import type { Extension } from "./protocol/extension.ts";
 import type { Message } from "./protocol/message.ts";
 import type { CloseInfo, ConnectionState } from "./protocol/close.ts";
 import type { Reply } from "./reply_pump.ts";
-import { Session, type SessionSettings } from "./session.ts";
+import { Session } from "./session.ts";
+import type { SessionSettings } from "./session_settings.ts";
 import type { PublishOptions } from "./topics.ts";
 import type { NetAddress, Transport } from "./transport.ts";
 

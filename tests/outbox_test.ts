@@ -1,5 +1,5 @@
 import { assert, assertEquals } from "@std/assert";
-import { Outbox, type OutboxOptions } from "../src/outbox.ts";
+import { Outbox, type OutboxOptions, type OutboxOwner } from "../src/outbox.ts";
 import { Opcode } from "../src/protocol/frame.ts";
 import { FrameArena } from "../src/protocol/frame_arena.ts";
 import type { Transport } from "../src/transport.ts";
@@ -40,11 +40,12 @@ function reserve(outbox: Outbox, bytes: number[]): void {
   outbox.bytes.set(bytes, at);
 }
 
-const NO_LIMIT: OutboxOptions = { maxBufferedBytes: Infinity, now: () => 0 };
+const OWNER: OutboxOwner = { now: () => 0, outboxClosed() {} };
+const NO_LIMIT: OutboxOptions = { maxBufferedBytes: Infinity };
 
 Deno.test("outbox: what is queued in one turn goes out in one write", async () => {
   const { transport, writes } = memoryTransport();
-  const outbox = new Outbox(transport, () => {}, NO_LIMIT);
+  const outbox = new Outbox(transport, OWNER, NO_LIMIT);
   outbox.write(new Uint8Array([1]), false);
   outbox.write(new Uint8Array([2, 3]), false);
   assertEquals(outbox.bufferedAmount, 3);
@@ -55,7 +56,7 @@ Deno.test("outbox: what is queued in one turn goes out in one write", async () =
 
 Deno.test("outbox: control bytes overtake queued data not yet written", async () => {
   const { transport, writes } = memoryTransport();
-  const outbox = new Outbox(transport, () => {}, NO_LIMIT);
+  const outbox = new Outbox(transport, OWNER, NO_LIMIT);
   outbox.write(new Uint8Array([1]), false);
   await new Promise((resolve) => setTimeout(resolve, 0)); // [1] is being written now
   outbox.write(new Uint8Array([2]), false);
@@ -66,7 +67,7 @@ Deno.test("outbox: control bytes overtake queued data not yet written", async ()
 
 Deno.test("outbox: partial writes are continued until every byte is out, in order", async () => {
   const { transport, writes } = memoryTransport(2);
-  const outbox = new Outbox(transport, () => {}, NO_LIMIT);
+  const outbox = new Outbox(transport, OWNER, NO_LIMIT);
   outbox.write(new Uint8Array([1, 2, 3, 4, 5]), false);
   await outbox.flushed();
   assertEquals(writes.flat(), [1, 2, 3, 4, 5]);
@@ -75,7 +76,11 @@ Deno.test("outbox: partial writes are continued until every byte is out, in orde
 Deno.test("outbox: a failed write closes the transport, is reported once, and everything after it is dropped", async () => {
   const { transport, writes, ends, breakIt } = memoryTransport();
   const errors: string[] = [];
-  const outbox = new Outbox(transport, () => errors.push("closed"), NO_LIMIT);
+  const outbox = new Outbox(
+    transport,
+    { ...OWNER, outboxClosed: () => errors.push("closed") },
+    NO_LIMIT,
+  );
   breakIt();
   outbox.write(new Uint8Array([1]), false);
   await outbox.flushed();
@@ -87,7 +92,7 @@ Deno.test("outbox: a failed write closes the transport, is reported once, and ev
 
 Deno.test("outbox: large parts are written as they are, small runs around them joined", async () => {
   const { transport, writes } = memoryTransport();
-  const outbox = new Outbox(transport, () => {}, NO_LIMIT);
+  const outbox = new Outbox(transport, OWNER, NO_LIMIT);
   const large = new Uint8Array(20_000).fill(7);
   outbox.write(new Uint8Array([1]), false);
   outbox.write(new Uint8Array([2]), false);
@@ -102,7 +107,7 @@ Deno.test("outbox: large parts are written as they are, small runs around them j
 Deno.test("outbox: knows since when it has been over its limit, until it is back under", async () => {
   const { transport } = memoryTransport();
   const clock = { now: 100 };
-  const outbox = new Outbox(transport, () => {}, { maxBufferedBytes: 3, now: () => clock.now });
+  const outbox = new Outbox(transport, { ...OWNER, now: () => clock.now }, { maxBufferedBytes: 3 });
   outbox.write(new Uint8Array(3), false);
   assertEquals([outbox.overLimit, outbox.overLimitSince], [false, null]);
   outbox.write(new Uint8Array(1), false);
@@ -120,7 +125,7 @@ Deno.test("outbox: knows since when it has been over its limit, until it is back
 Deno.test("outbox: belowLimit() resolves once a write takes it back to the limit, not before", async () => {
   // Two bytes a write, one write at a time: 6 bytes take three writes.
   const { transport, writes } = memoryTransport(2);
-  const outbox = new Outbox(transport, () => {}, { maxBufferedBytes: 2, now: () => 0 });
+  const outbox = new Outbox(transport, OWNER, { maxBufferedBytes: 2 });
   outbox.write(new Uint8Array(6), false);
   await outbox.belowLimit();
   // One buffer of 6 is counted as written only when all of it is.
@@ -129,7 +134,7 @@ Deno.test("outbox: belowLimit() resolves once a write takes it back to the limit
 
 Deno.test("outbox: dropQueued() keeps the write under way and drops the rest; what follows goes next", async () => {
   const { transport, writes } = memoryTransport();
-  const outbox = new Outbox(transport, () => {}, NO_LIMIT);
+  const outbox = new Outbox(transport, OWNER, NO_LIMIT);
   const large = new Uint8Array(20_000).fill(1);
   outbox.write(large, false);
   outbox.write(new Uint8Array(20_000).fill(2), false);
@@ -146,7 +151,7 @@ Deno.test("outbox: dropQueued() keeps the write under way and drops the rest; wh
 
 Deno.test("outbox: belowLimit() resolves when a failed write drops everything", async () => {
   const { transport, breakIt } = memoryTransport();
-  const outbox = new Outbox(transport, () => {}, { maxBufferedBytes: 1, now: () => 0 });
+  const outbox = new Outbox(transport, OWNER, { maxBufferedBytes: 1 });
   breakIt();
   outbox.write(new Uint8Array(10), false);
   await outbox.belowLimit();
@@ -155,7 +160,7 @@ Deno.test("outbox: belowLimit() resolves when a failed write drops everything", 
 
 Deno.test("outbox: written() resolves once what was queued is out, however much is queued after", async () => {
   const { transport, writes } = memoryTransport();
-  const outbox = new Outbox(transport, () => {}, NO_LIMIT);
+  const outbox = new Outbox(transport, OWNER, NO_LIMIT);
   outbox.write(new Uint8Array([1]), false);
   const first = outbox.written();
   // A steady stream queued behind it, for longer than the first write takes.
@@ -173,7 +178,7 @@ Deno.test("outbox: written() resolves once what was queued is out, however much 
 
 Deno.test("outbox: written() resolves false for what was dropped or lost to a failed write", async () => {
   const { transport, breakIt } = memoryTransport();
-  const outbox = new Outbox(transport, () => {}, NO_LIMIT);
+  const outbox = new Outbox(transport, OWNER, NO_LIMIT);
   outbox.write(new Uint8Array([1]), false);
   await new Promise((resolve) => setTimeout(resolve, 0)); // [1] is being written now
   outbox.write(new Uint8Array([2]), false);
@@ -193,7 +198,11 @@ Deno.test("outbox: written() resolves false for what was dropped or lost to a fa
 Deno.test("outbox: end('fin') sends FIN once everything queued is written, and nothing is queued after it", async () => {
   const { transport, writes, ends } = memoryTransport(2);
   const closes: string[] = [];
-  const outbox = new Outbox(transport, () => closes.push("closed"), NO_LIMIT);
+  const outbox = new Outbox(
+    transport,
+    { ...OWNER, outboxClosed: () => closes.push("closed") },
+    NO_LIMIT,
+  );
   outbox.write(new Uint8Array([1, 2, 3]), false);
   outbox.end("fin");
   outbox.write(new Uint8Array([4]), false);
@@ -205,7 +214,11 @@ Deno.test("outbox: end('fin') sends FIN once everything queued is written, and n
 Deno.test("outbox: end('close') closes the transport once everything queued is written", async () => {
   const { transport, writes, ends } = memoryTransport();
   const closes: string[] = [];
-  const outbox = new Outbox(transport, () => closes.push("closed"), NO_LIMIT);
+  const outbox = new Outbox(
+    transport,
+    { ...OWNER, outboxClosed: () => closes.push("closed") },
+    NO_LIMIT,
+  );
   outbox.write(new Uint8Array([1]), false);
   outbox.end("close");
   outbox.end("fin");
@@ -216,7 +229,7 @@ Deno.test("outbox: end('close') closes the transport once everything queued is w
 
 Deno.test("outbox: end() with nothing queued ends the stream at once", async () => {
   const { transport, ends } = memoryTransport();
-  const outbox = new Outbox(transport, () => {}, NO_LIMIT);
+  const outbox = new Outbox(transport, OWNER, NO_LIMIT);
   outbox.end("fin");
   await outbox.flushed();
   assertEquals(ends, ["FIN after 0"]);
@@ -224,7 +237,7 @@ Deno.test("outbox: end() with nothing queued ends the stream at once", async () 
 
 Deno.test("outbox: reserved frames are laid in one buffer and go out in one write, in order with written ones, a control frame first", async () => {
   const { transport, writes } = memoryTransport();
-  const outbox = new Outbox(transport, () => {}, NO_LIMIT);
+  const outbox = new Outbox(transport, OWNER, NO_LIMIT);
   reserve(outbox, [1, 2]);
   reserve(outbox, [3]);
   outbox.write(new Uint8Array(20_000).fill(4), false);
@@ -245,7 +258,7 @@ Deno.test("outbox: parts side by side in memory go out as one view of them, unco
     closeWrite: () => Promise.resolve(),
     close() {},
   };
-  const outbox = new Outbox(transport, () => {}, NO_LIMIT);
+  const outbox = new Outbox(transport, OWNER, NO_LIMIT);
   const arena = new FrameArena();
   const frames = Array.from(
     { length: 100 },
@@ -264,7 +277,7 @@ Deno.test("outbox: parts side by side in memory go out as one view of them, unco
 
 Deno.test("outbox: many reserved frames in one turn fill growing buffers and all arrive, once each", async () => {
   const { transport, writes } = memoryTransport();
-  const outbox = new Outbox(transport, () => {}, NO_LIMIT);
+  const outbox = new Outbox(transport, OWNER, NO_LIMIT);
   for (let i = 0; i < 3000; i++) reserve(outbox, new Array(10).fill(i % 251));
   await outbox.flushed();
   const bytes = writes.flat();
@@ -275,7 +288,7 @@ Deno.test("outbox: many reserved frames in one turn fill growing buffers and all
 
 Deno.test("outbox: dropQueued() drops reserved frames too, and what is reserved once closed goes nowhere", async () => {
   const { transport, writes, breakIt } = memoryTransport();
-  const outbox = new Outbox(transport, () => {}, NO_LIMIT);
+  const outbox = new Outbox(transport, OWNER, NO_LIMIT);
   reserve(outbox, [1, 1, 1, 1]);
   outbox.dropQueued();
   assertEquals(outbox.bufferedAmount, 0);

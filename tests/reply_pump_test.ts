@@ -30,7 +30,7 @@ function target(options: { uncopied?: boolean; closing?: boolean } = {}) {
 
 function pump(handler: (message: Message) => Reply | Promise<Reply>, to: ReplyTarget) {
   const inbox = new Inbox(16);
-  return { inbox, pump: new ReplyPump(inbox, handler, to) };
+  return { inbox, pump: new ReplyPump(inbox, handler, undefined, to) };
 }
 
 Deno.test("reply pump: replies go out in the order of the messages, sync, async and iterable alike", async () => {
@@ -106,7 +106,7 @@ Deno.test("reply pump: once closing, an iterable's rest is not pulled, and idleO
   await settle();
   assertEquals([pulled, finished, replies], [1, true, []]);
   const waiting = new Inbox(16);
-  const stuck = new ReplyPump(waiting, () => new Promise(() => {}), target().recorded);
+  const stuck = new ReplyPump(waiting, () => new Promise(() => {}), undefined, target().recorded);
   waiting.push("x");
   stuck.wake();
   let ended = false;
