@@ -80,6 +80,12 @@ const RAW_ECHOES: ServerSpec[] = [
     runtime: "bun",
     mode: "raw",
   },
+  {
+    name: "raw TCP echo (Node)",
+    command: [NODE, `${BENCH}servers/raw_echo.ts`, "0"],
+    runtime: "node",
+    mode: "raw",
+  },
 ];
 
 /** Cells whose messages in flight would exceed this many bytes are left out (memory). */

@@ -2,7 +2,8 @@
 // runtime's own TCP API. On Deno (`deno run --allow-net raw_echo.ts <port>`) it reads with
 // conn.read into a reused buffer and awaits each write; on Bun (`bun raw_echo.ts <port>`) it
 // writes back each chunk that Bun.listen hands it, keeping what the socket did not take for its
-// drain.
+// drain; on Node (`node raw_echo.ts <port>`) it writes back each chunk of a node:net socket, and
+// stops reading while Node holds more than its high-water mark of them, until they drain.
 
 /** The part of Bun's TCP API used here. */
 interface BunSocket {
@@ -54,6 +55,26 @@ function writeOnBun(socket: BunSocket, bytes: Uint8Array): void {
   socket.data.pending = written < bytes.length ? bytes.slice(written) : undefined;
 }
 
+/** Node's `process`, where the script runs on Node (Deno has one too, but is told apart first). */
+declare const process: { argv: string[] } | undefined;
+
+async function echoOnNode(port: number): Promise<void> {
+  const net = await import("node:net");
+  const server = net.createServer((socket) => {
+    socket.setNoDelay(true);
+    socket.on("data", (chunk) => {
+      if (!socket.write(chunk)) socket.pause();
+    });
+    socket.on("drain", () => socket.resume());
+    // The load generator hung up.
+    socket.on("error", () => socket.destroy());
+  });
+  server.listen(port, "127.0.0.1", () => {
+    const address = server.address() as { port: number };
+    console.log(`ready ${address.port}`);
+  });
+}
+
 if (typeof Bun !== "undefined") {
   const server = Bun.listen({
     hostname: "127.0.0.1",
@@ -78,6 +99,8 @@ if (typeof Bun !== "undefined") {
     },
   });
   console.log(`ready ${server.port}`);
+} else if (typeof Deno === "undefined") {
+  await echoOnNode(Number(process!.argv[2] ?? 0));
 } else {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: Number(Deno.args[0] ?? 0) });
   console.log(`ready ${listener.addr.port}`);
