@@ -19,6 +19,12 @@ const WRITE_AS_IS_MIN_BYTES = 16 * 1024;
  * The connection an {@linkcode Outbox} writes for: its clock, and who hears that the transport is
  * closed. (An object, the connection itself, rather than closures: an idle connection holds as
  * few objects as it can.)
+ *
+ * @example
+ * ```ts
+ * import type { OutboxOwner } from "./outbox.ts";
+ * const owner: OutboxOwner = { now: () => Date.now(), outboxClosed: () => console.log("closed") };
+ * ```
  */
 export interface OutboxOwner {
   /** The time, in milliseconds, that {@linkcode Outbox.overLimitSince} is stamped with. */

@@ -15,6 +15,18 @@ import type { Traffic } from "./traffic.ts";
  * What a session needs from the server or client that runs it; `C` is the connection the
  * application sees, which the hooks are given. The sessions that share one settings object (a
  * server's, a `connect()`'s) share the one timer that checks their deadlines.
+ *
+ * @example
+ * ```ts ignore
+ * import type { SessionSettings } from "./session_settings.ts";
+ * const settings: SessionSettings<WebSocketConnection> = {
+ *   ...webSocketSettings,
+ *   role: "server",
+ *   maxMessageBytes: 1 << 20,
+ *   closeTimeoutMs: 5_000,
+ *   onError: console.error,
+ * };
+ * ```
  */
 export interface SessionSettings<C> extends WebSocketSettings {
   /**
