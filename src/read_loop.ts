@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Transport } from "./transport.ts";
+import type { ReadTarget, Transport } from "./transport.ts";
 
 /** The read buffer of an idle connection: small, as every connection keeps one. */
 export const MIN_READ_BYTES = 1024;
@@ -43,7 +43,7 @@ export class ReadBuffer {
 
   /**
    * Starts with `bytes`, or with a buffer of {@linkcode MIN_READ_BYTES} made on first use: a
-   * connection whose transport hands over its chunks (`readChunk`) never makes one.
+   * connection whose transport delivers its chunks (`deliver`) never makes one.
    */
   constructor(bytes: Uint8Array | null = null) {
     this.#bytes = bytes;
@@ -71,27 +71,11 @@ export class ReadBuffer {
   }
 }
 
-/** What the read loop hands its bytes to, and asks whether to read on. */
-export interface ReadTarget {
-  /**
-   * A promise to wait for before the next read, while reading is held back (the handler or the
-   * peer is behind), so TCP pushes back on the peer; null to read now.
-   */
-  holdReading(): Promise<unknown> | null;
-  /** Reading goes on after a hold. */
-  resumed(): void;
-  /**
-   * Bytes came from the peer. `owned` bytes are the target's to keep (a chunk the runtime handed
-   * over); others are valid only until the next read reuses the buffer.
-   */
-  received(bytes: Uint8Array, owned: boolean): void;
-}
-
 /**
- * Reads `transport` until the stream ends, handing every read to `target`: the chunks themselves
- * where the transport hands them over (`readChunk`), else reads into `buffer`. A failed read (a
- * reset, or the transport closed under it) ends the stream as the end of input does: either way
- * nothing more comes.
+ * Reads `transport` until the stream ends, handing every read to `target`: where the runtime
+ * pushes, the chunks themselves as they come ({@linkcode Transport.deliver}), else reads into
+ * `buffer`. A failed read (a reset, or the transport closed under it) ends the stream as the end
+ * of input does: either way nothing more comes.
  *
  * @example
  * ```ts ignore
@@ -109,6 +93,7 @@ export async function readUntilEnd(
   buffer: ReadBuffer,
   target: ReadTarget,
 ): Promise<void> {
+  if (transport.deliver !== undefined) return transport.deliver(target);
   for (;;) {
     const hold = target.holdReading();
     if (hold !== null) {
@@ -116,19 +101,14 @@ export async function readUntilEnd(
       target.resumed();
       continue;
     }
-    const chunked = transport.readChunk !== undefined;
-    let bytes: Uint8Array | null;
+    let count: number | null;
     try {
-      if (chunked) bytes = await transport.readChunk!();
-      else {
-        const count = await transport.read(buffer.bytes);
-        bytes = count === null ? null : buffer.bytes.subarray(0, count);
-      }
+      count = await transport.read(buffer.bytes);
     } catch {
       return;
     }
-    if (bytes === null) return;
-    target.received(bytes, chunked);
-    if (!chunked) buffer.used(bytes.length);
+    if (count === null) return;
+    target.received(buffer.bytes.subarray(0, count), false);
+    buffer.used(count);
   }
 }

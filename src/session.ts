@@ -25,13 +25,13 @@ import type { Message } from "./protocol/message.ts";
 import type { PreparedMessage } from "./protocol/prepared_message.ts";
 import type { CloseInfo, ConnectionState } from "./protocol/close.ts";
 import { Protocol } from "./protocol/protocol.ts";
-import { ReadBuffer, type ReadTarget, readUntilEnd } from "./read_loop.ts";
+import { ReadBuffer, readUntilEnd } from "./read_loop.ts";
 import { type Pump, startPump } from "./pump.ts";
 import type { SessionSettings } from "./session_settings.ts";
 import { admitOverLimit } from "./slow_consumer.ts";
 import type { StreamTarget } from "./stream_pump.ts";
 import type { Subscriber, Topics } from "./topics.ts";
-import { closeQuietly, type Transport } from "./transport.ts";
+import { closeQuietly, type ReadTarget, type Transport } from "./transport.ts";
 import { sharedWatchdog, type Watchdog } from "./watchdog.ts";
 
 /**

@@ -47,6 +47,35 @@ export interface TlsClientOptions {
 }
 
 /**
+ * What reads of a transport go to, and what says whether to read on: see `readUntilEnd` and
+ * {@linkcode Transport.deliver}.
+ *
+ * @example
+ * ```ts
+ * import type { ReadTarget } from "./transport.ts";
+ * const target: ReadTarget = {
+ *   holdReading: () => null,
+ *   resumed() {},
+ *   received: (bytes) => console.log(bytes.length),
+ * };
+ * ```
+ */
+export interface ReadTarget {
+  /**
+   * A promise to wait for before the next read, while reading is held back (the handler or the
+   * peer is behind), so TCP pushes back on the peer; null to read now.
+   */
+  holdReading(): Promise<unknown> | null;
+  /** Reading goes on after a hold. */
+  resumed(): void;
+  /**
+   * Bytes came from the peer. `owned` bytes are the target's to keep (a chunk the runtime handed
+   * over); others are valid only until the next read reuses the buffer.
+   */
+  received(bytes: Uint8Array, owned: boolean): void;
+}
+
+/**
  * One connection's byte stream, accepted or opened.
  *
  * @example `Deno.TcpConn` fits as it is
@@ -66,6 +95,14 @@ export interface Transport {
    * (Bun's, Node's), so that it need not be copied into a reader's buffer.
    */
   readChunk?(): Promise<Uint8Array | null>;
+  /**
+   * Hands `target` every chunk as the runtime pushes it, until the stream ends (the peer's FIN, a
+   * close, or a failure: then it resolves) or the target throws (then it rejects with that). No
+   * chunk is handed on while the target holds reading back, and then the runtime stops reading, so
+   * TCP pushes back on the peer. Given by transports whose runtime pushes (Bun's, Node's): there
+   * is no promise per read to wait for. One delivery, or one read, at a time.
+   */
+  deliver?(target: ReadTarget): Promise<void>;
   /** Writes some of `bytes`; resolves to how many were written. */
   write(bytes: Uint8Array): Promise<number>;
   /** Ends the sending side (TCP FIN); reading goes on. */

@@ -2,6 +2,7 @@ import { assertEquals } from "@std/assert";
 import { MAX_READ_BYTES, MIN_READ_BYTES, ReadBuffer, readUntilEnd } from "../src/read_loop.ts";
 import { settle } from "./helpers/fake_clock.ts";
 import { MemoryTransport } from "./helpers/memory_transport.ts";
+import type { ReadTarget } from "../src/transport.ts";
 
 Deno.test("read buffer: grows fourfold on each full read up to 256 KiB", () => {
   const buffer = new ReadBuffer();
@@ -70,13 +71,15 @@ Deno.test("read loop: reads nothing while held, then resumes; a closed transport
   await reading;
 });
 
-Deno.test("read loop: a transport that hands over its chunks gives them to the target as they are, owned", async () => {
+Deno.test("read loop: a transport that delivers its chunks hands them over itself, and is never read", async () => {
   const chunks = [new Uint8Array([1]), new Uint8Array([2, 3])];
-  const given = [...chunks];
   const transport = {
     remoteAddr: { hostname: "127.0.0.1", port: 1 },
     read: () => Promise.reject(new Error("read() is not to be used")),
-    readChunk: () => Promise.resolve(given.shift() ?? null),
+    deliver: (target: ReadTarget) => {
+      for (const chunk of chunks) target.received(chunk, true);
+      return Promise.resolve();
+    },
     write: (bytes: Uint8Array) => Promise.resolve(bytes.length),
     closeWrite: () => Promise.resolve(),
     close() {},

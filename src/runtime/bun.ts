@@ -10,7 +10,13 @@
  * @module
  */
 
-import { type Listener, ListenError, type NetAddress, type Transport } from "../transport.ts";
+import {
+  type Listener,
+  ListenError,
+  type NetAddress,
+  type ReadTarget,
+  type Transport,
+} from "../transport.ts";
 import { AcceptQueue } from "./accept_queue.ts";
 import type { RuntimeAdapter } from "./adapter.ts";
 import { listenFailure } from "./listen_failure.ts";
@@ -122,6 +128,10 @@ class SocketTransport implements Transport {
 
   readChunk(): Promise<Uint8Array | null> {
     return this.#reader.readChunk();
+  }
+
+  deliver(target: ReadTarget): Promise<void> {
+    return this.#reader.deliver(target);
   }
 
   async write(bytes: Uint8Array): Promise<number> {

@@ -18,6 +18,7 @@ import {
   type Listener,
   ListenError,
   type NetAddress,
+  type ReadTarget,
   type TlsCertificate,
   type TlsClientOptions,
   type Transport,
@@ -73,6 +74,10 @@ class SocketTransport implements Transport {
 
   readChunk(): Promise<Uint8Array | null> {
     return this.#reader.readChunk();
+  }
+
+  deliver(target: ReadTarget): Promise<void> {
+    return this.#reader.deliver(target);
   }
 
   write(bytes: Uint8Array): Promise<number> {

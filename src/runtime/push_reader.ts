@@ -1,12 +1,13 @@
 /**
- * Pull-style reads over a socket that pushes: Bun's and Node's sockets hand each chunk to a
- * callback as it arrives, while the connection layer reads with `read(buffer)`, as from a
- * `Deno.TcpConn`.
+ * Reads over a socket that pushes: Bun's and Node's sockets hand each chunk to a callback as it
+ * arrives. The connection layer either reads with `read(buffer)`, as from a `Deno.TcpConn` (the
+ * HTTP head, a request body), or has the chunks delivered to it as they come (an open WebSocket).
  *
  * @module
  */
 
 import { Queue } from "../queue.ts";
+import type { ReadTarget } from "../transport.ts";
 
 /**
  * Bytes a pushing socket may deliver ahead of its reader before it is paused: as much as the
@@ -35,10 +36,11 @@ interface PendingRead {
 }
 
 /**
- * Turns chunks pushed by a socket into `read(buffer)` calls. A chunk that arrives while a read
- * waits goes straight into that read's buffer; one that arrives between reads waits for the next
- * read, and once {@linkcode MAX_UNREAD_BYTES} wait, the source is paused until the reader has
- * taken them all. One read may wait at a time.
+ * Turns chunks pushed by a socket into `read(buffer)` calls, or hands them on as they come
+ * ({@linkcode deliver}). A chunk that arrives while a read waits goes straight into that read's
+ * buffer; one that arrives between reads waits for the next read, and once
+ * {@linkcode MAX_UNREAD_BYTES} wait, the source is paused until the reader has taken them all. One
+ * read, or one delivery, may wait at a time.
  *
  * @example
  * ```ts
@@ -61,6 +63,11 @@ export class PushReader {
   #unreadBytes = 0;
   #paused = false;
   #pendingRead: PendingRead | null = null;
+  /** Where chunks are delivered to, and how the delivery ends; see {@linkcode deliver}. */
+  #target: ReadTarget | null = null;
+  #delivered: PromiseWithResolvers<void> | null = null;
+  /** Whether the target holds reading back: chunks wait, and the source is paused. */
+  #held = false;
   /** Once the stream has ended: "eof", or the error it ended with. */
   #end: "eof" | Error | null = null;
 
@@ -104,10 +111,30 @@ export class PushReader {
     return Promise.resolve(joined.subarray(0, this.#takeUnread(joined)));
   }
 
+  /**
+   * Hands `target` every chunk, those unread first, then each as it is pushed, uncopied, while the
+   * target does not hold reading back; while it does, chunks wait and the source is paused.
+   * Resolves once every chunk pushed before the end of the stream is handed on, however it ended;
+   * rejects with what the target threw, after which nothing more is handed on.
+   */
+  deliver(target: ReadTarget): Promise<void> {
+    if (this.#busy()) return Promise.reject(new Error("a read is already waiting"));
+    this.#target = target;
+    this.#delivered = Promise.withResolvers();
+    const { promise } = this.#delivered;
+    this.#deliverUnread();
+    return promise;
+  }
+
+  /** Whether a read, or a delivery, waits. */
+  #busy(): boolean {
+    return this.#pendingRead !== null || this.#target !== null;
+  }
+
   #wait(buffer: Uint8Array | null): Promise<number | Uint8Array | null> {
     if (this.#end === "eof") return Promise.resolve(null);
     if (this.#end !== null) return Promise.reject(this.#end);
-    if (this.#pendingRead !== null) return Promise.reject(new Error("a read is already waiting"));
+    if (this.#busy()) return Promise.reject(new Error("a read is already waiting"));
     return new Promise((resolve, reject) => {
       this.#pendingRead = { buffer, resolve, reject };
     });
@@ -116,6 +143,13 @@ export class PushReader {
   /** Takes a chunk the socket delivered; it is kept, not copied, until read. */
   push(chunk: Uint8Array): void {
     if (this.#end !== null) return;
+    const target = this.#target;
+    if (target !== null) {
+      // Nothing waits unless the target holds reading back.
+      if (this.#held) return this.#keepUnread(chunk);
+      if (this.#handOn(target, chunk)) this.#holdIfAsked(target);
+      return;
+    }
     const read = this.#pendingRead;
     if (read === null) return this.#keepUnread(chunk);
     this.#pendingRead = null;
@@ -133,6 +167,7 @@ export class PushReader {
    */
   end(end: "eof" | Error = "eof"): void {
     this.#end ??= end;
+    if (this.#target !== null && !this.#held) return this.#endDelivery();
     const read = this.#pendingRead;
     if (read === null) return;
     this.#pendingRead = null;
@@ -144,16 +179,97 @@ export class PushReader {
   discard(): void {
     this.#unread = null;
     this.#unreadBytes = 0;
+    // A delivery ends now, held back or not.
+    this.#held = false;
     this.end();
   }
 
   #keepUnread(chunk: Uint8Array): void {
     (this.#unread ??= new Queue()).push(chunk);
     this.#unreadBytes += chunk.length;
-    if (!this.#paused && this.#unreadBytes >= this.#maxUnreadBytes) {
-      this.#paused = true;
-      this.#source.pause();
+    if (this.#unreadBytes >= this.#maxUnreadBytes) this.#pause();
+  }
+
+  #pause(): void {
+    if (this.#paused) return;
+    this.#paused = true;
+    this.#source.pause();
+  }
+
+  /**
+   * Hands the unread chunks to the target until it holds reading back, then, once it has them
+   * all, resumes the source, or ends the delivery if the stream has ended.
+   */
+  #deliverUnread(): void {
+    const target = this.#target!;
+    for (;;) {
+      if (this.#holdIfAsked(target)) return;
+      const chunk = this.#unread?.shift();
+      if (chunk === undefined) break;
+      this.#unreadBytes -= chunk.length;
+      if (!this.#handOn(target, chunk)) return;
     }
+    if (this.#end !== null) this.#endDelivery();
+    else this.#caughtUp();
+  }
+
+  /** Hands one chunk to the target; false once the delivery has ended, for it threw. */
+  #handOn(target: ReadTarget, chunk: Uint8Array): boolean {
+    try {
+      target.received(chunk, true);
+      return this.#target === target;
+    } catch (error) {
+      this.#failDelivery(error);
+      return false;
+    }
+  }
+
+  /** Asks the target whether to hold reading back: if so, pauses until its hold is over. */
+  #holdIfAsked(target: ReadTarget): boolean {
+    let hold: Promise<unknown> | null;
+    try {
+      hold = target.holdReading();
+    } catch (error) {
+      this.#failDelivery(error);
+      return true;
+    }
+    if (hold === null) return false;
+    this.#held = true;
+    this.#pause();
+    hold.then(
+      () => this.#resumeDelivery(target),
+      (error) => this.#target === target && this.#failDelivery(error),
+    );
+    return true;
+  }
+
+  /** The target's hold is over: delivery goes on, unless it has ended meanwhile. */
+  #resumeDelivery(target: ReadTarget): void {
+    if (this.#target !== target) return;
+    this.#held = false;
+    try {
+      target.resumed();
+    } catch (error) {
+      return this.#failDelivery(error);
+    }
+    this.#deliverUnread();
+  }
+
+  /** Ends the delivery: the stream has ended, and every chunk before the end is handed on. */
+  #endDelivery(): void {
+    this.#stopDelivering().resolve();
+  }
+
+  /** Ends the delivery with what the target threw. */
+  #failDelivery(error: unknown): void {
+    this.#stopDelivering().reject(error);
+  }
+
+  #stopDelivering(): PromiseWithResolvers<void> {
+    const delivered = this.#delivered!;
+    this.#target = this.#delivered = null;
+    this.#held = false;
+    return delivered;
   }
 
   /** Fills `buffer` from the unread chunks; resumes the source once the reader has caught up. */

@@ -1,5 +1,6 @@
 import { assertEquals, assertRejects } from "@std/assert";
 import { PushReader } from "../../src/runtime/push_reader.ts";
+import type { ReadTarget } from "../../src/transport.ts";
 
 /** A source that records when it is paused and resumed. */
 function recordingSource() {
@@ -136,4 +137,111 @@ Deno.test("push reader: readChunk() hands over a chunk as it was pushed, joins s
   assertEquals(await reader.readChunk(), new Uint8Array([8]));
   reader.end();
   assertEquals(await reader.readChunk(), null);
+});
+
+/** A target that records what it is handed, and holds reading back while `hold` is set. */
+function recordingTarget(events: string[]) {
+  const target: ReadTarget & { hold: PromiseWithResolvers<void> | null; chunks: Uint8Array[] } = {
+    hold: null,
+    chunks: [],
+    holdReading: () => target.hold?.promise ?? null,
+    resumed: () => events.push("resumed"),
+    received(bytes, owned) {
+      events.push(`received ${bytes.length}${owned ? "" : " (not owned)"}`);
+      target.chunks.push(bytes);
+    },
+  };
+  return target;
+}
+
+Deno.test("push reader: deliver() hands over the unread chunks, then each as it is pushed, uncopied, until the end", async () => {
+  const { events, source } = recordingSource();
+  const reader = new PushReader(source);
+  const early = new Uint8Array(3);
+  const late = new Uint8Array(5);
+  reader.push(early);
+  const target = recordingTarget(events);
+  const delivered = reader.deliver(target);
+  assertEquals(events, ["received 3"], "the unread chunk, at once");
+  reader.push(late);
+  assertEquals(events, ["received 3", "received 5"], "a pushed chunk, as it is pushed");
+  reader.end();
+  await delivered;
+  assertEquals(target.chunks[0] === early && target.chunks[1] === late, true);
+});
+
+Deno.test("push reader: while the target holds reading back, chunks wait and the source is paused; the end waits for them", async () => {
+  const { events, source } = recordingSource();
+  const reader = new PushReader(source);
+  const target = recordingTarget(events);
+  const delivered = reader.deliver(target);
+  reader.push(new Uint8Array(1));
+  target.hold = Promise.withResolvers();
+  reader.push(new Uint8Array(2));
+  assertEquals(events, ["received 1", "received 2", "pause"], "held after the second chunk");
+  reader.push(new Uint8Array(3));
+  reader.end();
+  let ended = false;
+  delivered.then(() => ended = true);
+  await Promise.resolve();
+  assertEquals(ended, false, "the chunk that waits is not handed on yet");
+  const release = target.hold;
+  target.hold = null;
+  release.resolve();
+  await delivered;
+  assertEquals(events, ["received 1", "received 2", "pause", "resumed", "received 3"]);
+});
+
+Deno.test("push reader: a delivery resumes the source once the target takes chunks again", async () => {
+  const { events, source } = recordingSource();
+  const reader = new PushReader(source);
+  const target = recordingTarget(events);
+  target.hold = Promise.withResolvers();
+  void reader.deliver(target);
+  reader.push(new Uint8Array(4));
+  const release = target.hold;
+  target.hold = null;
+  release.resolve();
+  await release.promise;
+  await Promise.resolve();
+  assertEquals(events, ["pause", "resumed", "received 4", "resume"]);
+});
+
+Deno.test("push reader: a delivery rejects with what the target threw, and hands on nothing more", async () => {
+  const reader = new PushReader(recordingSource().source);
+  let calls = 0;
+  const delivered = reader.deliver({
+    holdReading: () => null,
+    resumed() {},
+    received() {
+      calls++;
+      throw new Error("broken target");
+    },
+  });
+  reader.push(new Uint8Array(1));
+  reader.push(new Uint8Array(1));
+  await assertRejects(() => delivered, Error, "broken target");
+  assertEquals(calls, 1);
+});
+
+Deno.test("push reader: discard ends a delivery at once, even one held back", async () => {
+  const reader = new PushReader(recordingSource().source);
+  const target = recordingTarget([]);
+  target.hold = Promise.withResolvers();
+  const delivered = reader.deliver(target);
+  reader.push(new Uint8Array(1));
+  reader.discard();
+  await delivered;
+  target.hold.resolve();
+  await target.hold.promise;
+  assertEquals(target.chunks, []);
+});
+
+Deno.test("push reader: a read while a delivery runs is refused, and a delivery while a read waits", async () => {
+  const reader = new PushReader(recordingSource().source);
+  void reader.deliver(recordingTarget([]));
+  await assertRejects(() => reader.read(new Uint8Array(1)), Error, "a read is already waiting");
+  const other = new PushReader(recordingSource().source);
+  void other.read(new Uint8Array(1));
+  await assertRejects(() => other.deliver(recordingTarget([])), Error, "a read is already waiting");
 });
