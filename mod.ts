@@ -49,7 +49,7 @@ export type { Handler, Reply, StreamHandler, UpgradeRequest } from "./src/websoc
 export type { PendingUpgrade, UpgradeAcceptance, UpgradeHook } from "./src/upgrade.ts";
 export { allowOrigins, type AllowOriginsOptions } from "./src/origin.ts";
 export { ListenError, type ListenFailure } from "./src/transport.ts";
-export type { Listener, NetAddress, Transport } from "./src/transport.ts";
+export type { Listener, NetAddress, ReadTarget, Transport } from "./src/transport.ts";
 export { TEST_PAGE } from "./src/page.ts";
 export { CloseCode } from "./src/protocol/close_code.ts";
 export type { CloseFrame, CloseInfo, ConnectionState } from "./src/protocol/close.ts";
