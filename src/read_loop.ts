@@ -88,12 +88,16 @@ export class ReadBuffer {
  * });
  * ```
  */
-export async function readUntilEnd(
+export function readUntilEnd(
   transport: Transport,
   buffer: ReadBuffer,
   target: ReadTarget,
 ): Promise<void> {
-  if (transport.deliver !== undefined) return transport.deliver(target);
+  return transport.deliver?.(target) ?? readEach(transport, buffer, target);
+}
+
+/** Reads `transport` into `buffer` until the stream ends, for {@linkcode readUntilEnd}. */
+async function readEach(transport: Transport, buffer: ReadBuffer, target: ReadTarget) {
   for (;;) {
     const hold = target.holdReading();
     if (hold !== null) {

@@ -110,7 +110,9 @@ export class ReplyPump<C> {
    * messages were pushed.
    */
   wake(): void {
-    if (!this.#busy && !this.#failed) void this.#run();
+    if (this.#busy || this.#failed) return;
+    this.#busy = true;
+    this.#run();
   }
 
   /**
@@ -133,25 +135,43 @@ export class ReplyPump<C> {
     this.#wakeWaiters();
   }
 
-  async #run(): Promise<void> {
-    this.#busy = true;
-    const target = this.#target;
+  /**
+   * Hands messages over while the handler's replies need no wait, with no promise of its own; at
+   * the first that does, goes on once it is over.
+   */
+  #run(): void {
     try {
       for (let message = this.#inbox.take(); message !== undefined; message = this.#inbox.take()) {
         const reply = this.#handler(message, this.#connection);
         const pending = reply instanceof Promise
           ? reply.then((value) => this.#send(value, message!))
           : this.#send(reply, message);
-        if (pending) await pending;
+        if (pending) {
+          pending.then(() => this.#run(), (error) => this.#fail(error));
+          return;
+        }
       }
     } catch (error) {
-      this.#failed = true;
-      target.handlerFailed(error);
-    } finally {
-      this.#busy = false;
-      target.idle();
-      this.#wakeWaiters();
+      return this.#fail(error);
     }
+    this.#stop();
+  }
+
+  /** The handler threw or rejected: it is given no more messages. */
+  #fail(error: unknown): void {
+    this.#failed = true;
+    try {
+      this.#target.handlerFailed(error);
+    } finally {
+      this.#stop();
+    }
+  }
+
+  /** Every message there was is handled, or the handler failed: the pump is idle. */
+  #stop(): void {
+    this.#busy = false;
+    this.#target.idle();
+    this.#wakeWaiters();
   }
 
   /** Queues a reply; what it returns is what to wait for before the next message. */
