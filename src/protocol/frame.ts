@@ -274,10 +274,11 @@ const scratch = new Uint8Array(SCRATCH_MAX_CHARS * 3);
 const encoder = new TextEncoder();
 
 /**
- * Texts of this many code units or fewer are checked for ASCII and copied in JS: cheaper than a
- * call into the native encoder.
+ * Texts of this many code units or fewer are checked for ASCII and copied in JS: about as cheap
+ * as `encodeInto` on Deno, cheaper on Bun and Node. At 64 the JS copy costs 1.4x (Bun) to 2.9x
+ * (Node) what `encodeInto` does.
  */
-const ASCII_FAST_PATH_MAX_CHARS = 64;
+const ASCII_FAST_PATH_MAX_CHARS = 16;
 
 /**
  * Writes a string as one text frame into the room `sink` reserves for it (see

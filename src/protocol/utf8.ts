@@ -11,8 +11,13 @@
 import { CloseCode } from "./close_code.ts";
 import { ProtocolError } from "./errors.ts";
 
-/** Short ASCII text is decoded in JS: cheaper than a call into the native decoder. */
-const ASCII_FAST_PATH_MAX_BYTES = 64;
+/**
+ * Up to how many bytes ASCII text is decoded in JS rather than by `TextDecoder`, whose cost per
+ * call depends on the runtime. On Deno it is a call out of JS (about 350 ns for 16 bytes, against
+ * 110 ns in JS), so JS pays up to 64 bytes; on Node the two cost about the same; on Bun
+ * `TextDecoder` takes 50 ns, less than JS at any length (180 ns for 16 bytes).
+ */
+const ASCII_FAST_PATH_MAX_BYTES = globalThis.navigator?.userAgent?.startsWith("Bun/") ? 0 : 64;
 
 const wholeDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
